@@ -1,0 +1,21 @@
+# Sourced by scripts/test and scripts/reproduce: create .venv and install the pinned tools once.
+# Idempotent: reinstalls only when pyproject.toml or requirements-dev.txt changed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "metaacu needs Python 3.11 or newer")'
+if [ ! -x .venv/bin/python ]; then
+    echo "[setup] creating virtual environment in .venv" >&2
+    "$PY" -m venv .venv
+fi
+STAMP=.venv/.metaacu-installed
+WANT="$(cat pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
+    echo "[setup] installing metaacu and pinned dependencies into .venv" >&2
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+    echo "$WANT" > "$STAMP"
+fi
+export MPLBACKEND=Agg
+export PYTHONHASHSEED=0

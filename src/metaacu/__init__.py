@@ -1,0 +1,38 @@
+"""metaacu: meta-analysis that agrees with metafor, and an audit of claims about acupuncture.
+
+Everything public is re-exported here lazily, so that ``import metaacu`` stays light (matplotlib
+and pandas-heavy modules load on first use).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "effect_sizes": "effect_sizes",
+    "change_score_effect_sizes": "effect_sizes",
+    "EffectSizes": "effect_sizes",
+    "hedges_j": "effect_sizes",
+    "meta_analysis": "pooling",
+    "MetaAnalysis": "results",
+    "Interval": "results",
+    "MetaacuInputError": "_validation",
+    "MEASURES": "measures",
+    "measure_info": "measures",
+    "PROFILES": "profiles",
+}
+
+__all__ = sorted(set(_EXPORTS)) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'metaacu' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

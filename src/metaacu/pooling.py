@@ -1,0 +1,202 @@
+"""Common- and random-effects pooling of study effect sizes (the counterpart of metafor's ``rma.uni``
+without moderators).
+
+The numerical core, :func:`fit_arrays`, works on ``(m, k)`` arrays — ``m`` meta-analyses at once —
+so that the batch interface and the single fit share every line of arithmetic.
+
+References
+----------
+Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3).
+Hartung J, Knapp G. On tests of the overall treatment effect in meta-analysis with normally
+distributed responses. Stat Med 2001;20:1771-1782.  Sidik K, Jonkman JN. Stat Med 2002;21:3153.
+Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med 2002;21:1539-1558.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy import special, stats
+
+from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from .effect_sizes import EffectSizes
+from .profiles import get_profile
+from .results import MetaAnalysis
+from .tau2 import TAU2_METHODS, estimate_tau2
+
+__all__ = ["TESTS", "fit_arrays", "meta_analysis"]
+
+F64 = NDArray[np.float64]
+TESTS: Final = ("z", "t", "knha", "adhoc")
+
+
+def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
+    """Fit ``m`` intercept-only models at once.
+
+    ``yi``/``vi`` have shape ``(m, k)``, padded with ``yi = 0, vi = inf``; ``kk`` holds the number of
+    real studies per row.  Returns a dict of ``(m,)`` arrays (estimate, se, ci_low, ci_high,
+    statistic, pvalue, df, tau2, q, q_df, q_pvalue, i2, h2, i2_q, s2, converged, iterations, at_boundary).
+    """
+    fit = estimate_tau2(yi, vi, kk, method)
+    tau2 = fit.tau2
+    w = 1.0 / (vi + tau2[:, None])
+    sw = w.sum(axis=1)
+    est = (w * yi).sum(axis=1) / sw
+    se = np.sqrt(1.0 / sw)
+    # Cochran's Q with fixed-effect weights, whatever the τ² method.
+    w0 = 1.0 / vi
+    sw0 = w0.sum(axis=1)
+    r0 = yi - ((w0 * yi).sum(axis=1) / sw0)[:, None]
+    q = (w0 * r0 * r0).sum(axis=1)
+    q_df = kk - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q_p = np.where(q_df > 0, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
+        # τ²-based I² and H² with the "typical" within-study variance (Higgins & Thompson 2002, eq. 9).
+        vtyp = q_df * sw0 / (sw0**2 - (w0 * w0).sum(axis=1))
+        i2_q = np.where(q > q_df, 100.0 * (q - q_df) / q, 0.0)
+        if method == "EE":
+            i2 = i2_q
+            h2 = np.where(q_df > 0, q / q_df, 1.0)
+        else:
+            i2 = np.where(kk > 1, 100.0 * tau2 / (tau2 + vtyp), 0.0)
+            h2 = np.where(kk > 1, tau2 / vtyp + 1.0, 1.0)
+        r = yi - est[:, None]
+        s2 = np.where(kk > 1, (w * r * r).sum(axis=1) / q_df, np.nan)
+    if test in ("knha", "adhoc"):
+        scale = s2 if test == "knha" else np.maximum(1.0, s2)
+        se = se * np.sqrt(scale)
+    else:
+        s2 = np.ones_like(est)
+    if test == "z":
+        df = np.full(est.shape, np.inf)
+        crit = special.ndtri(0.5 + level / 2)
+        stat = est / se
+        pval = 2.0 * special.ndtr(-np.abs(stat))
+    else:
+        df = q_df
+        crit = stats.t.ppf(0.5 + level / 2, df)
+        stat = est / se
+        pval = 2.0 * special.stdtr(df, -np.abs(stat))
+    return {
+        "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
+        "statistic": stat, "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df,
+        "q_pvalue": q_p, "i2": i2, "h2": h2, "i2_q": i2_q, "s2": s2,
+        "converged": fit.converged, "iterations": fit.iterations,
+        "at_boundary": (tau2 == 0) & (method != "EE") & (kk > 1),
+    }
+
+
+def meta_analysis(
+    yi: ArrayLike | EffectSizes,
+    vi: ArrayLike | None = None,
+    *,
+    method: str | None = None,
+    test: str | None = None,
+    level: float = 0.95,
+    labels: ArrayLike | None = None,
+    measure: str | None = None,
+    profile: str = "metafor",
+    prediction: str | None = None,
+) -> MetaAnalysis:
+    """Pool effect sizes with a common-effect or random-effects model.
+
+    Parameters
+    ----------
+    yi : array-like or EffectSizes
+        Study effect sizes, or an :class:`EffectSizes` (then ``vi``, ``labels`` and ``measure``
+        come from it).
+    vi : array-like
+        Sampling variances (> 0).
+    method : str, optional
+        ``"EE"`` (common/equal effect) or a τ² estimator: ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``,
+        ``"EB"``, ``"HE"``, ``"SJ"``, ``"HS"``.  Default from ``profile`` (REML for "metafor").
+    test : str, optional
+        ``"z"`` (Wald), ``"t"`` (t with k − 1 df), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman) or
+        ``"adhoc"`` (HKSJ never narrower than z).  Default from ``profile``.
+    level : float
+        Confidence level, a fraction (0.95).
+    labels : array-like, optional
+        Study labels.
+    measure : str, optional
+        Measure code, for back-transformation in plots and reports.
+    profile : {"metafor", "revman5", "cochrane"}
+        Convention profile giving the defaults of ``method``, ``test`` and ``prediction``.  The default
+        is "metafor" because metafor is the reference this package is validated against.
+    prediction : {"test", "higgins"}, optional
+        Default distribution for :meth:`MetaAnalysis.prediction_interval`.
+
+    Returns
+    -------
+    MetaAnalysis
+
+    Notes
+    -----
+    ``μ̂ = Σwᵢyᵢ/Σwᵢ``, ``wᵢ = 1/(vᵢ + τ̂²)``, ``SE = (Σwᵢ)^{-1/2}``.  Under ``"knha"`` the variance is
+    multiplied by ``s² = Σwᵢ(yᵢ − μ̂)²/(k − 1)`` and a t(k − 1) reference is used (Hartung & Knapp 2001;
+    Sidik & Jonkman 2002).  Q always uses ``1/vᵢ``.  With k = 1, τ² = 0 and heterogeneity is not
+    estimable (Q = 0, p = 1); t-based tests need k ≥ 2.
+
+    Examples
+    --------
+    >>> res = meta_analysis([0.1, 0.3, 0.35, 0.6], [0.02, 0.03, 0.01, 0.05], method="DL")
+    >>> round(res.estimate, 4), round(res.tau2, 4)
+    (0.3059, 0.0078)
+    """
+    prof = get_profile(profile)
+    method = check_choice(prof.method if method is None else method, "method", TAU2_METHODS)
+    test = check_choice(prof.test if test is None else test, "test", TESTS)
+    pi_method = check_choice(prof.pi_method if prediction is None else prediction, "prediction", ("test", "higgins"))
+    level = check_level(level)
+    effects: EffectSizes | None = None
+    notes: list[str] = []
+    if isinstance(yi, EffectSizes):
+        if vi is not None:
+            raise MetaacuInputError("give either an EffectSizes object or yi and vi, not both")
+        effects = yi
+        y, v = np.asarray(effects.yi, dtype=float), np.asarray(effects.vi, dtype=float)
+        labels = effects.labels if labels is None else labels
+        if measure is not None and measure != effects.measure:
+            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' {effects.measure!r}")
+        measure = effects.measure
+        notes.extend(effects.adjustments)
+    else:
+        if vi is None:
+            raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
+        y = as_float_array(yi, "yi")
+        v = as_float_array(vi, "vi", positive=True)
+    k = check_same_length({"yi": y, "vi": v})
+    if measure is not None:
+        from .measures import measure_info
+
+        measure_info(measure)
+    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
+    if len(labs) != k:
+        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    if k == 1 and test != "z":
+        raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
+    if k == 1:
+        notes.append("k = 1: no heterogeneity can be estimated; tau2 set to 0")
+    vratio = v.max() / v.min()
+    if vratio > 1e12:
+        notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
+    res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
+    one = {name: val[0] for name, val in res.items()}
+    if not one["converged"]:
+        notes.append(f"tau2 solver ({method}) did not converge in {int(one['iterations'])} iterations")
+        warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)
+    if one["at_boundary"]:
+        notes.append("tau2 estimate truncated at 0 (on the boundary of the parameter space)")
+    w = 1.0 / (v + one["tau2"])
+    return MetaAnalysis(
+        estimate=float(one["estimate"]), se=float(one["se"]), ci_low=float(one["ci_low"]),
+        ci_high=float(one["ci_high"]), statistic=float(one["statistic"]), pvalue=float(one["pvalue"]),
+        df=float(one["df"]), tau2=float(one["tau2"]), q=float(one["q"]), q_df=int(one["q_df"]),
+        q_pvalue=float(one["q_pvalue"]), i2=float(one["i2"]), h2=float(one["h2"]), i2_q=float(one["i2_q"]),
+        k=k, weights=readonly(100.0 * w / w.sum()), yi=readonly(y.copy()), vi=readonly(v.copy()), labels=labs,
+        method=method, test=test, level=level, measure=measure, converged=bool(one["converged"]),
+        iterations=int(one["iterations"]), tau2_at_boundary=bool(one["at_boundary"]), s2=float(one["s2"]),
+        pi_method=pi_method, profile=profile, notes=tuple(notes), effects=effects,
+    )

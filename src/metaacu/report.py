@@ -1,0 +1,122 @@
+"""Presentation of results: tidy frames, text and HTML summaries.  Rounding happens only here."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .results import MetaAnalysis
+
+__all__ = ["format_ci", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
+
+_TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
+_METHODS = {
+    "EE": "common (equal) effect", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
+    "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes", "HE": "Hedges",
+    "SJ": "Sidik-Jonkman", "HS": "Hunter-Schmidt",
+}
+
+
+def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``"0.53 [0.21, 0.85]"`` with a fixed number of decimals (true minus sign)."""
+    def f(x: float) -> str:
+        return f"{x:.{digits}f}".replace("-", "\u2212")
+
+    return f"{f(estimate)} [{f(low)}, {f(high)}]"
+
+
+def tidy_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
+    """Per-study rows plus one pooled row; see :meth:`MetaAnalysis.to_frame`."""
+    from scipy import stats
+
+    lv = res.level if level is None else level
+    z = stats.norm.ppf(0.5 + lv / 2)
+    se = np.sqrt(res.vi)
+    studies = pd.DataFrame(
+        {
+            "row_type": "study", "label": list(res.labels), "estimate": res.yi, "se": se,
+            "ci_low": res.yi - z * se, "ci_high": res.yi + z * se, "weight": res.weights,
+            "pi_low": np.nan, "pi_high": np.nan,
+        }
+    )
+    if res.effects is not None:
+        for col in res.effects.data.columns:
+            studies[col] = res.effects.data[col].to_numpy()
+    ci = res.confidence_interval(lv)
+    pi = res.prediction_interval(lv) if res.is_random else None
+    pooled = pd.DataFrame(
+        {
+            "row_type": ["pooled"], "label": [f"{'Random' if res.is_random else 'Common'} effect ({res.method})"],
+            "estimate": [res.estimate], "se": [res.se], "ci_low": [ci.low], "ci_high": [ci.high],
+            "weight": [100.0], "pi_low": [pi.low if pi else np.nan], "pi_high": [pi.high if pi else np.nan],
+        }
+    )
+    out = pd.concat([studies, pooled], ignore_index=True)
+    out.attrs.update({"measure": res.measure, "level": lv, "method": res.method, "test": res.test})
+    return out
+
+
+def summary_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
+    """One row of pooled statistics."""
+    lv = res.level if level is None else level
+    ci = res.confidence_interval(lv)
+    pi = res.prediction_interval(lv)
+    row = {
+        "measure": res.measure, "method": res.method, "test": res.test, "level": lv, "k": res.k,
+        "estimate": res.estimate, "se": res.se, "ci_low": ci.low, "ci_high": ci.high,
+        "statistic": res.statistic, "df": res.df, "pvalue": res.pvalue, "pi_low": pi.low, "pi_high": pi.high,
+        "tau2": res.tau2, "tau": res.tau, "q": res.q, "q_df": res.q_df, "q_pvalue": res.q_pvalue,
+        "i2": res.i2, "i2_q": res.i2_q, "h2": res.h2, "converged": res.converged,
+    }
+    return pd.DataFrame([row])
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
+    """A metafor-like printout."""
+    d = digits
+    kind = "Random-effects" if res.is_random else "Common-effect"
+    lines = [f"{kind} model (k = {res.k}; tau^2 estimator: {_METHODS[res.method]}; test: {_TESTS[res.test]})"]
+    if res.measure:
+        lines.append(f"Measure: {res.info.name}")
+    lines.append("")
+    if res.is_random:
+        tau_line = f"tau^2 = {res.tau2:.{d}f}, tau = {res.tau:.{d}f}"
+        if res.k > 1:
+            tci = res.tau2_confint()
+            tau_line += f" (Q-profile {100 * res.level:g}% CI {tci.low:.{d}f} to {tci.high:.{d}f})"
+        lines.append(tau_line)
+    lines.append(f"I^2 = {res.i2:.2f}%   H^2 = {res.h2:.2f}   (Q-based I^2 = {res.i2_q:.2f}%)")
+    lines.append(f"Q({res.q_df}) = {res.q:.{d}f}, p = {_fmt_p(res.q_pvalue)}")
+    lines.append("")
+    stat = "z" if res.test == "z" else f"t({res.df:g})"
+    ci_lab = f"{100 * res.level:g}% CI"
+    lines.append(f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  p = {_fmt_p(res.pvalue)}")
+    lines.append(f"{ci_lab}: {res.ci_low:.{d}f} to {res.ci_high:.{d}f}")
+    if res.is_random:
+        pi = res.prediction_interval()
+        lines.append(f"prediction interval: {pi.low:.{d}f} to {pi.high:.{d}f} ({pi.method})")
+    if res.info.is_ratio or res.info.scale == "logit":
+        t = res.info.to_display
+        lines.append(
+            f"{res.info.display_name}: {float(t(res.estimate)):.{d}f} ({ci_lab} {float(t(res.ci_low)):.{d}f} "
+            f"to {float(t(res.ci_high)):.{d}f})"
+        )
+    if not res.converged:
+        lines.append(f"WARNING: tau^2 solver did not converge after {res.iterations} iterations")
+    lines.extend(f"Note: {n}" for n in res.notes)
+    return "\n".join(lines)
+
+
+def html_summary(res: MetaAnalysis) -> str:
+    """HTML for Jupyter: the text summary and the per-study table."""
+    frame = res.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
+    table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+    return f"<pre>{html.escape(res.summary())}</pre>{table}"

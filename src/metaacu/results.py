@@ -1,0 +1,217 @@
+"""Immutable result types.  Numbers and derived-value methods only: presentation is in report.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from scipy import stats
+
+from ._validation import MetaacuInputError, check_choice, check_level
+from .measures import MeasureInfo, measure_info
+
+if TYPE_CHECKING:
+    from .effect_sizes import EffectSizes
+
+__all__ = ["Interval", "MetaAnalysis"]
+
+F64 = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Interval:
+    """An interval estimate: ``low`` and ``high`` (floats, or arrays for per-study intervals)."""
+
+    low: Any
+    high: Any
+    level: float
+    method: str = ""
+
+    def __iter__(self):
+        return iter((self.low, self.high))
+
+    def __repr__(self) -> str:
+        if np.ndim(self.low) == 0:
+            return f"Interval(low={self.low:.6g}, high={self.high:.6g}, level={self.level:g}, method={self.method!r})"
+        return f"Interval(k={np.size(self.low)}, level={self.level:g}, method={self.method!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysis:
+    """Result of an intercept-only (common- or random-effects) meta-analysis.
+
+    Attributes
+    ----------
+    estimate, se : float
+        Pooled effect (on the pooling scale, e.g. log RR) and its standard error (including the
+        Knapp-Hartung factor when ``test`` is ``"knha"`` or ``"adhoc"``).
+    ci_low, ci_high : float
+        Confidence interval at ``level``.
+    statistic, pvalue, df : float
+        Test statistic (z or t), two-sided p-value, and degrees of freedom (``inf`` for z).
+    tau2 : float
+        Between-study variance (0 for ``method="EE"``).
+    q, q_df, q_pvalue : float, int, float
+        Cochran's Q (with fixed-effect weights ``1/vi``), its degrees of freedom k − 1 and p-value.
+    i2, h2 : float
+        I² (percent, 0-100) and H², τ²-based for random effects and Q-based for EE, as metafor.
+    i2_q : float
+        Q-based I² ``max(0, 100(Q − df)/Q)`` for every method (Higgins & Thompson 2002).
+    k : int
+        Number of studies.
+    weights : ndarray
+        Per-study weights in percent (sum to 100).
+    yi, vi : ndarray
+        The study effect sizes and sampling variances.
+    labels : tuple of str
+    method, test : str
+        τ² estimator and test (``"z"``, ``"t"``, ``"knha"``, ``"adhoc"``).
+    level : float
+        Confidence level of ``ci_low``/``ci_high`` (a fraction, e.g. 0.95).
+    measure : str or None
+        Effect-size measure code (``None`` for generic input).
+    converged : bool
+        Whether the τ² solver converged (always True for closed-form estimators).
+    iterations : int
+        Solver iterations (0 for closed forms or when τ² is on the boundary).
+    tau2_at_boundary : bool
+        True when a random-effects τ² estimate was truncated at 0.
+    s2 : float
+        Knapp-Hartung scale factor ``Σwᵢ(yᵢ − μ̂)²/(k − 1)`` (1 for z tests).
+    pi_method : str
+        Default prediction-interval distribution: ``"test"`` (as metafor) or ``"higgins"`` (t, k − 2).
+    profile : str
+        Name of the convention profile used, if any.
+    notes : tuple of str
+        Everything worth a warning: adjustments, boundary estimates, small k.
+    effects : EffectSizes or None
+        The effect sizes the model was fitted to, if given (arm data for forest plots).
+    """
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    statistic: float
+    pvalue: float
+    df: float
+    tau2: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    i2: float
+    h2: float
+    i2_q: float
+    k: int
+    weights: F64
+    yi: F64
+    vi: F64
+    labels: tuple[str, ...]
+    method: str
+    test: str
+    level: float
+    measure: str | None = None
+    converged: bool = True
+    iterations: int = 0
+    tau2_at_boundary: bool = False
+    s2: float = 1.0
+    pi_method: str = "test"
+    profile: str = "metafor"
+    notes: tuple[str, ...] = ()
+    effects: EffectSizes | None = field(default=None, compare=False)
+
+    # ---------------------------------------------------------------- derived quantities
+    @property
+    def info(self) -> MeasureInfo:
+        """Registry entry of the measure (identity scale for generic input)."""
+        return measure_info(self.measure)
+
+    @property
+    def tau(self) -> float:
+        """Between-study standard deviation ``√τ²``."""
+        return float(np.sqrt(self.tau2))
+
+    @property
+    def is_random(self) -> bool:
+        """True for a random-effects model (any method but ``"EE"``)."""
+        return self.method != "EE"
+
+    def _crit(self, level: float, df: float) -> float:
+        return float(stats.norm.ppf(0.5 + level / 2) if not np.isfinite(df) else stats.t.ppf(0.5 + level / 2, df))
+
+    def confidence_interval(self, level: float | None = None) -> Interval:
+        """Confidence interval for the pooled effect at ``level`` (default: the model's)."""
+        lv = self.level if level is None else check_level(level)
+        c = self._crit(lv, self.df)
+        dist = "normal" if not np.isfinite(self.df) else f"t, {self.df:g} df"
+        return Interval(self.estimate - c * self.se, self.estimate + c * self.se, lv, f"Wald ({dist})")
+
+    def prediction_interval(self, level: float | None = None, *, method: str | None = None) -> Interval:
+        """Prediction interval for the true effect in a new study.
+
+        ``μ̂ ± crit·√(SE² + τ²)``.  ``method="test"`` (metafor): ``crit`` from the test's
+        distribution — normal for ``test="z"``, t with k − 1 df otherwise.  ``method="higgins"``:
+        t with k − 2 df (Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A 172:137, eq. 12);
+        needs k ≥ 3.
+        """
+        lv = self.level if level is None else check_level(level)
+        how = check_choice(self.pi_method if method is None else method, "method", ("test", "higgins"))
+        if how == "higgins":
+            if self.k < 3:
+                raise MetaacuInputError("a Higgins-Thompson-Spiegelhalter prediction interval needs k >= 3 studies")
+            df, label = float(self.k - 2), f"t, {self.k - 2} df (Higgins 2009)"
+        else:
+            df = self.df
+            label = "normal" if not np.isfinite(df) else f"t, {df:g} df"
+        half = self._crit(lv, df) * np.sqrt(self.se**2 + self.tau2)
+        return Interval(self.estimate - half, self.estimate + half, lv, label)
+
+    def tau2_confint(self, level: float | None = None) -> Interval:
+        """Q-profile confidence interval for τ² (Viechtbauer 2007, Stat Med 26:37)."""
+        from .heterogeneity import q_profile
+
+        if not self.is_random:
+            raise MetaacuInputError("tau2_confint needs a random-effects model (method other than 'EE')")
+        lv = self.level if level is None else check_level(level)
+        lo, hi = q_profile(self.yi[None, :], self.vi[None, :], np.array([float(self.k)]), lv)
+        return Interval(float(lo[0]), float(hi[0]), lv, "Q-profile")
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
+
+        Columns: ``row_type, label, estimate, se, ci_low, ci_high, weight, pi_low, pi_high``
+        (pooling scale; the measure is in ``frame.attrs['measure']``) and, when the model was fitted
+        to :class:`EffectSizes`, the summary-data columns (``n1, mean1`` ...).
+        """
+        from .report import tidy_frame
+
+        return tidy_frame(self, level)
+
+    def summary_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One-row frame with every pooled statistic (estimate, CIs, PI, τ², Q, I², H², k ...)."""
+        from .report import summary_frame
+
+        return summary_frame(self, level)
+
+    def summary(self, digits: int = 4) -> str:
+        """Multi-line text summary, in the spirit of metafor's ``print.rma``."""
+        from .report import text_summary
+
+        return text_summary(self, digits)
+
+    def __repr__(self) -> str:
+        return (
+            f"<MetaAnalysis {self.method}/{self.test} k={self.k} estimate={self.estimate:.4g} "
+            f"[{self.ci_low:.4g}, {self.ci_high:.4g}] tau2={self.tau2:.4g} I2={self.i2:.1f}%>"
+        )
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from .report import html_summary
+
+        return html_summary(self)
