@@ -11,8 +11,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+# ``effect_sizes`` is both a submodule and a function: import the function eagerly so that the
+# package attribute is the function whatever is imported later.
+from .effect_sizes import effect_sizes  # noqa: E402
+
 _EXPORTS = {
-    "effect_sizes": "effect_sizes",
     "change_score_effect_sizes": "effect_sizes",
     "EffectSizes": "effect_sizes",
     "hedges_j": "effect_sizes",
@@ -25,7 +28,7 @@ _EXPORTS = {
     "PROFILES": "profiles",
 }
 
-__all__ = sorted(set(_EXPORTS)) + ["__version__"]
+__all__ = sorted({*_EXPORTS, "effect_sizes"}) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -70,6 +70,11 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
         se = se * np.sqrt(scale)
     else:
         s2 = np.ones_like(est)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level)
+
+
+def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level) -> dict[str, Any]:
     if test == "z":
         df = np.full(est.shape, np.inf)
         crit = special.ndtri(0.5 + level / 2)
