@@ -1,0 +1,429 @@
+"""Load and validate the extraction dataset shipped in ``data/``.
+
+Every CSV is read as text with the :mod:`csv` module (so that the line number of each record is
+known), checked cell by cell against a schema, converted to typed pandas columns and then checked
+across tables (unique ids, foreign keys).  Any problem raises
+:class:`~metaacu._validation.MetaacuInputError` whose message names the file, the CSV line number
+(the header is line 1) and the column.  Nothing is dropped or coerced silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from metaacu._validation import MetaacuInputError
+
+__all__ = [
+    "Dataset",
+    "SCHEMAS",
+    "default_data_dir",
+    "load_adverse_events",
+    "load_arms",
+    "load_contrasts",
+    "load_dataset",
+    "load_mechanism",
+    "load_outcomes",
+    "load_pooled_results",
+    "load_review_trials",
+    "load_studies",
+]
+
+# A column spec is (kind, required, allowed).  kinds: str, int, float, bool, pvalue, weeks, ids.
+Spec = tuple[str, bool, frozenset[str] | None]
+_PROV: dict[str, Spec] = {
+    "source": ("str", True, None),
+    "locator": ("str", True, None),
+    "status": ("str", True, frozenset({"stated", "derived", "mixed"})),
+    "derivation": ("str", False, None),
+}
+_ASSUME: dict[str, Spec] = {"assumption": ("str", False, None), "notes": ("str", False, None)}
+_NOTES: dict[str, Spec] = {"notes": ("str", False, None)}
+
+DESIGNS = frozenset({"rct", "quasi_randomised", "ipd_meta_analysis", "systematic_review",
+                     "mechanistic", "narrative_review"})
+POPULATIONS = frozenset({"chronic_lbp", "acute_lbp", "pregnancy_lbp_pgp", "mixed_chronic_pain",
+                         "healthy_or_mixed", "not_applicable"})
+ARM_ROLES = frozenset({"acupuncture", "sham", "usual_care", "medication", "injection",
+                       "no_treatment", "other"})
+OUTCOMES = frozenset({"pain", "function", "drug_use", "responder", "global_improvement",
+                      "quality_of_life", "other"})
+VALUE_TYPES = frozenset({"final", "change", "baseline"})
+MEASURES = frozenset({"MD", "WMD", "SMD", "RR", "OR", "RD", "HR", "proportion_difference",
+                      "ratio_of_means", "NNT", "other"})
+
+SCHEMAS: dict[str, dict[str, Spec]] = {
+    "studies": {
+        "study_id": ("str", True, None), "short_label": ("str", True, None),
+        "year": ("int", True, None), "citation": ("str", True, None), "doi": ("str", False, None),
+        "pmid": ("str", False, None), "pmcid": ("str", False, None),
+        "design": ("str", True, DESIGNS), "population": ("str", True, POPULATIONS),
+        "country": ("str", False, None), "n_randomised": ("int", False, None),
+        "followup_weeks": ("weeks", False, None), **_PROV, **_NOTES,
+    },
+    "arms": {
+        "study_id": ("str", True, None), "arm_id": ("str", True, None),
+        "arm_label": ("str", True, None), "arm_role": ("str", True, ARM_ROLES),
+        "description": ("str", True, None), "n_randomised": ("int", False, None),
+        "n_analysed": ("int", False, None), **_PROV, **_ASSUME,
+    },
+    "outcomes": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None),
+        "arm_id": ("str", True, None), "outcome": ("str", True, OUTCOMES),
+        "instrument": ("str", True, None), "scale_min": ("float", False, None),
+        "scale_max": ("float", False, None), "higher_is_worse": ("bool", True, None),
+        "timepoint_weeks": ("float", False, None), "value_type": ("str", True, VALUE_TYPES),
+        "n": ("int", False, None), "mean": ("float", False, None), "sd": ("float", False, None),
+        "se": ("float", False, None), "ci_low": ("float", False, None),
+        "ci_high": ("float", False, None), "median": ("float", False, None),
+        "q1": ("float", False, None), "q3": ("float", False, None),
+        "events": ("int", False, None), "total": ("int", False, None),
+        "percent": ("float", False, None), **_PROV, **_ASSUME,
+    },
+    "contrasts": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None),
+        "arm_id_exp": ("ids", True, None), "arm_id_ctl": ("ids", True, None),
+        "outcome": ("str", True, OUTCOMES), "instrument": ("str", True, None),
+        "timepoint_weeks": ("float", False, None), "measure": ("str", True, MEASURES),
+        "estimate": ("float", False, None), "se": ("float", False, None),
+        "ci_low": ("float", False, None), "ci_high": ("float", False, None),
+        "pvalue": ("pvalue", False, None), "test": ("str", False, None),
+        "n_exp": ("int", False, None), "n_ctl": ("int", False, None), **_PROV, **_ASSUME,
+    },
+    "adverse_events": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None),
+        "arm_id": ("str", False, None), "event": ("str", True, None),
+        "serious": ("bool", False, None), "events": ("int", False, None),
+        "total": ("int", False, None),
+        "unit": ("str", True, frozenset({"patients", "treatments", "reports"})), **_PROV, **_ASSUME,
+    },
+    "mechanism": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None),
+        "condition": ("str", True, None), "analyte": ("str", True, None),
+        "site": ("str", True, None), "timepoint": ("str", True, None), "n": ("int", False, None),
+        "value": ("float", False, None), "sd": ("float", False, None), "se": ("float", False, None),
+        "unit": ("str", False, None),
+        "direction": ("str", True, frozenset({"increase", "decrease", "no_change", "unclear"})),
+        **_PROV, **_ASSUME,
+    },
+    "pooled_results": {
+        "analysis_id": ("str", True, None), "review_id": ("str", True, None),
+        "comparison": ("str", True, None), "population": ("str", False, None),
+        "outcome": ("str", True, None), "timepoint": ("str", False, None),
+        "measure": ("str", True, None), "estimate": ("float", False, None),
+        "ci_low": ("float", False, None), "ci_high": ("float", False, None),
+        "k_trials": ("int", False, None), "n_participants": ("int", False, None),
+        "i2": ("float", False, None), "tau2": ("float", False, None), "q": ("float", False, None),
+        "model": ("str", False, None), **_PROV, **_NOTES,
+    },
+    "review_trials": {
+        "row_id": ("str", True, None), "analysis_id": ("str", True, None),
+        "trial_label": ("str", True, None), "study_id": ("str", False, None),
+        "year": ("int", False, None), "n1": ("int", False, None), "mean1": ("float", False, None),
+        "sd1": ("float", False, None), "n2": ("int", False, None), "mean2": ("float", False, None),
+        "sd2": ("float", False, None), "events1": ("int", False, None),
+        "total1": ("int", False, None), "events2": ("int", False, None),
+        "total2": ("int", False, None), "estimate": ("float", False, None),
+        "ci_low": ("float", False, None), "ci_high": ("float", False, None),
+        "weight": ("float", False, None), **_PROV, **_NOTES,
+    },
+}
+_ID_COLUMN = {"studies": "study_id", "arms": "arm_id", "pooled_results": "analysis_id"}
+_OPTIONAL_FILES = frozenset({"pooled_results", "review_trials"})
+_COUNT_COLUMNS = frozenset({"n_randomised", "n_analysed", "n", "total", "n_exp", "n_ctl",
+                            "k_trials", "n_participants", "n1", "n2", "total1", "total2"})
+_POSITIVE_COLUMNS = frozenset({"sd", "se", "sd1", "sd2"})
+_NONNEG_COLUMNS = frozenset({"events", "events1", "events2", "tau2", "q"})
+_PVALUE_RE = re.compile(r"^[<>]?(0(\.\d+)?|1(\.0+)?|\.\d+)$")
+_DTYPES = {"str": "string", "ids": "string", "weeks": "string", "pvalue": "string",
+           "int": "Int64", "float": "Float64", "bool": "boolean"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All tables of the extraction dataset as typed pandas DataFrames."""
+
+    studies: pd.DataFrame
+    arms: pd.DataFrame
+    outcomes: pd.DataFrame
+    contrasts: pd.DataFrame
+    adverse_events: pd.DataFrame
+    mechanism: pd.DataFrame
+    pooled_results: pd.DataFrame
+    review_trials: pd.DataFrame
+
+
+def default_data_dir() -> Path:
+    """Return the data directory: ``$METAACU_DATA`` if set, else the repository's ``data/``."""
+    env = os.environ.get("METAACU_DATA")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "data"
+
+
+def _err(path: Path, line: int, column: str, message: str) -> MetaacuInputError:
+    return MetaacuInputError(f"{path.name}, line {line}, column {column!r}: {message}")
+
+
+def _convert(path: Path, line: int, column: str, raw: str, spec: Spec) -> object:
+    kind, required, allowed = spec
+    text = raw.strip()
+    if text != raw:
+        raise _err(path, line, column, f"leading or trailing whitespace in {raw!r}")
+    if text == "":
+        if required:
+            raise _err(path, line, column, "a value is required")
+        return None
+    if allowed is not None and text not in allowed:
+        raise _err(path, line, column, f"{text!r} is not one of {sorted(allowed)}")
+    try:
+        if kind == "int":
+            value: object = int(text)
+        elif kind == "float":
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError("not finite")
+        elif kind == "bool":
+            if text not in ("true", "false"):
+                raise ValueError("expected true or false")
+            value = text == "true"
+        elif kind == "pvalue":
+            if not _PVALUE_RE.match(text):
+                raise ValueError("expected a number in [0, 1], optionally prefixed by < or >")
+            value = text
+        elif kind == "weeks":
+            for part in text.split(";"):
+                if float(part) < 0:
+                    raise ValueError("weeks must be >= 0")
+            value = text
+        elif kind == "ids":
+            if any(p == "" for p in text.split(";")):
+                raise ValueError("empty id in semicolon list")
+            value = text
+        else:
+            value = text
+    except ValueError as exc:
+        raise _err(path, line, column, f"cannot read {text!r} as {kind}: {exc}") from None
+    if column in _COUNT_COLUMNS and isinstance(value, int) and value < 1:
+        raise _err(path, line, column, f"count must be >= 1, got {value}")
+    if column in _POSITIVE_COLUMNS and isinstance(value, float) and value <= 0:
+        raise _err(path, line, column, f"must be > 0, got {value}")
+    if column in _NONNEG_COLUMNS and isinstance(value, (int, float)) and value < 0:
+        raise _err(path, line, column, f"must be >= 0, got {value}")
+    return value
+
+
+def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
+    """Read one CSV with its schema; return the typed frame and each row's CSV line number."""
+    schema = SCHEMAS[table]
+    path = Path(path)
+    if not path.is_file():
+        raise MetaacuInputError(f"{path.name}: file not found at {path}")
+    with open(path, newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise _err(path, 1, "<header>", "file is empty") from None
+        missing = [c for c in schema if c not in header]
+        if missing:
+            raise _err(path, 1, missing[0], "required column is missing")
+        extra = [c for c in header if c not in schema]
+        if extra:
+            raise _err(path, 1, extra[0], "unknown column (would be dropped)")
+        if len(set(header)) != len(header):
+            raise _err(path, 1, "<header>", "duplicate column name")
+        records: list[dict[str, object]] = []
+        lines: list[int] = []
+        for row in reader:
+            line = reader.line_num
+            if len(row) != len(header):
+                raise _err(path, line, "<row>", f"expected {len(header)} fields, got {len(row)}")
+            records.append({col: _convert(path, line, col, raw, schema[col])
+                            for col, raw in zip(header, row, strict=True)})
+            lines.append(line)
+    frame = pd.DataFrame.from_records(records, columns=list(schema))
+    frame = frame.astype({c: _DTYPES[schema[c][0]] for c in schema})
+    _check_rows(path, table, frame, lines)
+    return frame, lines
+
+
+def _empty(table: str) -> pd.DataFrame:
+    schema = SCHEMAS[table]
+    return pd.DataFrame({c: pd.Series(dtype=_DTYPES[s[0]]) for c, s in schema.items()})
+
+
+def _val(frame: pd.DataFrame, i: int, col: str) -> float | None:
+    if col not in frame.columns:
+        return None
+    v = frame[col].iloc[i]
+    return None if pd.isna(v) else float(v)
+
+
+def _check_rows(path: Path, table: str, frame: pd.DataFrame, lines: list[int]) -> None:
+    """Within-row checks: provenance, orderings of CI/quartiles, events <= total."""
+    id_col = _ID_COLUMN.get(table, "row_id")
+    dup = frame[id_col].duplicated(keep="first")
+    if dup.any():
+        i = int(dup.to_numpy().nonzero()[0][0])
+        raise _err(path, lines[i], id_col, f"duplicate id {frame[id_col].iloc[i]!r}")
+    centre = {"outcomes": "mean", "mechanism": "value"}.get(table, "estimate")
+    for i, line in enumerate(lines):
+        if frame["status"].iloc[i] != "stated" and pd.isna(frame["derivation"].iloc[i]):
+            raise _err(path, line, "derivation", "status is not 'stated' so a derivation is required")
+        for ev, tot in (("events", "total"), ("events1", "total1"), ("events2", "total2")):
+            e, t = _val(frame, i, ev), _val(frame, i, tot)
+            if e is not None and t is not None and e > t:
+                raise _err(path, line, ev, f"events {e:g} exceed {tot} {t:g}")
+        lo, est, hi = _val(frame, i, "ci_low"), _val(frame, i, centre), _val(frame, i, "ci_high")
+        if lo is not None and hi is not None and lo > hi:
+            raise _err(path, line, "ci_low", f"ci_low {lo:g} > ci_high {hi:g}")
+        if est is not None and lo is not None and est < lo:
+            raise _err(path, line, centre, f"{centre} {est:g} below ci_low {lo:g}")
+        if est is not None and hi is not None and est > hi:
+            raise _err(path, line, centre, f"{centre} {est:g} above ci_high {hi:g}")
+        q1, med, q3 = _val(frame, i, "q1"), _val(frame, i, "median"), _val(frame, i, "q3")
+        if med is not None and ((q1 is not None and q1 > med) or (q3 is not None and med > q3)):
+            raise _err(path, line, "median", "median must lie between q1 and q3")
+        smin, smax = _val(frame, i, "scale_min"), _val(frame, i, "scale_max")
+        if smin is not None and smax is not None and smin >= smax:
+            raise _err(path, line, "scale_min", "scale_min must be < scale_max")
+        if table == "outcomes" and frame["value_type"].iloc[i] != "change":
+            m = _val(frame, i, "mean")
+            if m is not None and smin is not None and smax is not None and not smin <= m <= smax:
+                raise _err(path, line, "mean", f"mean {m:g} outside scale [{smin:g}, {smax:g}]")
+        for col, lo_b, hi_b in (("percent", 0, 100), ("i2", 0, 100), ("weight", 0, 100)):
+            v = _val(frame, i, col)
+            if v is not None and not lo_b <= v <= hi_b:
+                raise _err(path, line, col, f"must lie in [{lo_b}, {hi_b}], got {v:g}")
+
+
+def load_studies(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``studies.csv`` (one row per reference).
+
+    Parameters
+    ----------
+    path : path-like
+        Location of the CSV file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Typed table; see ``data/README.md`` for the codebook.
+
+    Raises
+    ------
+    MetaacuInputError
+        If any cell or row breaks the schema; the message names file, line and column.
+    """
+    return _read_table(Path(path), "studies")[0]
+
+
+def load_arms(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``arms.csv`` (one row per trial arm); see :func:`load_studies`."""
+    return _read_table(Path(path), "arms")[0]
+
+
+def load_outcomes(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``outcomes.csv`` (arm-level results); see :func:`load_studies`."""
+    return _read_table(Path(path), "outcomes")[0]
+
+
+def load_contrasts(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``contrasts.csv`` (between-arm statistics); see :func:`load_studies`."""
+    return _read_table(Path(path), "contrasts")[0]
+
+
+def load_adverse_events(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``adverse_events.csv``; see :func:`load_studies`."""
+    return _read_table(Path(path), "adverse_events")[0]
+
+
+def load_mechanism(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``mechanism.csv`` (mechanistic findings); see :func:`load_studies`."""
+    return _read_table(Path(path), "mechanism")[0]
+
+
+def load_pooled_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``pooled_results.csv`` (review-level estimates); see :func:`load_studies`."""
+    return _read_table(Path(path), "pooled_results")[0]
+
+
+def load_review_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Load and validate ``review_trials.csv`` (trial rows of review analyses)."""
+    return _read_table(Path(path), "review_trials")[0]
+
+
+def _check_keys(directory: Path, tables: dict[str, tuple[pd.DataFrame, list[int]]]) -> None:
+    """Cross-table checks: every foreign key resolves and arms belong to the named study."""
+    study_ids = set(tables["studies"][0]["study_id"])
+    arms = tables["arms"][0]
+    arm_study = dict(zip(arms["arm_id"], arms["study_id"], strict=True))
+    analyses = set(tables["pooled_results"][0]["analysis_id"])
+
+    def check(table: str, column: str, valid: set[str] | dict[str, str], *, optional: bool = False,
+              same_study: bool = False, many: bool = False) -> None:
+        frame, lines = tables[table]
+        path = directory / f"{table}.csv"
+        for i, line in enumerate(lines):
+            value = frame[column].iloc[i]
+            if pd.isna(value):
+                if optional:
+                    continue
+                raise _err(path, line, column, "a value is required")
+            for key in (str(value).split(";") if many else [str(value)]):
+                if key not in valid:
+                    raise _err(path, line, column, f"unknown id {key!r}")
+                if same_study and isinstance(valid, dict) and valid[key] != frame["study_id"].iloc[i]:
+                    raise _err(path, line, column, f"arm {key!r} belongs to study {valid[key]!r}, "
+                               f"not {frame['study_id'].iloc[i]!r}")
+
+    check("arms", "study_id", study_ids)
+    for table in ("outcomes", "contrasts", "adverse_events", "mechanism"):
+        check(table, "study_id", study_ids)
+    check("outcomes", "arm_id", arm_study, same_study=True)
+    check("contrasts", "arm_id_exp", arm_study, same_study=True, many=True)
+    check("contrasts", "arm_id_ctl", arm_study, same_study=True, many=True)
+    check("adverse_events", "arm_id", arm_study, optional=True, same_study=True)
+    check("pooled_results", "review_id", study_ids)
+    check("review_trials", "analysis_id", analyses)
+    check("review_trials", "study_id", study_ids, optional=True)
+
+
+def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:
+    """Load, validate and cross-check every table of the dataset.
+
+    Parameters
+    ----------
+    directory : path-like, optional
+        Folder holding the CSV files.  Defaults to ``$METAACU_DATA`` when set, otherwise the
+        repository's ``data/`` folder located relative to this package.
+
+    Returns
+    -------
+    Dataset
+        Frozen container of typed DataFrames.  ``pooled_results`` and ``review_trials`` are empty
+        frames with the right columns when their files do not exist yet.
+
+    Raises
+    ------
+    MetaacuInputError
+        On any schema, range, uniqueness or foreign-key violation; the message names file, CSV
+        line number and column.
+    """
+    base = Path(directory) if directory is not None else default_data_dir()
+    tables: dict[str, tuple[pd.DataFrame, list[int]]] = {}
+    for table in SCHEMAS:
+        path = base / f"{table}.csv"
+        if table in _OPTIONAL_FILES and not path.exists():
+            tables[table] = (_empty(table), [])
+        else:
+            tables[table] = _read_table(path, table)
+    _check_keys(base, tables)
+    return Dataset(**{name: frame for name, (frame, _) in tables.items()})
