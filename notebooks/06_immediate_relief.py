@@ -1,0 +1,43 @@
+# %% [markdown]
+# # Immediate relief after one treatment
+#
+# In its FAQ the article says few people feel relief right after a single treatment. Yet two of the trials
+# it cites (Inoue 2006 and Shin 2013) measured pain immediately after the first session. A later review
+# (Xiang 2017) pooled such immediate effects, including these trials. The claim is about the share of
+# patients relieved; the evidence gives mean differences, which we flag.
+
+# %%
+import matplotlib
+matplotlib.use("Agg")
+import pandas as pd
+from metaacu.audit import claim_figure
+from metaacu.claims import evaluate_claim, load_registry
+from metaacu.data import load_dataset
+
+data = load_dataset()
+registry = load_registry(dataset=data)
+
+# %% [markdown]
+# ## Claim `immediate_relief_few`
+
+# %%
+res = evaluate_claim("immediate_relief_few", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+

@@ -1,0 +1,66 @@
+# %% [markdown]
+# # Side effects and safety
+#
+# Chung 2003 is a narrative review of adverse effects: it describes mild, transient effects and rare
+# serious ones, without denominators we could extract. Kvorning 2004 counted serious maternal adverse
+# effects; zero events in a small arm still leaves a wide exact confidence interval, shown below.
+
+# %%
+import matplotlib
+matplotlib.use("Agg")
+import pandas as pd
+from metaacu.audit import claim_figure
+from metaacu.claims import evaluate_claim, load_registry
+from metaacu.data import load_dataset
+
+data = load_dataset()
+registry = load_registry(dataset=data)
+
+# %% [markdown]
+# ## Claim `side_effects_mild_rare`
+
+# %%
+res = evaluate_claim("side_effects_mild_rare", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+
+# %% [markdown]
+# ## Claim `pregnancy_no_serious_harm`
+
+# %%
+res = evaluate_claim("pregnancy_no_serious_harm", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+

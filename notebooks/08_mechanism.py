@@ -1,0 +1,42 @@
+# %% [markdown]
+# # Mechanism: adenosine
+#
+# Takano 2012 measured adenosine by microdialysis in human volunteers around needling at ST36. We could
+# extract the direction of the change but no public numbers, and the link to back-pain relief is not part
+# of the study, so the verdict can only be weak.
+
+# %%
+import matplotlib
+matplotlib.use("Agg")
+import pandas as pd
+from metaacu.audit import claim_figure
+from metaacu.claims import evaluate_claim, load_registry
+from metaacu.data import load_dataset
+
+data = load_dataset()
+registry = load_registry(dataset=data)
+
+# %% [markdown]
+# ## Claim `adenosine_mechanism`
+
+# %%
+res = evaluate_claim("adenosine_mechanism", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+

@@ -1,0 +1,114 @@
+# %% [markdown]
+# # Costs, and facts this project cannot test
+#
+# The cost paragraph is arithmetic we can check. The opioid death count, Medicare coverage and the
+# survey finding about back pain come from sources outside the article's reference list, so they are
+# listed as not testable here.
+
+# %%
+import matplotlib
+matplotlib.use("Agg")
+import pandas as pd
+from metaacu.audit import claim_figure
+from metaacu.claims import evaluate_claim, load_registry
+from metaacu.data import load_dataset
+
+data = load_dataset()
+registry = load_registry(dataset=data)
+
+# %% [markdown]
+# ## Claim `cost_arithmetic`
+
+# %%
+res = evaluate_claim("cost_arithmetic", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+
+# %% [markdown]
+# ## Claim `opioid_deaths_2019`
+
+# %%
+res = evaluate_claim("opioid_deaths_2019", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+
+# %% [markdown]
+# ## Claim `medicare_coverage_2020`
+
+# %%
+res = evaluate_claim("medicare_coverage_2020", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+
+# %% [markdown]
+# ## Claim `back_pain_top_cam_reason`
+
+# %%
+res = evaluate_claim("back_pain_top_cam_reason", registry=registry, dataset=data)
+print("Claim (our words):", res.claim["statement"])
+print("References:", ", ".join(res.claim["references"]) or "none")
+print("Verdict:", res.verdict, "-", res.reason)
+print("Leans on:", "; ".join(res.flags) or "nothing flagged")
+
+# %%
+if not res.evidence.empty:
+    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
+    print(res.evidence[display_cols].to_string(index=False))
+if res.model is not None:
+    print(res.model.summary())
+if len(res.sensitivity):
+    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
+    print(res.sensitivity.to_string(index=False))
+
+# %%
+fp = claim_figure(res)
+fp.figure if fp is not None else None
+

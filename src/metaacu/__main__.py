@@ -1,0 +1,4 @@
+from metaacu.cli import main
+import sys
+
+sys.exit(main())

@@ -1,0 +1,73 @@
+"""Verdict rules of the claims audit, fixed in advance (see ``data/claims.toml``).
+
+Each rule reads only numbers (an estimate and CI on the benefit scale, where a positive value favours
+acupuncture and ratios are on the log scale) and returns a category with a sentence that cites the
+numbers that decided it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Final
+
+from scipy import stats
+
+__all__ = ["VERDICTS", "Verdict", "effect_verdict", "few_effect_verdict", "clopper_pearson"]
+
+VERDICTS: Final = (
+    "supported",
+    "supported_below_threshold",
+    "weakly_supported",
+    "inconclusive",
+    "contradicted",
+    "consistent",
+    "inconsistent",
+    "not_testable",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict category and the reason, in words with the deciding numbers."""
+
+    category: str
+    reason: str
+
+
+def effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: float | None, show) -> Verdict:
+    """Rule ``effect``: the claim says acupuncture helps (benefit scale, no effect = 0).
+
+    ``show`` formats a benefit-scale value for the reason text (e.g. back-transforms ratios).
+    """
+    ci = f"{show(estimate)} (95% CI {show(ci_low)} to {show(ci_high)})"
+    if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
+        return Verdict("inconclusive", f"estimate {show(estimate)} has no confidence interval")
+    if ci_high < 0:
+        return Verdict("contradicted", f"{ci} excludes no effect in the direction against the claim")
+    if ci_low <= 0:
+        return Verdict("inconclusive", f"{ci} includes no effect")
+    if threshold is None or estimate >= threshold:
+        tail = "" if threshold is None else f" and reaches the relevance threshold {show(threshold)}"
+        return Verdict("supported", f"{ci} excludes no effect{tail}")
+    return Verdict(
+        "supported_below_threshold",
+        f"{ci} excludes no effect but is below the relevance threshold {show(threshold)}",
+    )
+
+
+def few_effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: float | None, show) -> Verdict:
+    """Rule ``few_effect``: the claim says an effect is rare or absent."""
+    ci = f"{show(estimate)} (95% CI {show(ci_low)} to {show(ci_high)})"
+    if ci_low > 0:
+        size = "" if threshold is None or estimate < threshold else f", at or above the threshold {show(threshold)}"
+        return Verdict("contradicted", f"the cited evidence shows a clear effect: {ci}{size}")
+    return Verdict("supported", f"{ci} shows no clear effect")
+
+
+def clopper_pearson(events: int, total: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson 1934) confidence interval for a proportion."""
+    a = 1 - level
+    low = 0.0 if events == 0 else float(stats.beta.ppf(a / 2, events, total - events + 1))
+    high = 1.0 if events == total else float(stats.beta.ppf(1 - a / 2, events + 1, total - events))
+    return low, high
