@@ -64,10 +64,11 @@ def _continuous(code: str, d: Mapping[str, F64], vtype: str) -> tuple[F64, F64]:
     if code == "SMDH":
         sd = np.sqrt((s1**2 + s2**2) / 2)
         g = hedges_j(df) * (m1 - m2) / sd
+        # Bonett (2009) eq. 5 with the corrected g, times J² as metafor 3.8 does.
         v = g**2 * (s1**4 / (n1 - 1) + s2**4 / (n2 - 1)) / (8 * sd**4) + (
             s1**2 / (n1 - 1) + s2**2 / (n2 - 1)
         ) / sd**2
-        return g, v
+        return g, hedges_j(df) ** 2 * v
     sp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / df)
     d_raw = (m1 - m2) / sp
     n = n1 + n2
@@ -287,7 +288,8 @@ def effect_sizes(
         Continuity correction for binary and proportion measures: ``add`` is added to every cell of
         the studies chosen by ``to`` — ``"only0"`` (studies with a zero cell, metafor's default),
         ``"all"``, ``"if0all"`` (all studies if any has a zero cell) or ``"none"``.  Each correction
-        is listed in ``adjustments``.  Not applied for ``"PETO"`` unless ``to="all"``.
+        is listed in ``adjustments``.  As in metafor this also applies to ``"PETO"``; use
+        ``to="none"`` for the uncorrected Peto odds ratio (RevMan).
     **columns :
         The summary data for the measure's family.
 
@@ -315,7 +317,7 @@ def effect_sizes(
     adjustments: list[str] = []
     adjusted = np.zeros(k, dtype=bool)
     calc = arr
-    if info.family in ("binary", "proportion") and not (measure == "PETO" and to != "all"):
+    if info.family in ("binary", "proportion"):
         calc, adjusted = _zero_cells(info.family, arr, add, to)
         if adjusted.any():
             idx = ", ".join(map(str, np.flatnonzero(adjusted)))

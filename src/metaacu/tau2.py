@@ -167,6 +167,7 @@ def _solve(
         bad = ~np.isfinite(new) | (new <= lo[rows]) | (new >= hi[rows])
         mid = np.where(np.isfinite(hi[rows]), 0.5 * (lo[rows] + hi[rows]), 2.0 * lo[rows] + 1.0)
         new = np.where(bad, mid, new)
+        new = np.where(f == 0, x[rows], new)  # an exact root: keep it
         change = np.abs(new - x[rows])
         x[rows] = new
         conv = (change <= TOL * np.maximum(1.0, np.abs(new))) | (f == 0) | (
