@@ -26,6 +26,23 @@ _EXPORTS = {
     "MEASURES": "measures",
     "measure_info": "measures",
     "PROFILES": "profiles",
+    "meta_analysis_batch": "batch",
+    "mantel_haenszel": "binary",
+    "peto": "binary",
+    "subgroup_analysis": "subgroups",
+    "meta_regression": "regression",
+    "leave_one_out": "sensitivity",
+    "influence": "sensitivity",
+    "cumulative": "sensitivity",
+    "egger_test": "bias",
+    "rank_test": "bias",
+    "trim_and_fill": "bias",
+    "fail_safe_n": "bias",
+    "forest_plot": "plots",
+    "funnel_plot": "plots",
+    "load_dataset": "data",
+    "evaluate_claim": "claims",
+    "audit_claims": "claims",
 }
 
 __all__ = sorted({*_EXPORTS, "effect_sizes"}) + ["__version__"]
