@@ -1,0 +1,492 @@
+"""Pooling 2×2 tables without study-level weights from ``1/vi``: Mantel-Haenszel and Peto.
+
+The counterparts of metafor's ``rma.mh`` and ``rma.peto`` (equal-effects models).  Inputs are event
+counts and group totals (``events1, n1`` experimental, ``events2, n2`` control), not non-events.
+
+Zero cells, as metafor 3.8 (the default, ``correction="metafor"``):
+
+* the pooled MH / Peto estimate uses the **raw** counts of every table;
+* 1/2 is added to every cell of a table with a zero cell only for the study-level ``yi``/``vi``
+  (displayed study CIs and Cochran's Q);
+* tables with no events in both arms, or only events in both arms ("double-zero"), get no
+  ``yi``/``vi`` (escalc's ``drop00=TRUE``): they are left out of Q and its degrees of freedom, but
+  stay in the pooled estimate, where for OR and Peto they contribute nothing and for RR (all
+  events) and RD they do carry weight.
+
+``correction="revman5"`` follows RevMan 5 for OR and RR: double-zero tables are dropped entirely
+and 1/2 is added to every cell of tables with a zero cell *inside* the MH estimate (metafor:
+``rma.mh(add=c(1/2, 1/2), to=c("only0", "only0"), drop00=c(TRUE, TRUE))``).  For RD RevMan adds
+nothing and keeps double-zero tables, which is what the default does.
+
+Standard errors: MH log OR — Robins, Breslow & Greenland (1986); MH log RR — Greenland & Robins
+(1985); MH RD — Sato, Greenland & Robins (1989), as metafor.  RevMan 5 and R meta use the
+Greenland & Robins (1985) variance for the MH RD, so their RD standard errors differ slightly.
+
+References
+----------
+Mantel N, Haenszel W. J Natl Cancer Inst 1959;22:719-748.
+Robins J, Breslow N, Greenland S. Biometrics 1986;42:311-323.
+Greenland S, Robins JM. Biometrics 1985;41:55-68.
+Sato T, Greenland S, Robins JM. Biometrics 1989;45:1323-1324.
+Yusuf S, Peto R, Lewis J, Collins R, Sleight P. Prog Cardiovasc Dis 1985;27:335-371.
+Deeks JJ, Higgins JPT. Statistical algorithms in Review Manager 5. Cochrane; 2010.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from .effect_sizes import _binary
+from .measures import MeasureInfo, measure_info
+from .results import Interval
+
+__all__ = ["BinaryPooled", "MH_MEASURES", "MH_CORRECTIONS", "mantel_haenszel", "peto"]
+
+F64 = NDArray[np.float64]
+
+MH_MEASURES: Final = ("OR", "RR", "RD")
+MH_CORRECTIONS: Final = ("metafor", "revman5")
+
+
+@dataclass(frozen=True, repr=False)
+class BinaryPooled:
+    """Result of a Mantel-Haenszel or Peto pooled analysis (an equal-effects model).
+
+    Attributes
+    ----------
+    method : str
+        ``"MH"`` or ``"Peto"``.
+    measure : str
+        ``"OR"``, ``"RR"``, ``"RD"`` (MH) or ``"PETO"`` (Peto log odds ratio).
+    estimate, se : float
+        Pooled effect on the pooling scale (log OR / log RR / RD) and its standard error.
+    statistic, pvalue : float
+        Wald z and two-sided p-value.
+    ci_low, ci_high : float
+        Wald confidence interval at ``level``.
+    q, q_df, q_pvalue : float, int, float
+        Cochran's Q around the pooled estimate with weights ``1/vi`` of the studies that have
+        ``yi``/``vi`` (Peto: ``Σ(O − E)²/V − (Σ(O − E))²/ΣV``), df ``k_heterogeneity − 1``.
+    i2, h2 : float
+        Q-based I² (percent) and H² = Q/df.
+    k : int
+        Number of tables in the pooled estimate.
+    k_heterogeneity : int
+        Number of studies with a study-level effect (entering Q).
+    weights : ndarray
+        Per-study weights in percent (NaN for tables not used).
+    yi, vi : ndarray
+        Study-level effects and variances (1/2 added to zero-cell tables; NaN for double-zero tables).
+    labels : tuple of str
+    level : float
+    correction : str
+        ``"metafor"`` or ``"revman5"`` (Peto: ``"metafor"``).
+    cmh, cmh_pvalue : float
+        Cochran-Mantel-Haenszel test of no association, with continuity correction (MH OR only;
+        NaN otherwise).
+    events1, n1, events2, n2 : ndarray
+        The input counts.
+    notes : tuple of str
+        Zero-cell handling and dropped tables, in words.
+    """
+
+    method: str
+    measure: str
+    estimate: float
+    se: float
+    statistic: float
+    pvalue: float
+    ci_low: float
+    ci_high: float
+    q: float
+    q_df: int
+    q_pvalue: float
+    i2: float
+    h2: float
+    k: int
+    k_heterogeneity: int
+    weights: F64
+    yi: F64
+    vi: F64
+    labels: tuple[str, ...]
+    level: float
+    correction: str
+    cmh: float
+    cmh_pvalue: float
+    events1: F64
+    n1: F64
+    events2: F64
+    n2: F64
+    notes: tuple[str, ...] = ()
+
+    @property
+    def info(self) -> MeasureInfo:
+        """Registry entry of the measure."""
+        return measure_info(self.measure)
+
+    @property
+    def tau2(self) -> float:
+        """0: MH and Peto are equal-effects methods."""
+        return 0.0
+
+    def confidence_interval(self, level: float | None = None) -> Interval:
+        """Wald interval for the pooled effect (pooling scale) at ``level`` (default: the result's)."""
+        lv = self.level if level is None else check_level(level)
+        z = special.ndtri(0.5 + lv / 2)
+        return Interval(self.estimate - z * self.se, self.estimate + z * self.se, lv, "Wald (normal)")
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
+
+        Columns as :meth:`MetaAnalysis.to_frame`: ``row_type, label, estimate, se, ci_low, ci_high,
+        weight, pi_low, pi_high, events1, n1, events2, n2`` (pooling scale).
+        """
+        lv = self.level if level is None else check_level(level)
+        z = special.ndtri(0.5 + lv / 2)
+        se = np.sqrt(self.vi)
+        studies = pd.DataFrame(
+            {
+                "row_type": "study", "label": list(self.labels), "estimate": self.yi, "se": se,
+                "ci_low": self.yi - z * se, "ci_high": self.yi + z * se, "weight": self.weights,
+                "pi_low": np.nan, "pi_high": np.nan, "events1": self.events1, "n1": self.n1,
+                "events2": self.events2, "n2": self.n2,
+            }
+        )
+        ci = self.confidence_interval(lv)
+        pooled = pd.DataFrame(
+            {
+                "row_type": ["pooled"], "label": [f"Common effect ({self.method})"], "estimate": [self.estimate],
+                "se": [self.se], "ci_low": [ci.low], "ci_high": [ci.high], "weight": [100.0],
+                "pi_low": [np.nan], "pi_high": [np.nan],
+            }
+        )
+        out = pd.concat([studies, pooled], ignore_index=True)
+        out.attrs.update({"measure": self.measure, "level": lv, "method": self.method, "test": "z"})
+        return out
+
+    def summary(self, digits: int = 4) -> str:
+        """Multi-line text summary, in the spirit of metafor's ``print.rma.mh``."""
+        d = digits
+        name = "Mantel-Haenszel" if self.method == "MH" else "Peto"
+        lines = [f"Equal-effects model, {name} method (k = {self.k}; {self.info.name})", ""]
+        lines.append(f"I^2 = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
+        lines.append(
+            f"Q({self.q_df}) = {self.q:.{d}f}, p = {_fmt_p(self.q_pvalue)}"
+            f"  (k = {self.k_heterogeneity} studies with a study-level effect)"
+        )
+        lines.append("")
+        lines.append(
+            f"estimate = {self.estimate:.{d}f}  se = {self.se:.{d}f}  z = {self.statistic:.{d}f}  "
+            f"p = {_fmt_p(self.pvalue)}"
+        )
+        lab = f"{100 * self.level:g}% CI"
+        lines.append(f"{lab}: {self.ci_low:.{d}f} to {self.ci_high:.{d}f}")
+        if self.info.is_ratio:
+            t = self.info.to_display
+            lines.append(
+                f"{self.info.display_name}: {float(t(self.estimate)):.{d}f} ({lab} {float(t(self.ci_low)):.{d}f} "
+                f"to {float(t(self.ci_high)):.{d}f})"
+            )
+        if np.isfinite(self.cmh):
+            lines.append(f"Cochran-Mantel-Haenszel test: CMH = {self.cmh:.{d}f}, df = 1, p = {_fmt_p(self.cmh_pvalue)}")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"<BinaryPooled {self.method} {self.measure} k={self.k} estimate={self.estimate:.4g} "
+            f"[{self.ci_low:.4g}, {self.ci_high:.4g}] Q={self.q:.4g} I2={self.i2:.1f}%>"
+        )
+
+    def _repr_html_(self) -> str:
+        frame = self.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
+        table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+        return f"<pre>{html.escape(self.summary())}</pre>{table}"
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+# --------------------------------------------------------------------------- shared pieces
+def _tables(events1: ArrayLike, n1: ArrayLike, events2: ArrayLike, n2: ArrayLike) -> tuple[F64, F64, F64, F64]:
+    a = as_float_array(events1, "events1", nonnegative=True, integer=True)
+    t1 = as_float_array(n1, "n1", min_value=1.0, integer=True)
+    c = as_float_array(events2, "events2", nonnegative=True, integer=True)
+    t2 = as_float_array(n2, "n2", min_value=1.0, integer=True)
+    check_same_length({"events1": a, "n1": t1, "events2": c, "n2": t2})
+    for ev, tot, en, tn in ((a, t1, "events1", "n1"), (c, t2, "events2", "n2")):
+        if (bad := ev > tot).any():
+            idx = ", ".join(map(str, np.flatnonzero(bad)))
+            raise MetaacuInputError(f"argument {en!r} exceeds {tn!r} (events > total) at study index {idx}")
+    return a, t1 - a, c, t2 - c
+
+
+def _labels(labels: ArrayLike | None, k: int) -> tuple[str, ...]:
+    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
+    if len(labs) != k:
+        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    return labs
+
+
+def _idx(mask: NDArray[np.bool_]) -> str:
+    return ", ".join(map(str, np.flatnonzero(mask)))
+
+
+def _study_effects(code: str, a: F64, b: F64, c: F64, d: F64) -> tuple[F64, F64, NDArray[np.bool_], NDArray[np.bool_]]:
+    """Study-level yi/vi as metafor's ``escalc(add=1/2, to="only0", drop00=TRUE)``."""
+    dz = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
+    z0 = ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~dz
+    add = 0.5 * z0
+    a2, b2, c2, d2 = a + add, b + add, c + add, d + add
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi, vi = _binary(code, {"events1": a2, "n1": a2 + b2, "events2": c2, "n2": c2 + d2})
+    yi = np.where(dz, np.nan, yi)
+    vi = np.where(dz, np.nan, vi)
+    return yi, vi, dz, z0
+
+
+def _heterogeneity(q: float, k_yi: int) -> tuple[int, float, float, float]:
+    """Q df, p-value and Q-based I², H² (metafor's ``rma.mh``/``rma.peto``: 0, 1, 0, 1 when k ≤ 1)."""
+    df = k_yi - 1
+    if df < 1:
+        return max(df, 0), 1.0, 0.0, 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+    return df, float(special.chdtrc(df, q)), i2, q / df
+
+
+def _wald(est: float, se: float, level: float) -> tuple[float, float, float, float]:
+    z = est / se
+    crit = special.ndtri(0.5 + level / 2)
+    return z, float(2.0 * special.ndtr(-abs(z))), est - crit * se, est + crit * se
+
+
+# --------------------------------------------------------------------------- Mantel-Haenszel
+def mantel_haenszel(
+    events1: ArrayLike,
+    n1: ArrayLike,
+    events2: ArrayLike,
+    n2: ArrayLike,
+    *,
+    measure: str = "OR",
+    level: float = 0.95,
+    correction: str = "metafor",
+    labels: ArrayLike | None = None,
+) -> BinaryPooled:
+    """Mantel-Haenszel pooled odds ratio, risk ratio or risk difference (metafor's ``rma.mh``).
+
+    Parameters
+    ----------
+    events1, n1, events2, n2 : array-like
+        Events and totals in the experimental (1) and control (2) arms.
+    measure : {"OR", "RR", "RD"}
+        Pooled on the log scale for OR and RR.
+    level : float
+        Confidence level, a fraction.
+    correction : {"metafor", "revman5"}
+        Zero-cell convention (see the module notes): ``"metafor"`` keeps raw counts inside MH and
+        adds 1/2 only for the study-level effects; ``"revman5"`` adds 1/2 inside MH to tables with
+        a zero cell and drops double-zero tables (OR and RR; RD is the same under both).
+    labels : array-like, optional
+        Study labels.
+
+    Returns
+    -------
+    BinaryPooled
+
+    Notes
+    -----
+    With ``N = n1 + n2`` per table and cells ``a, b`` (arm 1), ``c, d`` (arm 2):
+    OR ``= Σ(ad/N) / Σ(bc/N)``, variance of the log by Robins, Breslow & Greenland (1986);
+    RR ``= Σ(a n2/N) / Σ(c n1/N)``, variance ``Σ(n1 n2 (a + c)/N² − ac/N) / (R S)``;
+    RD ``= Σ(a n2 − c n1)/N / Σ(n1 n2/N)``, variance of Sato, Greenland & Robins (1989).
+    Q uses the MH estimate and the study-level inverse-variance weights; I² is Q-based.
+
+    Examples
+    --------
+    >>> res = mantel_haenszel([4, 6, 3], [123, 306, 231], [11, 29, 11], [139, 303, 220], measure="RR")
+    >>> round(float(np.exp(res.estimate)), 4)
+    0.259
+    """
+    check_choice(measure, "measure", MH_MEASURES)
+    check_choice(correction, "correction", MH_CORRECTIONS)
+    lv = check_level(level)
+    a, b, c, d = _tables(events1, n1, events2, n2)
+    k_all = a.size
+    labs = _labels(labels, k_all)
+    yi, vi, dz, z0 = _study_effects(measure, a, b, c, d)
+    notes: list[str] = []
+    if z0.any():
+        notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell)")
+    use = np.ones(k_all, dtype=bool)
+    ca, cb, cc, cd = a, b, c, d
+    if correction == "revman5" and measure != "RD":
+        use = ~dz
+        add = 0.5 * z0
+        ca, cb, cc, cd = a + add, b + add, c + add, d + add
+        if z0.any():
+            notes.append(f"RevMan 5 convention: 1/2 also added inside the MH estimate for study index {_idx(z0)}")
+        if dz.any():
+            notes.append(f"RevMan 5 convention: double-zero study index {_idx(dz)} dropped from the analysis")
+    elif dz.any():
+        what = "contribute nothing to the estimate" if measure == "OR" else "keep their MH weight in the estimate"
+        notes.append(
+            f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): no study-level "
+            f"effect, left out of Q; raw counts kept in the MH estimate, where they {what} (metafor's rma.mh)"
+        )
+    if correction == "revman5" and measure == "RD":
+        notes.append("RevMan 5 adds no correction for RD: identical to the metafor convention")
+    if measure == "RD":
+        notes.append("SE of the MH risk difference: Sato, Greenland & Robins (1989), as metafor; "
+                     "RevMan 5 and R meta use Greenland & Robins (1985)")
+    ca, cb, cc, cd = ca[use], cb[use], cc[use], cd[use]
+    t1, t2 = ca + cb, cc + cd
+    nn = t1 + t2
+    cmh = cmh_p = np.nan
+    if measure == "OR":
+        ri, si = ca * cd / nn, cb * cc / nn
+        r, s = ri.sum(), si.sum()
+        if r == 0 or s == 0:
+            raise MetaacuInputError(
+                "the Mantel-Haenszel odds ratio is not defined: "
+                + ("no table has events in arm 1 with non-events in arm 2 (sum of ad/N is 0)" if r == 0
+                   else "no table has non-events in arm 1 with events in arm 2 (sum of bc/N is 0)")
+                + "; use peto() or correction='revman5'"
+            )
+        pi, qi = (ca + cd) / nn, (cb + cc) / nn
+        est = float(np.log(r / s))
+        se = float(np.sqrt(0.5 * ((pi * ri).sum() / r**2 + (pi * si + qi * ri).sum() / (r * s) + (qi * si).sum() / s**2)))
+        w = si
+        xt, yt = ca + cc, cb + cd
+        if xt.sum() > 0 and yt.sum() > 0:
+            num = (abs((ca - t1 / nn * xt).sum()) - 0.5) ** 2
+            cmh = float(num / ((t1 / nn) * (t2 / nn) * (xt * (yt / (nn - 1)))).sum())
+            cmh_p = float(special.chdtrc(1, cmh))
+    elif measure == "RR":
+        if ca.sum() == 0 or cc.sum() == 0:
+            arm = "1" if ca.sum() == 0 else "2"
+            raise MetaacuInputError(
+                f"the Mantel-Haenszel risk ratio is not defined: no events in arm {arm} of any study "
+                f"(argument 'events{arm}'); use peto() or measure='RD'"
+            )
+        r, s = (ca * t2 / nn).sum(), (cc * t1 / nn).sum()
+        est = float(np.log(r / s))
+        se = float(np.sqrt(((t1 / nn) * (t2 / nn) * (ca + cc) - (ca / nn) * cc).sum() / (r * s)))
+        w = cc * t1 / nn
+    else:
+        f1, f2 = t1 / nn, t2 / nn
+        den = (t1 * f2).sum()
+        est = float((ca * f2 - cc * f1).sum() / den)
+        var = (est * (cc * f1**2 - ca * f2**2 + f1 * f2 * (t2 - t1) / 2).sum()
+               + (ca * (t2 - cc) / nn + cc * (t1 - ca) / nn).sum() / 2) / den**2
+        se = float(np.sqrt(var))
+        w = t1 * f2
+    weights = np.full(k_all, np.nan)
+    weights[use] = 100.0 * w / w.sum()
+    ok = ~dz
+    k_yi = int(ok.sum())
+    q = float(max(0.0, (((yi[ok] - est) ** 2) / vi[ok]).sum())) if k_yi > 1 else 0.0
+    q_df, q_p, i2, h2 = _heterogeneity(q, k_yi)
+    zval, pval, lo, hi = _wald(est, se, lv)
+    return BinaryPooled(
+        method="MH", measure=measure, estimate=est, se=se, statistic=zval, pvalue=pval, ci_low=lo, ci_high=hi,
+        q=q, q_df=q_df, q_pvalue=q_p, i2=i2, h2=h2, k=int(use.sum()), k_heterogeneity=k_yi,
+        weights=readonly(weights), yi=readonly(yi), vi=readonly(vi), labels=labs, level=lv, correction=correction,
+        cmh=cmh, cmh_pvalue=cmh_p, events1=readonly(a.copy()), n1=readonly(a + b), events2=readonly(c.copy()),
+        n2=readonly(c + d), notes=tuple(notes),
+    )
+
+
+# --------------------------------------------------------------------------- Peto
+def peto(
+    events1: ArrayLike,
+    n1: ArrayLike,
+    events2: ArrayLike,
+    n2: ArrayLike,
+    *,
+    level: float = 0.95,
+    labels: ArrayLike | None = None,
+) -> BinaryPooled:
+    """Peto's one-step pooled log odds ratio (metafor's ``rma.peto``).
+
+    Parameters
+    ----------
+    events1, n1, events2, n2 : array-like
+        Events and totals in the experimental (1) and control (2) arms.
+    level : float
+        Confidence level, a fraction.
+    labels : array-like, optional
+        Study labels.
+
+    Returns
+    -------
+    BinaryPooled
+        With ``measure="PETO"``.
+
+    Notes
+    -----
+    With ``O = a``, ``E = (a + c) n1/N`` and ``V = (a + c)(b + d) n1 n2 / (N²(N − 1))``:
+    ``log OR = Σ(O − E)/ΣV``, ``SE = 1/√ΣV`` (Yusuf et al. 1985).  Raw counts throughout; tables
+    with ``V = 0`` (no events or only events) carry no weight.
+    ``Q = Σ(O − E)²/V − (Σ(O − E))²/ΣV`` with df = (studies with a study-level effect) − 1.
+    Study-level effects (for display) are computed as metafor's escalc, with 1/2 added to every
+    cell of a table with a zero cell.
+
+    Examples
+    --------
+    >>> res = peto([4, 6, 3], [123, 306, 231], [11, 29, 11], [139, 303, 220])
+    >>> round(float(np.exp(res.estimate)), 4)
+    0.2902
+    """
+    lv = check_level(level)
+    a, b, c, d = _tables(events1, n1, events2, n2)
+    k = a.size
+    labs = _labels(labels, k)
+    yi, vi, dz, z0 = _study_effects("PETO", a, b, c, d)
+    notes: list[str] = []
+    if z0.any():
+        notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell); "
+                     "the pooled estimate uses raw counts")
+    if dz.any():
+        notes.append(f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): "
+                     "zero weight and left out of Q")
+    t1, t2 = a + b, c + d
+    nn = t1 + t2
+    xt, yt = a + c, b + d
+    ei = xt * t1 / nn
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vv = np.where(nn > 1, xt * yt * (t1 / nn) * (t2 / nn) / (nn - 1), 0.0)
+    sv = vv.sum()
+    if sv == 0:
+        raise MetaacuInputError("Peto's method is not defined: one of the two outcomes never occurred in any study "
+                                "(arguments 'events1', 'events2')")
+    oe = a - ei
+    est = float(oe.sum() / sv)
+    se = float(np.sqrt(1.0 / sv))
+    pos = vv > 0
+    q = float(max(0.0, (oe[pos] ** 2 / vv[pos]).sum() - oe.sum() ** 2 / sv))
+    k_yi = int((~dz).sum())
+    if pos.sum() > 1:
+        q_df, q_p, i2, h2 = _heterogeneity(q, k_yi)
+    else:
+        q_df, q_p, i2, h2 = max(k_yi - 1, 0), 1.0, 0.0, 1.0
+    zval, pval, lo, hi = _wald(est, se, lv)
+    return BinaryPooled(
+        method="Peto", measure="PETO", estimate=est, se=se, statistic=zval, pvalue=pval, ci_low=lo, ci_high=hi,
+        q=q, q_df=q_df, q_pvalue=q_p, i2=i2, h2=h2, k=k, k_heterogeneity=k_yi,
+        weights=readonly(100.0 * vv / sv), yi=readonly(yi), vi=readonly(vi), labels=labs, level=lv,
+        correction="metafor", cmh=np.nan, cmh_pvalue=np.nan, events1=readonly(a.copy()), n1=readonly(t1),
+        events2=readonly(c.copy()), n2=readonly(t2), notes=tuple(notes),
+    )

@@ -1,0 +1,587 @@
+"""Meta-regression: the mixed-effects model ``yᵢ = xᵢᵀβ + uᵢ + εᵢ`` (metafor's ``rma.uni`` with
+``mods``).
+
+τ² estimators with moderators, as metafor (``P = W − WX(XᵀWX)⁻¹XᵀW``):
+
+* ``"EE"``: τ² = 0 (fixed-effects meta-regression);
+* ``"DL"``: ``(yᵀP₀y − (k − p)) / tr P₀`` with ``W₀ = diag(1/vᵢ)`` (Raudenbush 2009, eq. 16.44);
+* ``"HE"``: ``(yᵀP_ols y − tr(P_ols V)) / (k − p)`` with the OLS projection ``P_ols = I − X(XᵀX)⁻¹Xᵀ``;
+* ``"PM"``: the root of ``yᵀP(τ²)y = k − p`` (generalised Q);
+* ``"ML"``/``"REML"``: the root of the likelihood score ``½(yᵀPPy − tr W)`` / ``½(yᵀPPy − tr P)``,
+  found with the same safeguarded bracketing Newton solver as the intercept-only model
+  (:func:`metaacu.tau2.solve_decreasing`), so it cannot oscillate as plain Fisher scoring can.
+
+All are truncated at 0.  Wald tests use ``Var(β̂) = (XᵀWX)⁻¹``; with ``test="knha"`` it is
+multiplied by ``s² = yᵀPy/(k − p)`` and t / F distributions with ``k − p`` denominator df are used
+(Knapp & Hartung 2003).
+
+References
+----------
+Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat Softw 2010;36(3).
+Raudenbush SW. Analyzing effect sizes: random-effects models. In: Cooper H, Hedges LV, Valentine JC
+(eds). The Handbook of Research Synthesis and Meta-Analysis, 2nd ed. Russell Sage; 2009:295-315.
+Knapp G, Hartung J. Improved tests for a random effects meta-regression with a single covariate.
+Stat Med 2003;22:2693-2710.
+Raudenbush SW, Bryk AS. Hierarchical Linear Models, 2002 (pseudo-R², "proportion of variance
+accounted for").
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special, stats
+
+from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from .results import Interval
+from .tau2 import estimate_tau2, solve_decreasing
+
+__all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
+
+F64 = NDArray[np.float64]
+
+REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM")
+REGRESSION_TESTS: Final = ("z", "knha")
+INTERCEPT: Final = "intercept"
+
+
+# --------------------------------------------------------------------------- design matrix
+@dataclass(frozen=True)
+class _Term:
+    column: str
+    kind: str  # "numeric" or "categorical"
+    levels: tuple[Any, ...] = ()
+    full: bool = False  # all levels coded (first factor of a model without intercept)
+
+    def names(self) -> list[str]:
+        if self.kind == "numeric":
+            return [self.column]
+        used = self.levels if self.full else self.levels[1:]
+        return [f"{self.column}[{lv}]" for lv in used]
+
+    def encode(self, values: pd.Series, where: str) -> F64:
+        if self.kind == "numeric":
+            return as_float_array(values.to_numpy(), f"{where}[{self.column!r}]")[:, None]
+        vals = values.to_numpy(dtype=object)
+        known = set(self.levels)
+        bad = np.array([v not in known for v in vals])
+        if bad.any():
+            idx = ", ".join(map(str, np.flatnonzero(bad)[:5]))
+            raise MetaacuInputError(
+                f"argument {where!r}, column {self.column!r}: unknown level at study index {idx} "
+                f"(levels: {', '.join(map(str, self.levels))})"
+            )
+        used = self.levels if self.full else self.levels[1:]
+        return np.column_stack([(vals == lv).astype(float) for lv in used]) if used else np.zeros((len(vals), 0))
+
+
+def _is_categorical(s: pd.Series) -> bool:
+    return bool(
+        isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s)
+        or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+    )
+
+
+def _as_frame(moderators: Any) -> pd.DataFrame:
+    if isinstance(moderators, pd.DataFrame):
+        frame = moderators.reset_index(drop=True)
+    elif isinstance(moderators, pd.Series):
+        frame = moderators.reset_index(drop=True).to_frame(name=moderators.name if moderators.name is not None else "x1")
+    else:
+        try:
+            arr = np.asarray(moderators, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise MetaacuInputError(
+                f"argument 'moderators' must be a DataFrame or a numeric 2-D array: {exc}"
+            ) from None
+        if arr.ndim == 1:
+            arr = arr[:, None]
+        if arr.ndim != 2:
+            raise MetaacuInputError(f"argument 'moderators' must be 2-D (studies x moderators), got shape {arr.shape}")
+        frame = pd.DataFrame(arr, columns=[f"x{j + 1}" for j in range(arr.shape[1])])
+    if frame.shape[1] == 0:
+        raise MetaacuInputError("argument 'moderators' has no columns; use meta_analysis() for an intercept-only model")
+    frame.columns = [str(c) for c in frame.columns]
+    if len(set(frame.columns)) != frame.shape[1]:
+        raise MetaacuInputError("argument 'moderators' has duplicated column names")
+    return frame
+
+
+def _terms(frame: pd.DataFrame, intercept: bool) -> tuple[_Term, ...]:
+    terms = []
+    first_factor = not intercept
+    for col in frame.columns:
+        s = frame[col]
+        if _is_categorical(s):
+            if s.isna().any():
+                idx = ", ".join(map(str, np.flatnonzero(s.isna().to_numpy())[:5]))
+                raise MetaacuInputError(f"argument 'moderators', column {col!r}: missing value at study index {idx}")
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                levels = tuple(lv for lv in s.cat.categories if (s == lv).any())
+            else:
+                levels = tuple(sorted(pd.unique(s.to_numpy(dtype=object)), key=lambda v: (str(type(v)), v)))
+            terms.append(_Term(col, "categorical", levels, full=first_factor))
+            first_factor = False
+        else:
+            terms.append(_Term(col, "numeric"))
+    return tuple(terms)
+
+
+def _design(frame: pd.DataFrame, terms: Sequence[_Term], intercept: bool, where: str) -> tuple[F64, list[str]]:
+    blocks = [np.ones((len(frame), 1))] if intercept else []
+    names = [INTERCEPT] if intercept else []
+    for t in terms:
+        if t.column not in frame.columns:
+            raise MetaacuInputError(f"argument {where!r} lacks moderator column {t.column!r}")
+        blocks.append(t.encode(frame[t.column], where))
+        names.extend(t.names())
+    return np.column_stack(blocks), names
+
+
+def _check_rank(x: F64, names: list[str]) -> None:
+    for j in range(1, x.shape[1] + 1):
+        if np.linalg.matrix_rank(x[:, :j]) < j:
+            raise MetaacuInputError(
+                f"argument 'moderators': column {names[j - 1]!r} is constant or a linear combination of "
+                f"{', '.join(map(repr, names[: j - 1])) or 'nothing'} (the design matrix is rank deficient)"
+            )
+
+
+# --------------------------------------------------------------------------- numerical core
+def _wls(y: F64, v: F64, x: F64, tau2: float) -> tuple[F64, F64, F64, F64]:
+    """Return ``w``, ``(XᵀWX)⁻¹``, ``β̂`` and ``P y`` for weights ``1/(v + τ²)``."""
+    w = 1.0 / (v + tau2)
+    xtwx = x.T @ (w[:, None] * x)
+    vb = np.linalg.inv(xtwx)
+    vb = 0.5 * (vb + vb.T)
+    b = vb @ (x.T @ (w * y))
+    py = w * (y - x @ b)
+    return w, vb, b, py
+
+
+def _p_matrix(v: F64, x: F64, tau2: float) -> F64:
+    w = 1.0 / (v + tau2)
+    wx = w[:, None] * x
+    return np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
+
+
+def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
+    k, p = x.shape
+    if method == "EE":
+        return 0.0, True, 0
+    if method == "DL":
+        p0 = _p_matrix(v, x, 0.0)
+        return max(0.0, float((y @ p0 @ y - (k - p)) / np.trace(p0))), True, 0
+    if method == "HE":
+        pols = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
+        return max(0.0, float((y @ pols @ y - np.trace(pols * v[None, :])) / (k - p))), True, 0
+
+    def one(t2: float) -> tuple[float, float]:
+        pm = _p_matrix(v, x, t2)
+        py = pm @ y
+        if method == "PM":
+            return float(y @ py - (k - p)), float(-(py @ py))
+        ppy = pm @ py
+        if method == "REML":
+            tr, trr = np.trace(pm), float(np.sum(pm * pm.T))
+        else:
+            w = 1.0 / (v + t2)
+            tr, trr = float(w.sum()), float((w * w).sum())
+        score = 0.5 * (float(py @ py) - tr)
+        slope = 0.5 * trr - float(py @ ppy)
+        return score, slope if slope < 0 else -0.5 * trr
+
+    def fun(t2: F64, rows: NDArray[np.intp]) -> tuple[F64, F64]:
+        f, s = one(float(t2[0]))
+        return np.array([f]), np.array([s])
+
+    f0, _ = one(0.0)
+    if not f0 > 0:
+        return 0.0, True, 0
+    span = float(y.max() - y.min())
+    upper = np.array([max(10.0 * (span**2 + 1.0), 1.0)])
+    start_raw = _tau2(y, v, x, "HE")[0]
+    fit = solve_decreasing(fun, np.array([True]), upper, np.array([start_raw]))
+    return max(0.0, float(fit.tau2[0])), bool(fit.converged[0]), int(fit.iterations[0])
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True, repr=False)
+class MetaRegression:
+    """Result of a meta-regression (mixed-effects or, with ``method="EE"``, fixed-effects).
+
+    Attributes
+    ----------
+    coef_names : tuple of str
+        ``"intercept"``, numeric moderator names, and ``"column[level]"`` for dummy-coded levels.
+    estimate, se, statistic, pvalue, ci_low, ci_high : ndarray
+        Coefficient table (z or t statistics).
+    vcov : ndarray
+        Variance-covariance matrix of the coefficients (Knapp-Hartung scaled under ``"knha"``).
+    df : float
+        Degrees of freedom of the coefficient tests (``inf`` for z, ``k − p`` for knha).
+    qm, qm_df, qm_pvalue : float, int, float
+        Omnibus test of the moderators (all coefficients but the intercept; all of them without
+        an intercept): χ²(``qm_df``) under z, F(``qm_df``, ``k − p``) under knha.
+    qm_test : str
+        ``"chi2"`` or ``"F"``.
+    qe, qe_df, qe_pvalue : float, int, float
+        Test for residual heterogeneity, ``yᵀP₀y`` with weights ``1/vᵢ``, df ``k − p``.
+    tau2 : float
+        Residual between-study variance.
+    i2, h2 : float
+        Residual I² (percent) and H², τ²-based (Q-based for ``"EE"``), as metafor.
+    r2 : float
+        Pseudo-R² in percent, ``max(0, 100(τ²_RE − τ²)/τ²_RE)`` with τ²_RE from the intercept-only
+        model with the same method (0 when τ²_RE = 0).  For ``"EE"``, as metafor, the adjusted R² of
+        the weighted least-squares fit with weights ``1/vᵢ``.  NaN without an intercept.
+    tau2_re : float
+        The intercept-only τ² used for ``r2`` (NaN when not computed).
+    k, p : int
+        Studies and coefficients.
+    s2 : float
+        Knapp-Hartung scale ``yᵀPy/(k − p)`` (1 under z).
+    yi, vi, weights : ndarray
+        Data and weights in percent ``∝ 1/(vᵢ + τ²)``.
+    design : ndarray
+        The ``k × p`` model matrix.
+    labels : tuple of str
+    method, test : str
+    level : float
+    intercept : bool
+    converged : bool
+    iterations : int
+    notes : tuple of str
+    moderators : DataFrame
+        The moderator columns as given (for plots and new predictions).
+    """
+
+    coef_names: tuple[str, ...]
+    estimate: F64
+    se: F64
+    statistic: F64
+    pvalue: F64
+    ci_low: F64
+    ci_high: F64
+    vcov: F64
+    df: float
+    qm: float
+    qm_df: int
+    qm_pvalue: float
+    qm_test: str
+    qe: float
+    qe_df: int
+    qe_pvalue: float
+    tau2: float
+    i2: float
+    h2: float
+    r2: float
+    tau2_re: float
+    k: int
+    p: int
+    s2: float
+    yi: F64
+    vi: F64
+    weights: F64
+    design: F64
+    labels: tuple[str, ...]
+    method: str
+    test: str
+    level: float
+    intercept: bool
+    converged: bool = True
+    iterations: int = 0
+    notes: tuple[str, ...] = ()
+    moderators: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
+    _terms: tuple[_Term, ...] = field(default=(), compare=False)
+
+    # ---------------------------------------------------------------- derived quantities
+    @property
+    def fitted(self) -> F64:
+        """Fitted values ``Xβ̂``."""
+        return self.design @ self.estimate
+
+    @property
+    def residuals(self) -> F64:
+        """Residuals ``y − Xβ̂``."""
+        return self.yi - self.fitted
+
+    def _crit(self, level: float) -> float:
+        return float(special.ndtri(0.5 + level / 2) if not np.isfinite(self.df) else stats.t.ppf(0.5 + level / 2, self.df))
+
+    def confidence_interval(self, level: float | None = None) -> Interval:
+        """Intervals for the coefficients (arrays in ``low``/``high``) at ``level``."""
+        lv = self.level if level is None else check_level(level)
+        c = self._crit(lv)
+        dist = "normal" if not np.isfinite(self.df) else f"t, {self.df:g} df"
+        return Interval(self.estimate - c * self.se, self.estimate + c * self.se, lv, f"Wald ({dist})")
+
+    def model_matrix(self, newmods: Any) -> F64:
+        """Model-matrix rows for new moderator values.
+
+        ``newmods`` is a DataFrame with the moderator columns (categorical levels as in the fit) or a
+        numeric array with one column per non-intercept coefficient (as metafor's ``newmods``).
+        """
+        if isinstance(newmods, pd.DataFrame) and self._terms:
+            x, _ = _design(newmods.reset_index(drop=True), self._terms, self.intercept, "newmods")
+            return x
+        arr = np.asarray(newmods, dtype=np.float64)
+        ncol = self.p - int(self.intercept)
+        if arr.ndim == 1:
+            arr = arr.reshape(1, -1) if arr.size == ncol else arr.reshape(-1, 1)
+        if arr.ndim != 2 or arr.shape[1] != ncol:
+            raise MetaacuInputError(f"argument 'newmods' must have {ncol} column(s), got shape {arr.shape}")
+        if not np.isfinite(arr).all():
+            raise MetaacuInputError("argument 'newmods' has a missing or infinite value")
+        return np.column_stack([np.ones(arr.shape[0]), arr]) if self.intercept else arr
+
+    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
+        """Predicted average effects with confidence and prediction intervals (metafor's ``predict``).
+
+        Columns ``pred, se, ci_low, ci_high, pi_low, pi_high``;
+        PI = ``pred ± crit·√(se² + τ²)`` with ``crit`` from z or t(k − p).  Without ``newmods``, the
+        fitted values of the studies.
+        """
+        lv = self.level if level is None else check_level(level)
+        x = self.design if newmods is None else self.model_matrix(newmods)
+        pred = x @ self.estimate
+        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.vcov, x))
+        c = self._crit(lv)
+        half = c * np.sqrt(se**2 + self.tau2)
+        return pd.DataFrame(
+            {"pred": pred, "se": se, "ci_low": pred - c * se, "ci_high": pred + c * se,
+             "pi_low": pred - half, "pi_high": pred + half}
+        )
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """Tidy coefficient table: ``term, estimate, se, statistic, pvalue, ci_low, ci_high``."""
+        ci = self.confidence_interval(level)
+        out = pd.DataFrame(
+            {"term": list(self.coef_names), "estimate": self.estimate, "se": self.se, "statistic": self.statistic,
+             "pvalue": self.pvalue, "ci_low": ci.low, "ci_high": ci.high}
+        )
+        out.attrs.update({"level": ci.level, "method": self.method, "test": self.test, "tau2": self.tau2})
+        return out
+
+    def study_frame(self) -> pd.DataFrame:
+        """One row per study: label, yi, vi, weight, fitted, residual and the moderator columns."""
+        out = pd.DataFrame(
+            {"label": list(self.labels), "yi": self.yi, "vi": self.vi, "weight": self.weights,
+             "fitted": self.fitted, "residual": self.residuals}
+        )
+        for col in self.moderators.columns:
+            out[col] = self.moderators[col].to_numpy()
+        return out
+
+    def summary(self, digits: int = 4) -> str:
+        """Multi-line text summary, in the spirit of metafor's ``print.rma``."""
+        d = digits
+        kind = "Fixed-effects" if self.method == "EE" else "Mixed-effects"
+        lines = [f"{kind} meta-regression (k = {self.k}; p = {self.p}; tau^2 estimator: {self.method}; test: {self.test})", ""]
+        if self.method != "EE":
+            lines.append(f"tau^2 (residual heterogeneity) = {self.tau2:.{d}f}, tau = {np.sqrt(self.tau2):.{d}f}")
+        lines.append(f"I^2 (residual) = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
+        if np.isfinite(self.r2):
+            lines.append(f"R^2 (heterogeneity accounted for) = {self.r2:.2f}%")
+        lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, p = {_fmt_p(self.qe_pvalue)}")
+        if self.qm_test == "F":
+            lines.append(f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, p = {_fmt_p(self.qm_pvalue)}")
+        else:
+            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, p = {_fmt_p(self.qm_pvalue)}")
+        lines.append("")
+        frame = self.to_frame()
+        stat = "z" if self.test == "z" else "t"
+        lines.append(f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}")
+        for r in frame.itertuples(index=False):
+            lines.append(
+                f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
+                f"{_fmt_p(r.pvalue):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
+            )
+        if not self.converged:
+            lines.append(f"WARNING: tau^2 solver did not converge after {self.iterations} iterations")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return (
+            f"<MetaRegression {self.method}/{self.test} k={self.k} p={self.p} tau2={self.tau2:.4g} "
+            f"QM={self.qm:.4g} (p={self.qm_pvalue:.3g}) R2={self.r2:.1f}%>"
+        )
+
+    def _repr_html_(self) -> str:
+        table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+        return f"<pre>{html.escape(self.summary())}</pre>{table}"
+
+
+def _fmt_p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+# --------------------------------------------------------------------------- entry points
+def fit_design(
+    y: F64, v: F64, x: F64, coef_names: Sequence[str], *, method: str, test: str, level: float,
+    intercept: bool, btt: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Fit the mixed-effects model for validated arrays and a full-rank model matrix ``x``.
+
+    Returns a dict of the fields of :class:`MetaRegression` that depend only on the numbers.
+    ``btt`` selects the coefficients of the omnibus test (default: all but the intercept).
+    """
+    k, p = x.shape
+    tau2, converged, iterations = _tau2(y, v, x, method)
+    w, vb, b, py = _wls(y, v, x, tau2)
+    s2 = 1.0
+    if test == "knha":
+        s2 = float(py @ (y - x @ b)) / (k - p)
+        vb = vb * s2
+    se = np.sqrt(np.diag(vb))
+    stat = b / se
+    if test == "knha":
+        df = float(k - p)
+        pval = 2.0 * special.stdtr(df, -np.abs(stat))
+        crit = float(stats.t.ppf(0.5 + level / 2, df))
+    else:
+        df = np.inf
+        pval = 2.0 * special.ndtr(-np.abs(stat))
+        crit = float(special.ndtri(0.5 + level / 2))
+    idx = list(range(1, p) if intercept else range(p)) if btt is None else list(btt)
+    m = len(idx)
+    if m:
+        bb = b[idx]
+        qm = float(bb @ np.linalg.solve(vb[np.ix_(idx, idx)], bb))
+        if test == "knha":
+            qm /= m
+            qm_p = float(special.fdtrc(m, df, qm))
+        else:
+            qm_p = float(special.chdtrc(m, qm))
+    else:
+        qm, qm_p = np.nan, np.nan
+    p0 = _p_matrix(v, x, 0.0)
+    qe = max(0.0, float(y @ p0 @ y))
+    qe_df = k - p
+    qe_p = float(special.chdtrc(qe_df, qe)) if qe_df > 0 else 1.0
+    if method == "EE":
+        i2 = max(0.0, 100.0 * (qe - qe_df) / qe) if qe > 0 else 0.0
+        h2 = qe / qe_df if qe_df > 0 else 1.0
+    else:
+        vt = qe_df / np.trace(p0)
+        i2 = 100.0 * tau2 / (vt + tau2)
+        h2 = tau2 / vt + 1.0
+    return {
+        "estimate": b, "se": se, "statistic": stat, "pvalue": pval, "ci_low": b - crit * se, "ci_high": b + crit * se,
+        "vcov": vb, "df": df, "qm": qm, "qm_df": m, "qm_pvalue": qm_p, "qm_test": "F" if test == "knha" else "chi2",
+        "qe": qe, "qe_df": qe_df, "qe_pvalue": qe_p, "tau2": tau2, "i2": float(i2), "h2": float(h2), "s2": s2,
+        "converged": converged, "iterations": iterations, "weights": 100.0 * w / w.sum(),
+    }
+
+
+def meta_regression(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    moderators: pd.DataFrame | ArrayLike,
+    *,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 0.95,
+    intercept: bool = True,
+    labels: ArrayLike | None = None,
+) -> MetaRegression:
+    """Mixed-effects meta-regression of effect sizes on study-level moderators.
+
+    Parameters
+    ----------
+    yi, vi : array-like
+        Effect sizes and sampling variances (> 0).
+    moderators : DataFrame or array-like
+        One row per study.  DataFrame: numeric columns enter as they are; object, string, boolean
+        and categorical columns are dummy-coded with the first level as reference (treatment
+        contrasts; levels sorted as R's ``factor()`` for object columns, in category order for
+        categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.
+    method : {"REML", "ML", "DL", "HE", "PM", "EE"}
+        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0).
+    test : {"z", "knha"}
+        Wald z / χ² tests, or Knapp-Hartung t / F tests with ``k − p`` df.
+    level : float
+        Confidence level, a fraction.
+    intercept : bool
+        Include an intercept (without one, the first categorical column gets one dummy per level,
+        as R's ``model.matrix``).
+    labels : array-like, optional
+        Study labels.
+
+    Returns
+    -------
+    MetaRegression
+
+    Notes
+    -----
+    ``β̂ = (XᵀWX)⁻¹XᵀWy``, ``W = diag(1/(vᵢ + τ̂²))``.  QE = ``yᵀP₀y`` with ``W₀ = diag(1/vᵢ)``
+    (df ``k − p``).  Residual I² = ``100 τ̂²/(τ̂² + ṽ)`` with ``ṽ = (k − p)/tr P₀``.  Pseudo-R² =
+    ``max(0, (τ̂²_RE − τ̂²)/τ̂²_RE)`` in percent (Raudenbush 2009), τ̂²_RE from the intercept-only
+    model with the same estimator.
+
+    Examples
+    --------
+    >>> res = meta_regression([0.1, 0.3, 0.35, 0.6, 0.5], [0.02, 0.03, 0.01, 0.05, 0.02], [1, 2, 3, 4, 5])
+    >>> res.coef_names
+    ('intercept', 'x1')
+    >>> round(float(res.estimate[1]), 4)
+    0.1029
+    """
+    method = check_choice(method, "method", REGRESSION_METHODS)
+    test = check_choice(test, "test", REGRESSION_TESTS)
+    lv = check_level(level)
+    y = as_float_array(yi, "yi")
+    v = as_float_array(vi, "vi", positive=True)
+    k = check_same_length({"yi": y, "vi": v})
+    frame = _as_frame(moderators)
+    if frame.shape[0] != k:
+        raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k} studies")
+    terms = _terms(frame, intercept)
+    x, names = _design(frame, terms, intercept, "moderators")
+    p = x.shape[1]
+    if k <= p:
+        raise MetaacuInputError(
+            f"meta-regression needs more studies than coefficients: k = {k}, p = {p} ({', '.join(names)})"
+        )
+    _check_rank(x, names)
+    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(s) for s in labels)
+    if len(labs) != k:
+        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    fit = fit_design(y, v, x, names, method=method, test=test, level=lv, intercept=intercept)
+    notes: list[str] = []
+    if not fit["converged"]:
+        notes.append(f"tau2 solver ({method}) did not converge in {fit['iterations']} iterations")
+        warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)
+    if method != "EE" and fit["tau2"] == 0:
+        notes.append("residual tau2 estimate truncated at 0 (on the boundary of the parameter space)")
+    r2 = tau2_re = np.nan
+    if method == "EE" and intercept and p > 1:
+        # metafor: adjusted R² of the weighted least-squares fit lm(yi ~ X, weights = 1/vi), in percent.
+        w0 = 1.0 / v
+        if np.ptp(y) > 0:
+            rss = float((w0 * (y - x @ fit["estimate"]) ** 2).sum())
+            tss = float((w0 * (y - (w0 * y).sum() / w0.sum()) ** 2).sum())
+            r2 = max(0.0, 100.0 * (1.0 - (rss / tss) * (k - 1) / (k - p)))
+        else:
+            r2 = 0.0
+    if method != "EE" and intercept and p > 1:
+        tau2_re = float(estimate_tau2(y[None, :], v[None, :], np.array([float(k)]), method).tau2[0])
+        r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - fit["tau2"]) / tau2_re)
+    for key in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "weights"):
+        fit[key] = readonly(np.asarray(fit[key], dtype=float))
+    return MetaRegression(
+        coef_names=tuple(names), r2=float(r2), tau2_re=float(tau2_re), k=k, p=p, yi=readonly(y.copy()),
+        vi=readonly(v.copy()), design=readonly(x), labels=labs, method=method, test=test, level=lv,
+        intercept=intercept, notes=tuple(notes), moderators=frame.copy(), _terms=terms, **fit,
+    )
