@@ -175,6 +175,8 @@ class MetaAnalysis:
 
         if not self.is_random:
             raise MetaacuInputError("tau2_confint needs a random-effects model (method other than 'EE')")
+        if self.k < 2:
+            raise MetaacuInputError("tau2_confint needs at least 2 studies; with k = 1 there is no information on tau2")
         lv = self.level if level is None else check_level(level)
         lo, hi = q_profile(self.yi[None, :], self.vi[None, :], np.array([float(self.k)]), lv)
         return Interval(float(lo[0]), float(hi[0]), lv, "Q-profile")

@@ -187,9 +187,9 @@ def test_rma_tight(ref: dict[str, Any]) -> None:
     if test == "z" and method != "EE":
         if ds["k"] == 1:
             assert ref["tau2_ci_error"] == "Stopped because k = 1."
-            # metaacu: no information on τ² with one study; the interval is NaN.
-            ci = res.tau2_confint()
-            assert math.isnan(ci.low) and math.isnan(ci.high)
+            # metaacu agrees: no information on τ² with one study, so it refuses with a clear error.
+            with pytest.raises(MetaacuInputError, match="at least 2 studies"):
+                res.tau2_confint()
         else:
             compare_tau2_ci(res, ref)
 
