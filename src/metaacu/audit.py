@@ -26,20 +26,29 @@ FAVOURS = ("control", "acupuncture")
 def claim_figure(result: ClaimResult):
     """Forest plot of one claim's evidence (benefit scale: right of the line favours acupuncture).
 
-    Pooled rows give the diamond; every other row (published review estimates, single-trial
-    results at other time points) is drawn in the "not pooled" block.  Returns ``None`` for claims
+    Pooled rows give the diamond; every other row on the same measure (published review estimates,
+    single-trial results at other time points) is drawn in the "not pooled" block.  Rows on another
+    measure (e.g. a mean difference next to risk ratios) are listed in the evidence table only.  Returns ``None`` for claims
     with no numeric evidence (arithmetic, direction-only, not testable).
     """
-    from .plots import forest_plot
+    from dataclasses import replace
+
+    from .measures import MEASURES
+    from .plots import ForestStyle, forest_plot
 
     ev = result.evidence
     if ev.empty or "estimate" not in ev or ev["estimate"].isna().all():
         return None
-    extra = ev[~ev["pooled"]][["label", "estimate", "ci_low", "ci_high"]].reset_index(drop=True)
-    extra = extra[extra["ci_low"].notna()]
+    # Only rows on the claim's own measure share its axis; the others stay in the evidence table.
+    shown = ev[~ev["pooled"] & ev["ci_low"].notna() & (ev["measure"] == result.measure)]
+    extra = shown[["label", "estimate", "ci_low", "ci_high"]].reset_index(drop=True)
+    if result.model is None and extra.empty:
+        return None
     if result.model is not None:
         return forest_plot(result.model, favours=FAVOURS, extra_rows=extra if len(extra) else None)
-    return forest_plot(None, favours=FAVOURS, extra_rows=extra, measure=result.measure if result.is_ratio else None)
+    style = replace(ForestStyle.preset("revman"), extra_header="Published estimates (shown, not pooled)")
+    measure = result.measure if result.measure in MEASURES else None
+    return forest_plot(None, favours=FAVOURS, extra_rows=extra, measure=measure, style=style)
 
 
 def verdict_table_markdown(results: list[ClaimResult]) -> str:

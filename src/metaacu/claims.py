@@ -143,6 +143,11 @@ def _num(x: Any) -> float:
     return math.nan if x is None or pd.isna(x) else float(x)
 
 
+def _short_label(ds: Dataset, study_id: str) -> str:
+    st = ds.studies.set_index("study_id")
+    return str(st.loc[study_id, "short_label"]) if study_id in st.index else study_id
+
+
 def _pooled_row(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
     row = ds.pooled_results.set_index("analysis_id").loc[spec["id"]]
     ratio = str(row["measure"]) in RATIO_MEASURES
@@ -153,7 +158,7 @@ def _pooled_row(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
         est, lo, hi = -est, -hi, -lo
     se = (hi - lo) / (2 * Z975)  # derived: SE from a symmetric 95% CI
     return {
-        "label": spec.get("label", f"{row['review_id']}: {row['comparison']}"), "estimate": est, "ci_low": lo,
+        "label": spec.get("label", f"{_short_label(ds, row['review_id'])}: {row['comparison']}"), "estimate": est, "ci_low": lo,
         "ci_high": hi, "se": se, "n": _num(row["n_participants"]), "k_trials": _num(row["k_trials"]),
         "source_id": spec["id"], "source": row["source"], "locator": row["locator"], "status": row["status"],
         "measure": str(row["measure"]),

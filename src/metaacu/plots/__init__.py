@@ -1,0 +1,12 @@
+"""Forest and funnel plots.  Importing this module imports matplotlib; ``import metaacu`` does not."""
+
+from __future__ import annotations
+
+from .forest import ForestPlot, add_diamond, add_favours, add_null_line, add_prediction_interval, forest_plot
+from .funnel import FunnelPlot, funnel_plot
+from .style import FOREST_STYLES, FUNNEL_STYLES, ForestStyle, FunnelStyle, save_figure
+
+__all__ = [
+    "FOREST_STYLES", "FUNNEL_STYLES", "ForestPlot", "ForestStyle", "FunnelPlot", "FunnelStyle", "add_diamond", "add_favours",
+    "add_null_line", "add_prediction_interval", "forest_plot", "funnel_plot", "save_figure",
+]

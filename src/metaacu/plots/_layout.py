@@ -1,0 +1,359 @@
+"""The forest plot's table: rows and columns built from the results' public frames (no drawing here)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import MetaacuInputError
+from ..report import format_ci
+from .style import ForestStyle, decimals_needed, fmt_num, fmt_p
+
+NAN = float("nan")
+_ARM_COLUMNS = {
+    "continuous": (("mean", "Mean"), ("sd", "SD"), ("n", "Total")),
+    "binary": (("events", "Events"), ("n", "Total")),
+}
+
+
+@dataclass
+class Column:
+    key: str
+    header: str
+    side: str  # "left" or "right"
+    align: str = "right"
+    group: str = ""  # spanning header above (arm name)
+
+
+@dataclass
+class Row:
+    kind: str  # head1 head2 group study pooled pi text blank extra_head extra
+    cells: dict[str, str] = field(default_factory=dict)
+    est: float = NAN  # display scale
+    lo: float = NAN
+    hi: float = NAN
+    weight: float = NAN
+    model: str = ""  # "primary" / "second" for diamonds
+    span: str = ""  # free text from the label column rightwards
+
+
+@dataclass
+class Table:
+    rows: list[Row]
+    columns: list[Column]
+    measure: str | None
+    level: float
+
+
+def short_name(info: Any) -> str:
+    """Column-header name of the display quantity: ``"Std. mean difference"`` rather than the full name."""
+    name = re.sub(r"\s*\(.*\)", "", info.display_name)
+    name = name.replace("Standardised", "Std.").replace(", heteroscedastic", "")
+    return name
+
+
+def _model_name(summary: pd.Series) -> str:
+    return "common effect" if summary["method"] == "EE" else "random effects"
+
+
+def _ci_header(summary: pd.Series, two: bool) -> str:
+    model = "Common" if summary["method"] == "EE" else "Random"
+    lv = f"{100 * float(summary['level']):g}% CI"
+    return f"{lv}" if two else f"IV, {model}, {lv}"
+
+
+def het_text(s: pd.Series, digits: int) -> str:
+    """``Heterogeneity: τ² = 0.04; Q = 12.30, df = 6 (P = 0.06); I² = 51%``."""
+    if int(s["k"]) < 2:
+        return "Heterogeneity: not applicable (one study)"
+    parts = []
+    if s["method"] != "EE":
+        t2 = float(s["tau2"])
+        d = digits if (t2 == 0 or t2 >= 10.0**-digits) else digits + 2
+        parts.append(f"τ² = {fmt_num(t2, d)}; ")
+    return (f"Heterogeneity: {''.join(parts)}Q = {fmt_num(float(s['q']), 2)}, df = {int(s['q_df'])} "
+            f"({fmt_p(float(s['q_pvalue']))}); I² = {float(s['i2']):.0f}%")
+
+
+def test_text(s: pd.Series, which: str = "") -> str:
+    """``Test for overall effect: Z = 2.10 (P = 0.04)`` (t with its df for t-based tests)."""
+    stat = "Z" if s["test"] == "z" else f"t({float(s['df']):g})"
+    tag = f" ({which})" if which else ""
+    return f"Test for overall effect{tag}: {stat} = {fmt_num(abs(float(s['statistic'])), 2)} ({fmt_p(float(s['pvalue']))})"
+
+
+def _disp(info: Any, x: Any) -> Any:
+    return info.to_display(x)
+
+
+def _year_of(labels: list[str], columns: pd.DataFrame | None) -> np.ndarray:
+    if columns is not None and "year" in columns.columns:
+        return pd.to_numeric(columns["year"], errors="coerce").to_numpy(float)
+    years = []
+    for lab in labels:
+        m = re.search(r"\b(1[89]\d\d|20\d\d)", lab)
+        if m is None:
+            raise MetaacuInputError(f"order='year': no year in study label {lab!r}; give a 'year' column in `columns`")
+        years.append(float(m.group(1)))
+    return np.asarray(years)
+
+
+def _ordering(order: Any, st: pd.DataFrame, cols: pd.DataFrame | None) -> np.ndarray:
+    k = len(st)
+    if order is None:
+        return np.arange(k)
+    if isinstance(order, str):
+        if order == "year":
+            key = _year_of(list(st["label"]), cols)
+        elif order == "effect":
+            key = st["estimate"].to_numpy(float)
+        elif order == "weight":
+            key = -st["weight"].to_numpy(float)
+        else:
+            raise MetaacuInputError(f"argument 'order' must be 'year', 'effect', 'weight' or a sequence, not {order!r}")
+        return np.argsort(key, kind="stable")
+    idx = np.asarray(order)
+    if sorted(idx.tolist()) != list(range(k)):
+        raise MetaacuInputError(f"argument 'order' must be a permutation of 0..{k - 1}")
+    return idx
+
+
+def _fmt_cell(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return "" if not np.isfinite(v) else fmt_num(float(v), 0) if float(v).is_integer() else f"{v:.3g}"
+    return "" if v is None else str(v)
+
+
+class TableBuilder:
+    """Accumulates rows; columns are decided up front from the first result's frame."""
+
+    def __init__(self, result: Any, second: Any, style: ForestStyle, columns: pd.DataFrame | None,
+                 extra_rows: pd.DataFrame | None, info: Any = None) -> None:
+        self.style = style
+        self.info = result.info if result is not None else info
+        frame = result.to_frame() if result is not None else pd.DataFrame({"row_type": pd.Series([], dtype=str)})
+        self.level = float(frame.attrs.get("level", 0.95))
+        self.measure = frame.attrs.get("measure") if result is not None else info.code
+        self.second = second
+        self.columns_df = columns
+        self.extra_rows = extra_rows
+        self.rows: list[Row] = [Row("head1"), Row("head2")]
+        fam = self.info.family
+        self.arms = _ARM_COLUMNS.get(fam, ()) if style.show_data else ()
+        have = set(frame.columns)
+        need = {f"{c}{g}" for c, _ in self.arms for g in (1, 2)}
+        if not need <= have:
+            self.arms = ()
+        self.data_digits = {c: decimals_needed(frame.loc[frame.row_type == "study", [f"{c}1", f"{c}2"]].to_numpy(),
+                                               style.data_digits) for c, _ in self.arms}
+        self.cols = self._columns(result)
+
+    # ------------------------------------------------------------------ columns
+    def _columns(self, result: Any) -> list[Column]:
+        st = self.style
+        cols = [Column("label", st.study_header, "left", "left")]
+        for g, arm in ((1, st.arm_labels[0]), (2, st.arm_labels[1])):
+            cols += [Column(f"{c}{g}", head, "left", "right", arm) for c, head in self.arms]
+        if result is None:  # estimates shown, nothing pooled
+            cols.append(Column("ci", f"{100 * self.level:g}% CI", "right", "right", short_name(self.info)))
+            if self.extra_rows is not None and "note" in self.extra_rows.columns:
+                cols.append(Column("note", "Note", "right", "left"))
+            return cols
+        s0 = result.summary_frame().iloc[0]
+        two = self.second is not None
+        cols.append(Column("ci", _ci_header(s0, two), "right", "right", short_name(self.info)))
+        if st.show_weights:
+            cols.append(Column("weight", "Weight" if not two else f"Weight ({_model_name(s0).split()[0]})", "right"))
+            if two:
+                s1 = self.second.summary_frame().iloc[0]
+                cols.append(Column("weight2", f"Weight ({_model_name(s1).split()[0]})", "right"))
+        if self.columns_df is not None:
+            cols += [Column(f"x:{c}", str(c), "right", "left") for c in self.columns_df.columns if c != "year"]
+        if self.extra_rows is not None and "note" in self.extra_rows.columns:
+            cols.append(Column("note", "Note", "right", "left"))
+        return cols
+
+    # ------------------------------------------------------------------ blocks
+    def studies(self, frame: pd.DataFrame, weights: np.ndarray, weights2: np.ndarray | None,
+                cols: pd.DataFrame | None, order: Any) -> None:
+        st = frame[frame.row_type == "study"].reset_index(drop=True)
+        st = st.assign(weight=weights)
+        if cols is not None and len(cols) != len(st):
+            raise MetaacuInputError(f"argument 'columns' has {len(cols)} rows for {len(st)} studies")
+        for i in _ordering(order, st, cols):
+            r = st.iloc[i]
+            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
+            cells.update(self._arm_cells(r))
+            if self.style.show_weights:
+                cells["weight"] = fmt_num(float(weights[i]), self.style.weight_digits) + "%"
+                if weights2 is not None:
+                    cells["weight2"] = fmt_num(float(weights2[i]), self.style.weight_digits) + "%"
+            if cols is not None:
+                cells.update({f"x:{c}": _fmt_cell(cols.iloc[i][c]) for c in cols.columns if c != "year"})
+            est, lo, hi = _disp(self.info, [r["estimate"], r["ci_low"], r["ci_high"]])
+            self.rows.append(Row("study", cells, est, lo, hi, float(weights[i])))
+
+    def pooled(self, res: Any, label: str, weight: float, data: pd.DataFrame | None, model: str,
+               weight_key: str = "weight") -> None:
+        fr = res.to_frame()
+        p = fr[fr.row_type == "pooled"].iloc[0]
+        cells = {"label": label, "ci": self._ci(p["estimate"], p["ci_low"], p["ci_high"])}
+        if self.style.show_weights:
+            cells[weight_key] = fmt_num(weight, self.style.weight_digits) + "%"
+        if data is not None and model == "primary":
+            for c, _ in self.arms:
+                if c != "mean" and c != "sd":
+                    for g in (1, 2):
+                        cells[f"{c}{g}"] = fmt_num(float(np.nansum(data[f"{c}{g}"].to_numpy(float))), 0)
+        est, lo, hi = _disp(self.info, [p["estimate"], p["ci_low"], p["ci_high"]])
+        self.rows.append(Row("pooled", cells, est, lo, hi, weight, model))
+
+    def prediction(self, res: Any) -> None:
+        s = res.summary_frame().iloc[0]
+        if not (self.style.show_prediction and s["method"] != "EE" and int(s["k"]) >= 3):
+            return
+        lo, hi = _disp(self.info, [s["pi_low"], s["pi_high"]])
+        d = self.style.digits
+        cells = {"label": "Prediction interval", "ci": f"[{fmt_num(float(lo), d)}, {fmt_num(float(hi), d)}]"}
+        self.rows.append(Row("pi", cells, NAN, float(lo), float(hi)))
+
+    def texts(self, res: Any, second: Any = None) -> None:
+        s = res.summary_frame().iloc[0]
+        if self.style.show_heterogeneity:
+            self.text(het_text(s, self.style.digits))
+        if self.style.show_test:
+            if second is None:
+                self.text(test_text(s))
+            else:
+                for r in (res, second):
+                    sr = r.summary_frame().iloc[0]
+                    self.text(test_text(sr, _model_name(sr)))
+
+    def text(self, span: str) -> None:
+        self.rows.append(Row("text", span=span))
+
+    def blank(self) -> None:
+        self.rows.append(Row("blank"))
+
+    def group(self, name: str) -> None:
+        self.rows.append(Row("group", {"label": str(name)}))
+
+    def extras(self, *, blank: bool = True) -> None:
+        ex = self.extra_rows
+        if ex is None or len(ex) == 0:
+            return
+        missing = {"label", "estimate", "ci_low", "ci_high"} - set(ex.columns)
+        if missing:
+            raise MetaacuInputError(f"argument 'extra_rows' lacks column(s) {sorted(missing)}")
+        if blank:
+            self.blank()
+        self.rows.append(Row("extra_head", {"label": self.style.extra_header}))
+        for _, r in ex.iterrows():
+            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
+            if "note" in ex.columns and isinstance(r["note"], str):
+                cells["note"] = r["note"]
+            est, lo, hi = _disp(self.info, [float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])])
+            self.rows.append(Row("extra", cells, est, lo, hi))
+
+    def table(self) -> Table:
+        return Table(self.rows, self.cols, self.measure, self.level)
+
+    # ------------------------------------------------------------------ cells
+    def _ci(self, est: float, lo: float, hi: float) -> str:
+        e, a, b = (float(v) for v in _disp(self.info, [est, lo, hi]))
+        return format_ci(e, a, b, self.style.digits)
+
+    def _arm_cells(self, r: pd.Series) -> dict[str, str]:
+        out = {}
+        for c, _ in self.arms:
+            d = self.data_digits[c] if c in ("mean", "sd") else 0
+            for g in (1, 2):
+                out[f"{c}{g}"] = fmt_num(float(r[f"{c}{g}"]), d)
+        return out
+
+
+def subgroup_test_text(sub: Any) -> str:
+    """``Test for subgroup differences: Q = 1.84, df = 1 (P = 0.17); I² = 46%`` (or an F test)."""
+    q, df, p = float(sub.q_between), int(sub.q_between_df), float(sub.q_between_pvalue)
+    if getattr(sub, "q_between_test", "chi2") == "F":
+        df2 = float(sub.q_between_df2)
+        return f"Test for subgroup differences: F({df}, {df2:g}) = {fmt_num(q, 2)} ({fmt_p(p)})"
+    i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
+    return f"Test for subgroup differences: Q = {fmt_num(q, 2)}, df = {df} ({fmt_p(p)}); I² = {i2:.0f}%"
+
+
+def overall_weights(sub: Any) -> list[np.ndarray]:
+    """Per group, the study weights (percent) in the overall analysis when its studies line up with
+    the groups' (RevMan shows overall weights); otherwise each group's own weights."""
+    groups = list(sub.groups.values())
+    fr = sub.overall.to_frame()
+    ow = fr.loc[fr.row_type == "study", "weight"].to_numpy(float)
+    olab = list(fr.loc[fr.row_type == "study", "label"])
+    glab = [lab for g in groups for lab in g.to_frame().query("row_type == 'study'")["label"]]
+    if olab != glab:
+        return [g.to_frame().query("row_type == 'study'")["weight"].to_numpy(float) for g in groups]
+    out, i = [], 0
+    for g in groups:
+        out.append(ow[i:i + g.k])
+        i += g.k
+    return out
+
+
+def build_table(result: Any, *, second: Any, style: ForestStyle, columns: pd.DataFrame | None,
+                extra_rows: pd.DataFrame | None, order: Any, info: Any = None) -> Table:
+    """Rows for a single analysis or a duck-typed subgroup analysis (``groups``/``overall``), or,
+    with ``result=None``, for ``extra_rows`` alone (estimates shown side by side, nothing pooled)."""
+    lv = None
+    if result is None:
+        b = TableBuilder(None, None, style, None, extra_rows, info=info)
+        b.extras(blank=False)
+        return b.table()
+    if hasattr(result, "groups") and hasattr(result, "overall"):
+        overall = result.overall
+        b = TableBuilder(overall, None, style, columns, extra_rows)
+        lv = f"{100 * b.level:g}% CI"
+        start = 0
+        for (name, g), w in zip(result.groups.items(), overall_weights(result), strict=True):
+            fr = g.to_frame()
+            cols = None if columns is None else columns.iloc[start:start + g.k].reset_index(drop=True)
+            start += g.k
+            b.group(name)
+            b.studies(fr, w, None, cols, order)
+            data = fr[fr.row_type == "study"] if b.arms else None
+            b.pooled(g, f"Subtotal ({lv})", float(np.sum(w)), data, "primary")
+            b.texts(g)
+            b.blank()
+        fr = overall.to_frame()
+        data = fr[fr.row_type == "study"] if b.arms else None
+        b.pooled(overall, f"Total ({lv})", 100.0, data, "primary")
+        b.prediction(overall)
+        b.extras()
+        b.texts(overall)
+        b.text(subgroup_test_text(result))
+        return b.table()
+    b = TableBuilder(result, second, style, columns, extra_rows)
+    lv = f"{100 * b.level:g}% CI"
+    fr = result.to_frame()
+    w = fr.loc[fr.row_type == "study", "weight"].to_numpy(float)
+    w2 = None
+    if second is not None:
+        fr2 = second.to_frame()
+        if list(fr2.loc[fr2.row_type == "study", "label"]) != list(fr.loc[fr.row_type == "study", "label"]):
+            raise MetaacuInputError("argument 'second' must be fitted to the same studies as `result`")
+        w2 = fr2.loc[fr2.row_type == "study", "weight"].to_numpy(float)
+    b.studies(fr, w, w2, columns, order)
+    data = fr[fr.row_type == "study"] if b.arms else None
+    if second is None:
+        b.pooled(result, f"Total ({lv})", 100.0, data, "primary")
+    else:
+        s0, s1 = result.summary_frame().iloc[0], second.summary_frame().iloc[0]
+        b.pooled(result, f"Total, {_model_name(s0)} ({lv})", 100.0, data, "primary")
+        b.pooled(second, f"Total, {_model_name(s1)} ({lv})", 100.0, None, "second", "weight2")
+    b.prediction(result if result.summary_frame().iloc[0]["method"] != "EE" or second is None else second)
+    b.extras()
+    b.texts(result, second)
+    return b.table()

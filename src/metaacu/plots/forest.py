@@ -1,0 +1,474 @@
+"""Forest plots in the style of RevMan: a table of studies around a panel of squares and diamonds.
+
+The plot reads only public result frames (``to_frame``, ``summary_frame``) and ``result.info``.
+Layout: every text is placed in inches relative to the panel's left or right edge, so column widths
+come from measured text extents; the figure is then sized around everything it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import transforms as mtrans
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Polygon, Rectangle
+from matplotlib.text import Text
+
+from .._validation import MetaacuInputError
+from ._layout import Column, Row, Table, build_table
+from .style import FOREST_STYLES, ForestStyle, fmt_tick, nice_ceil, rc_context, resolve_style
+
+__all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "forest_plot"]
+
+_PANEL_KINDS = {"group", "study", "pooled", "pi", "blank", "extra_head", "extra"}
+
+
+@dataclass(frozen=True)
+class ForestPlot:
+    """What :func:`forest_plot` drew.
+
+    Attributes
+    ----------
+    figure, ax : Figure, Axes
+        The figure and the panel axes (x: effect on the display scale; y: row number, downwards).
+    squares : PathCollection or None
+        One square per study; ``get_sizes()`` are areas in points², proportional to the weights.
+    whiskers : LineCollection or None
+        Study confidence intervals (clipped to the axis limits).
+    arrows : tuple of Line2D
+        One marker per interval end beyond the axis limits.
+    diamonds : tuple of Polygon
+        Pooled diamonds in row order (subtotals, total, second model).
+    extra_diamonds : tuple of Polygon
+        Hollow diamonds of the rows shown but not pooled.
+    prediction : tuple of Rectangle
+        Prediction-interval bars.
+    cells : Mapping[(int, str), Text]
+        Text of each table cell by (row index, column key: ``"label"``, ``"ci"``, ``"weight"``,
+        ``"n1"`` ...); free text lines (heterogeneity, tests) under key ``"span"``.
+    texts : tuple of Text
+        Every text the plot made (cells, headers, favours labels).
+    rows : DataFrame
+        One line per table row: ``kind, y, label, estimate, ci_low, ci_high, weight, model``
+        (display scale).
+    """
+
+    figure: Figure
+    ax: Axes
+    squares: PathCollection | None
+    whiskers: LineCollection | None
+    arrows: tuple[Line2D, ...]
+    diamonds: tuple[Polygon, ...]
+    extra_diamonds: tuple[Polygon, ...]
+    prediction: tuple[Rectangle, ...]
+    cells: Mapping[tuple[int, str], Text]
+    texts: tuple[Text, ...]
+    rows: pd.DataFrame
+
+
+# ----------------------------------------------------------------------------- composable helpers
+def add_diamond(ax: Axes, estimate: float, low: float, high: float, y: float, *, height: float = 0.36,
+                color: str = "black", hollow: bool = False, **kwargs: Any) -> Polygon:
+    """Draw a diamond centred on ``estimate`` spanning ``[low, high]`` at row ``y`` (data coordinates).
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> ax = Figure().subplots()
+    >>> d = add_diamond(ax, 0.5, 0.2, 0.8, y=0)
+    >>> d.get_xy()[:4, 0].tolist()
+    [0.2, 0.5, 0.8, 0.5]
+    """
+    xy = [(low, y), (estimate, y - height), (high, y), (estimate, y + height)]
+    face = "white" if hollow else color
+    poly = Polygon(xy, closed=True, facecolor=face, edgecolor=color, zorder=3, **kwargs)
+    ax.add_patch(poly)
+    return poly
+
+
+def add_prediction_interval(ax: Axes, low: float, high: float, y: float, *, height: float = 0.14,
+                            color: str = "#b2182b") -> Rectangle:
+    """A bar from ``low`` to ``high`` at row ``y``: the prediction interval."""
+    rect = Rectangle((low, y - height), high - low, 2 * height, facecolor=color, edgecolor=color, lw=0.5, zorder=3)
+    ax.add_patch(rect)
+    return rect
+
+
+def add_null_line(ax: Axes, x: float, y0: float, y1: float, **kwargs: Any) -> Line2D:
+    """A vertical line of no effect from row ``y0`` to row ``y1``."""
+    line = Line2D([x, x], [y0, y1], color=kwargs.pop("color", "black"), lw=kwargs.pop("lw", 0.8), zorder=1, **kwargs)
+    ax.add_line(line)
+    return line
+
+
+def add_favours(ax: Axes, left: str, right: str, *, x: float, below: float = 14.0) -> tuple[Text, Text]:
+    """"Favours" labels either side of ``x`` (data), ``below`` points under the axis."""
+    common = {"xycoords": ("data", "axes fraction"), "textcoords": "offset points", "va": "top", "annotation_clip": False}
+    a = ax.annotate(left, xy=(x, 0), xytext=(-5, -below), ha="right", **common)
+    b = ax.annotate(right, xy=(x, 0), xytext=(5, -below), ha="left", **common)
+    return a, b
+
+
+# ----------------------------------------------------------------------------- axis scale
+def _scale_and_limits(table: Table, info: Any, xlim: Sequence[float] | None) -> tuple[str, tuple[float, float], list[float]]:
+    scale = {"log": "log", "logit": "logit"}.get(info.scale, "linear")
+    rows = [r for r in table.rows if r.kind in ("study", "pooled", "pi", "extra")]
+    ests = np.array([r.est for r in rows if r.kind in ("study", "extra")], float)
+    ends = np.array([v for r in rows if r.kind in ("pooled", "pi") for v in (r.lo, r.hi)], float)
+    study_ends = np.array([v for r in rows if r.kind in ("study", "extra") for v in (r.lo, r.hi)], float)
+    if xlim is not None:
+        lo, hi = (float(v) for v in xlim)
+        if not lo < hi or (scale != "linear" and lo <= 0):
+            raise MetaacuInputError(f"argument 'xlim' must be increasing (and positive for ratios), got {xlim!r}")
+        return scale, (lo, hi), _ticks(scale, lo, hi)
+    if info.family == "proportion":
+        allv = np.concatenate([ests, ends, study_ends])
+        allv = allv[np.isfinite(allv)]
+        lo, hi = float(allv.min()), float(allv.max())
+        if scale == "logit":
+            lo, hi = max(lo, 0.005), min(hi, 0.995)
+        pad = 0.05 * (hi - lo or 1.0)
+        lo, hi = (lo - pad, hi + pad) if scale == "linear" else (lo, hi)
+        return scale, (lo, hi), _ticks(scale, lo, hi)
+    f = np.log if scale == "log" else (lambda v: v)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cand = [np.abs(f(ests)), np.abs(f(ends))]
+        se = np.abs(f(study_ends))
+    se = se[np.isfinite(se)]
+    if se.size:
+        cand.append(np.atleast_1d(np.quantile(se, 0.8)))
+    c = np.concatenate(cand)
+    c = c[np.isfinite(c)]
+    reach = float(c.max()) if c.size else 1.0
+    if scale == "log":
+        r = max(nice_ceil(np.exp(reach * 1.03)), 2.0)
+        return scale, (1 / r, r), _ticks(scale, 1 / r, r)
+    r = nice_ceil(reach * 1.03) if reach > 0 else 1.0
+    return scale, (-r, r), _ticks(scale, -r, r)
+
+
+def ratio_ticks(lo: float, hi: float) -> list[float]:
+    """1-2-5 ticks on a log axis (powers of ten only beyond two decades)."""
+    decades = np.log10(hi / lo)
+    mult = (1, 2, 5) if decades <= 2.01 else (1,)
+    cand = [m * 10.0**e for e in range(-6, 7) for m in mult]
+    return [t for t in cand if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+
+
+def _ticks(scale: str, lo: float, hi: float) -> list[float]:
+    if scale == "log":
+        return ratio_ticks(lo, hi)
+    if scale == "logit":
+        cand = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+        return [t for t in cand if lo <= t <= hi] or [lo, hi]
+    if np.isclose(lo, -hi):
+        return [lo, lo / 2, 0.0, hi / 2, hi]
+    return list(np.linspace(lo, hi, 5))
+
+
+# ----------------------------------------------------------------------------- main entry point
+def forest_plot(
+    result: Any,
+    *,
+    ax: Axes | None = None,
+    style: str | ForestStyle | None = None,
+    second: Any = None,
+    favours: tuple[str, str] | None = None,
+    order: str | Sequence[int] | None = None,
+    columns: pd.DataFrame | None = None,
+    extra_rows: pd.DataFrame | None = None,
+    xlim: tuple[float, float] | None = None,
+    measure: str | None = None,
+) -> ForestPlot:
+    """Draw a RevMan-style forest plot of a meta-analysis.
+
+    Parameters
+    ----------
+    result : MetaAnalysis or subgroup analysis
+        A fitted model, or an object with ``groups`` (ordered mapping name → MetaAnalysis),
+        ``overall``, ``q_between``, ``q_between_df`` and ``q_between_pvalue``.
+    ax : Axes, optional
+        Draw the panel in this axes; the table is placed around it and the caller sizes the figure.
+        By default a new figure is made and sized to fit every text.
+    style : {"revman", "journal"} or ForestStyle, optional
+    second : MetaAnalysis, optional
+        A second model of the same studies (e.g. common effect next to random effects): its
+        diamond, weights and test are shown too.
+    favours : (str, str), optional
+        Labels under the axis, left and right of no effect, e.g. ``("acupuncture", "sham")`` gives
+        "Favours acupuncture" / "Favours sham".  None draws no labels.
+    order : {"year", "effect", "weight"} or sequence of int, optional
+        Row order of the studies (within subgroups).  ``"year"`` uses ``columns["year"]`` or a
+        four-digit year in the label.
+    columns : DataFrame, optional
+        Extra columns shown to the right (e.g. risk of bias), one row per study in the result's
+        order; a ``year`` column is used for ordering only.
+    extra_rows : DataFrame, optional
+        Rows shown but not pooled: ``label, estimate, ci_low, ci_high`` on the pooling scale and an
+        optional ``note``; drawn as hollow grey diamonds under a "Not pooled" header.
+    xlim : (float, float), optional
+        Axis limits on the display scale (ratios: e.g. ``(0.1, 10)``); default symmetric around no
+        effect, wide enough for every estimate and pooled interval.
+    measure : str, optional
+        Only with ``result=None``: the measure of ``extra_rows`` (for the scale and back-transform).
+        ``forest_plot(None, extra_rows=...)`` draws published estimates side by side, pooling nothing.
+
+    Returns
+    -------
+    ForestPlot
+
+    Examples
+    --------
+    >>> import metaacu
+    >>> res = metaacu.meta_analysis([0.1, 0.3, 0.35], [0.02, 0.03, 0.01], labels=["A 2001", "B 2005", "C 2010"])
+    >>> fp = forest_plot(res)
+    >>> len(fp.squares.get_sizes()), len(fp.diamonds)
+    (3, 1)
+    """
+    st: ForestStyle = resolve_style(style, ForestStyle, FOREST_STYLES)
+    if columns is not None and not isinstance(columns, pd.DataFrame):
+        raise MetaacuInputError("argument 'columns' must be a pandas DataFrame")
+    if extra_rows is not None and not isinstance(extra_rows, pd.DataFrame):
+        raise MetaacuInputError("argument 'extra_rows' must be a pandas DataFrame")
+    if result is None:
+        from ..measures import measure_info
+
+        if extra_rows is None or len(extra_rows) == 0:
+            raise MetaacuInputError("forest_plot(None, ...) needs 'extra_rows' to show")
+        info = measure_info(measure)
+    else:
+        info = (result.overall if hasattr(result, "overall") else result).info
+    table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order,
+                        info=info)
+    with rc_context(st.rc):
+        own = ax is None
+        if own:
+            import matplotlib.pyplot as plt
+
+            fig = plt.figure(figsize=(6.0, 4.0), dpi=st.dpi)
+            ax = fig.add_axes((0.2, 0.1, 0.6, 0.8))
+        fig = ax.get_figure()
+        return _draw(fig, ax, table, info, st, favours, xlim, own)
+
+
+def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favours: tuple[str, str] | None,
+          xlim: Sequence[float] | None, own: bool) -> ForestPlot:
+    rows = table.rows
+    n = len(rows)
+    scale, (x0, x1), ticks = _scale_and_limits(table, info, xlim)
+    ax.set_xscale(scale)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xticks(ticks, [fmt_tick(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.patch.set_visible(False)
+    ax.tick_params(axis="x", length=3, pad=2)
+    row_pt = st.row_height * 72.0
+
+    # ---- graphics
+    study = [(i, r) for i, r in enumerate(rows) if r.kind == "study"]
+    squares = whiskers = None
+    arrows: list[Line2D] = []
+    if study:
+        w = np.array([r.weight for _, r in study], float)
+        wmax = np.nanmax(w) if np.any(w > 0) else 1.0
+        side = st.max_square * row_pt
+        sizes = side**2 * np.clip(np.nan_to_num(w), 0, None) / wmax
+        segs = [[(max(r.lo, x0), i), (min(r.hi, x1), i)] for i, r in study]
+        whiskers = LineCollection(segs, colors=st.whisker_color, linewidths=st.line_width, zorder=2)
+        ax.add_collection(whiskers, autolim=False)
+        squares = ax.scatter([r.est for _, r in study], [i for i, _ in study], s=sizes, marker="s",
+                             c=st.square_color, linewidths=0, zorder=3)
+    diamonds: list[Polygon] = []
+    extra_diamonds: list[Polygon] = []
+    prediction: list[Rectangle] = []
+    for i, r in enumerate(rows):
+        if r.kind in ("study", "extra"):
+            color = st.whisker_color if r.kind == "study" else st.extra_color
+            if r.kind == "extra":
+                extra_diamonds.append(add_diamond(ax, r.est, max(r.lo, x0), min(r.hi, x1), i,
+                                                  height=st.diamond_height, color=color, hollow=True, lw=st.line_width))
+            for end, lim, mk in ((r.lo, x0, "<"), (r.hi, x1, ">")):
+                if (end < lim) if mk == "<" else (end > lim):
+                    arrows.append(Line2D([lim], [i], marker=mk, markersize=0.3 * row_pt, color=color,
+                                         markeredgewidth=0, clip_on=False, zorder=4))
+                    ax.add_line(arrows[-1])
+        elif r.kind == "pooled":
+            color = st.diamond_color if r.model != "second" else st.second_diamond_color
+            diamonds.append(add_diamond(ax, r.est, r.lo, r.hi, i, height=st.diamond_height, color=color, lw=0.5))
+        elif r.kind == "pi":
+            prediction.append(add_prediction_interval(ax, max(r.lo, x0), min(r.hi, x1), i, color=st.prediction_color))
+    if info.family != "proportion":
+        null = info.null_value
+        run: list[int] = []
+        for i, r in enumerate([*rows, Row("end")]):
+            if r.kind in _PANEL_KINDS:
+                run.append(i)
+                continue
+            while run and rows[run[-1]].kind == "blank":
+                run.pop()
+            if run:
+                add_null_line(ax, null, run[0] - 0.5, run[-1] + 0.5, lw=st.line_width)
+            run = []
+
+    # ---- texts
+    cells, texts = _make_texts(ax, table, st)
+    widths = _column_widths(fig, table, cells, texts["group_heads"], st)
+    _place(fig, ax, table, cells, texts, widths, st)
+    panel_w = max(st.plot_width, max(_width_in(fig, h) for h in texts["heads"][-2:]) + 0.1)
+    if own:
+        _fit(fig, ax, panel_w, n * st.row_height, st.margin)
+    fav: tuple[Text, ...] = ()
+    if favours is not None:
+        tick_bb = ax.xaxis.get_tightbbox()
+        depth = (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
+        xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
+        fav = add_favours(ax, f"Favours {favours[0]}", f"Favours {favours[1]}", x=xnull, below=depth + 3)
+        if own:
+            _fit(fig, ax, panel_w, n * st.row_height, st.margin)
+    _rules(fig, ax, table, widths, st)
+    frame = pd.DataFrame({
+        "kind": [r.kind for r in rows], "y": np.arange(n, dtype=float),
+        "label": [r.cells.get("label", r.span) for r in rows], "estimate": [r.est for r in rows],
+        "ci_low": [r.lo for r in rows], "ci_high": [r.hi for r in rows], "weight": [r.weight for r in rows],
+        "model": [r.model for r in rows],
+    })
+    all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav)
+    return ForestPlot(fig, ax, squares, whiskers, tuple(arrows), tuple(diamonds), tuple(extra_diamonds),
+                      tuple(prediction), MappingProxyType(cells), tuple(all_texts), frame)
+
+
+# ----------------------------------------------------------------------------- text layout
+def _make_texts(ax: Axes, table: Table, st: ForestStyle) -> tuple[dict[tuple[int, str], Text], dict[str, list[Any]]]:
+    cells: dict[tuple[int, str], Text] = {}
+    heads: list[Text] = []
+    group_heads: list[tuple[Text, list[Column]]] = []
+    base = {"va": "center", "clip_on": False, "color": st.text_color}
+    for i, r in enumerate(table.rows):
+        weight = "bold" if r.kind in ("pooled", "group", "extra_head") else "normal"
+        color = st.extra_color if r.kind in ("extra", "extra_head") else st.text_color
+        fstyle = "italic" if r.kind in ("extra_head", "pi") else "normal"
+        for key, txt in r.cells.items():
+            if txt:
+                cells[(i, key)] = ax.text(0, i, txt, **{**base, "color": color}, fontweight=weight, fontstyle=fstyle)
+        if r.span:
+            cells[(i, "span")] = ax.text(0, i, r.span, **base, ha="left")
+    for c in table.columns:
+        heads.append(ax.text(0, 1, c.header, **base, fontweight="bold"))
+    done: list[str] = []
+    for c in table.columns:
+        if c.group and c.group not in done:
+            done.append(c.group)
+            members = [m for m in table.columns if m.group == c.group]
+            group_heads.append((ax.text(0, 0, c.group, **base, fontweight="bold", ha="center"), members))
+    # headers over the panel
+    ci_col = next(c for c in table.columns if c.key == "ci")
+    trans = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
+    heads.append(ax.text(0.5, 0, ci_col.group, **base, fontweight="bold", ha="center", transform=trans))
+    heads.append(ax.text(0.5, 1, ci_col.header, **base, fontweight="bold", ha="center", transform=trans))
+    return cells, {"heads": heads, "group_head_pairs": group_heads, "group_heads": [t for t, _ in group_heads]}
+
+
+def _width_in(fig: Figure, t: Text) -> float:
+    return t.get_window_extent().width / fig.dpi
+
+
+def _column_widths(fig: Figure, table: Table, cells: dict[tuple[int, str], Text], group_heads: list[Text],
+                   st: ForestStyle) -> dict[str, float]:
+    widths = {c.key: 0.0 for c in table.columns}
+    for (_, key), t in cells.items():
+        if key in widths:
+            widths[key] = max(widths[key], _width_in(fig, t))
+    return widths
+
+
+def _offsets(table: Table, widths: dict[str, float], st: ForestStyle) -> dict[str, tuple[float, float]]:
+    """(left, right) edge of each column in inches from the panel edge it hangs on."""
+    out: dict[str, tuple[float, float]] = {}
+    x = -st.panel_gap
+    for c in reversed([c for c in table.columns if c.side == "left"]):
+        out[c.key] = (x - widths[c.key], x)
+        x -= widths[c.key] + st.col_gap
+    x = st.panel_gap
+    for c in (c for c in table.columns if c.side == "right"):
+        out[c.key] = (x, x + widths[c.key])
+        x += widths[c.key] + st.col_gap
+    return out
+
+
+def _place(fig: Figure, ax: Axes, table: Table, cells: dict[tuple[int, str], Text], texts: dict[str, list[Any]],
+           widths: dict[str, float], st: ForestStyle) -> None:
+    # headers and group headers take part in the widths: widen columns until they fit
+    head_texts = texts["heads"][: len(table.columns)]
+    for c, h in zip(table.columns, head_texts, strict=True):
+        widths[c.key] = max(widths[c.key], _width_in(fig, h))
+    for t, members in texts["group_head_pairs"]:
+        span = sum(widths[m.key] for m in members) + st.col_gap * (len(members) - 1)
+        need = _width_in(fig, t) - span
+        if need > 0:
+            for m in members:
+                widths[m.key] += need / len(members)
+    off = _offsets(table, widths, st)
+    blend = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
+
+    def tr(c: Column, x: float) -> mtrans.Transform:
+        return blend + mtrans.ScaledTranslation(x, 0, fig.dpi_scale_trans)
+
+    col = {c.key: c for c in table.columns}
+    label = col["label"]
+    for (i, key), t in cells.items():
+        if key == "span":
+            c, x, ha = label, off["label"][0], "left"
+        else:
+            c = col[key]
+            x, ha = (off[key][0], "left") if c.align == "left" else (off[key][1], "right")
+        t.set_x(0.0 if c.side == "left" else 1.0)
+        t.set_transform(tr(c, x))
+        t.set_ha(ha)
+    for c, h in zip(table.columns, head_texts, strict=True):
+        x, ha = (off[c.key][0], "left") if c.align == "left" else (off[c.key][1], "right")
+        h.set_x(0.0 if c.side == "left" else 1.0)
+        h.set_transform(tr(c, x))
+        h.set_ha(ha)
+    for t, members in texts["group_head_pairs"]:
+        left, right = off[members[0].key][0], off[members[-1].key][1]
+        t.set_x(0.0 if members[0].side == "left" else 1.0)
+        t.set_transform(tr(members[0], (left + right) / 2))
+
+
+def _fit(fig: Figure, ax: Axes, panel_w: float, panel_h: float, margin: float) -> None:
+    """Size the figure so that everything drawn lies inside it with ``margin`` inches to spare."""
+    left = right = bottom = top = 1.0
+    for _ in range(3):
+        w, h = left + panel_w + right, bottom + panel_h + top
+        fig.set_size_inches(w, h)
+        ax.set_position((left / w, bottom / h, panel_w / w, panel_h / h))
+        bb = fig.get_tightbbox()
+        dl, dr = margin - bb.x0, bb.x1 - w + margin
+        db, dt = margin - bb.y0, bb.y1 - h + margin
+        if max(abs(dl), abs(dr), abs(db), abs(dt)) < 1e-3:
+            break
+        left, right, bottom, top = left + dl, right + dr, bottom + db, top + dt
+
+
+def _rules(fig: Figure, ax: Axes, table: Table, widths: dict[str, float], st: ForestStyle) -> None:
+    """Thin horizontal rules under the column headers and above the first study, table-wide."""
+    off = _offsets(table, widths, st)
+    axbb = ax.get_position()
+    wfig = fig.get_size_inches()[0]
+    lo = axbb.x0 + off["label"][0] / wfig
+    right_keys = [c.key for c in table.columns if c.side == "right"]
+    hi = axbb.x1 + (off[right_keys[-1]][1] / wfig if right_keys else 0.0)
+    trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
+    fig.add_artist(Line2D([lo, hi], [1.5, 1.5], transform=trans, color=st.rule_color, lw=0.6))

@@ -1,0 +1,116 @@
+"""The claims audit: registry schema, verdict rules, and that every claim gets a verdict."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+
+from metaacu import MetaacuInputError
+from metaacu.claims import audit_claims, evaluate_claim, load_registry
+from metaacu.data import default_data_dir, load_dataset
+from metaacu.verdicts import VERDICTS, clopper_pearson, effect_verdict, few_effect_verdict
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return load_dataset()
+
+
+@pytest.fixture(scope="module")
+def results(dataset):
+    return audit_claims(dataset=dataset)
+
+
+def test_every_claim_has_a_known_verdict_and_reason(results):
+    assert len(results) >= 15
+    for r in results:
+        assert r.verdict in VERDICTS, r.id
+        assert r.reason, r.id
+
+
+def test_issue_minimum_claims_are_registered(results):
+    ids = {r.id for r in results}
+    for needed in ("chronic_pain_effect", "persistence_12_months", "specific_effect_points", "chronic_lbp_effective",
+                   "acute_pain_vs_medication", "pregnancy_pain_relief", "pregnancy_no_serious_harm",
+                   "immediate_relief_few", "adenosine_mechanism", "side_effects_mild_rare", "cost_arithmetic",
+                   "opioid_deaths_2019", "medicare_coverage_2020"):
+        assert needed in ids
+
+
+def test_review_estimates_are_never_pooled_with_trials(results):
+    for r in results:
+        if r.evidence.empty or "pooled" not in r.evidence:
+            continue
+        pooled = r.evidence[r.evidence["pooled"]]
+        # a claim pools either published review summaries or arm-level trial data, never both
+        kinds = {str(s).split(" vs ")[0].startswith(("vickers", "madsen", "manheimer", "lee", "mu", "xiang", "yang")) for s in pooled["source_id"]}
+        assert len(kinds) <= 1, r.id
+
+
+def test_pooled_claim_matches_a_direct_meta_analysis(results):
+    import metaacu
+
+    r = next(x for x in results if x.id == "pregnancy_pain_relief")
+    ev = r.evidence[r.evidence["pooled"]]
+    direct = metaacu.meta_analysis(ev["estimate"].to_numpy(), ev["se"].to_numpy() ** 2, method="REML")
+    assert r.estimate == pytest.approx(direct.estimate, rel=1e-12)
+    assert r.k == 2
+
+
+def test_imputation_sensitivity_is_reported(results):
+    r = next(x for x in results if x.id == "pregnancy_pain_relief")
+    scen = set(r.sensitivity["scenario"])
+    assert any("23 events" in s for s in scen)
+    assert any(s.startswith("without") for s in scen)
+
+
+def test_cost_arithmetic_values():
+    r = evaluate_claim("cost_arithmetic")
+    # exact identities: 75 x 1 x 4 = 300; 150 x 3 x 4 = 1800; 20 x 3 = 60; 20 x 3 x 4 = 240
+    assert r.evidence["four_weeks"].tolist() == [300, 600, 1800, 60, 240]
+    assert r.verdict == "consistent"
+
+
+def test_verdict_rules_boundaries():
+    show = "{:.2f}".format
+    assert effect_verdict(0.6, 0.2, 1.0, 0.5, show).category == "supported"
+    assert effect_verdict(0.3, 0.1, 0.5, 0.5, show).category == "supported_below_threshold"
+    assert effect_verdict(0.3, -0.1, 0.7, 0.5, show).category == "inconclusive"
+    assert effect_verdict(-0.3, -0.5, -0.1, 0.5, show).category == "contradicted"
+    assert effect_verdict(0.3, math.nan, math.nan, 0.5, show).category == "inconclusive"
+    assert few_effect_verdict(0.6, 0.1, 1.0, 0.5, show).category == "contradicted"
+    assert few_effect_verdict(0.1, -0.1, 0.3, 0.5, show).category == "supported"
+
+
+def test_clopper_pearson_zero_events():
+    # exact identity for 0 events: upper = 1 - (alpha/2)^(1/n)
+    lo, hi = clopper_pearson(0, 37)
+    assert lo == 0 and hi == pytest.approx(1 - 0.025 ** (1 / 37), rel=1e-12)
+
+
+def test_unknown_claim_is_named():
+    with pytest.raises(MetaacuInputError, match="unknown claim id 'nope'"):
+        evaluate_claim("nope")
+
+
+def test_registry_with_a_missing_data_id_is_refused(tmp_path):
+    src = default_data_dir()
+    for f in src.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    text = (src / "claims.toml").read_text(encoding="utf-8").replace(
+        'id = "lee2013_vs_sham_pain"', 'id = "lee2013_vs_sham_pain_typo"')
+    (tmp_path / "claims.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(MetaacuInputError, match=r"acute_lbp_vs_sham.*lee2013_vs_sham_pain_typo.*not found"):
+        load_registry(tmp_path / "claims.toml")
+
+
+def test_registry_rule_must_be_known(tmp_path):
+    src = default_data_dir()
+    for f in src.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    text = (src / "claims.toml").read_text(encoding="utf-8").replace('rule = "arithmetic"', 'rule = "vibes"')
+    (tmp_path / "claims.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(MetaacuInputError, match="rule 'vibes'"):
+        load_registry(tmp_path / "claims.toml")

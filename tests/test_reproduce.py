@@ -1,0 +1,104 @@
+"""End to end: the reproduce command, the report, determinism, and notebook execution."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pandas as pd
+import pytest
+
+from metaacu.audit import reproduce
+from metaacu.cli import main
+from metaacu.notebooks import execute_notebook, notebook_sources
+
+
+@pytest.fixture(scope="module")
+def run_twice(tmp_path_factory):
+    a = reproduce(tmp_path_factory.mktemp("a"), notebooks=False, progress=lambda s: None)
+    b = reproduce(tmp_path_factory.mktemp("b"), notebooks=False, progress=lambda s: None)
+    return a, b
+
+
+def test_outputs_exist_for_every_claim(run_twice):
+    out, _ = run_twice
+    claims = pd.read_csv(out / "claims.csv")
+    assert (out / "claims.md").exists() and (out / "reproduction.csv").exists()
+    figures = {p.stem for p in (out / "figures").glob("*.png")}
+    numeric = claims[claims["estimate"].notna()]
+    assert set(numeric["id"]) <= figures
+    for cid in figures:
+        assert (out / "figures" / f"{cid}.svg").exists()
+
+
+def test_two_runs_give_identical_tables_and_svgs(run_twice):
+    a, b = run_twice
+    for name in ("claims.csv", "claims.md", "reproduction.csv", "report.html"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    for svg in (a / "figures").glob("*.svg"):
+        assert svg.read_bytes() == (b / "figures" / svg.name).read_bytes(), svg.name
+
+
+def test_claim_figures_draw_only_rows_on_the_claims_measure():
+    import matplotlib.pyplot as plt
+
+    from metaacu.audit import claim_figure
+    from metaacu.claims import evaluate_claim
+
+    r = evaluate_claim("pregnancy_pain_relief")
+    fp = claim_figure(r)
+    drawn = set(fp.rows["label"])
+    for _, ev in r.evidence.iterrows():
+        assert (ev["label"] in drawn) == (ev["measure"] == "RR"), ev["label"]
+    assert len(fp.extra_diamonds) == 0  # the only non-pooled row (Yang 2022) is a mean difference
+    plt.close(fp.figure)
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.hrefs, self.ids = [], [], set()
+
+    def handle_starttag(self, tag, attrs):
+        d = dict(attrs)
+        if "id" in d:
+            self.ids.add(d["id"])
+        if tag == "img":
+            self.imgs.append(d.get("src", ""))
+        if tag == "a" and "href" in d:
+            self.hrefs.append(d["href"])
+
+
+def test_report_has_no_broken_links_or_images(run_twice):
+    out, _ = run_twice
+    p = _Collector()
+    p.feed((out / "report.html").read_text(encoding="utf-8"))
+    assert p.imgs and all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in p.imgs)
+    for href in p.hrefs:
+        assert href.startswith("#") and href[1:] in p.ids, href
+
+
+def test_report_verdicts_equal_recomputed(run_twice):
+    from metaacu.claims import audit_claims
+
+    out, _ = run_twice
+    table = pd.read_csv(out / "claims.csv").set_index("id")["verdict"].to_dict()
+    assert table == {r.id: r.verdict for r in audit_claims()}
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for cid, verdict in table.items():
+        assert re.search(rf"id='{cid}'>{cid}: <span class='v {verdict}'>", html), cid
+
+
+def test_cli_claims_and_demo(capsys, tmp_path):
+    assert main(["claims"]) == 0
+    assert "| cost_arithmetic | **consistent** |" in capsys.readouterr().out
+    assert main(["demo", "--out", str(tmp_path / "bcg.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "estimate = -0.7145" in out  # Viechtbauer 2010, J Stat Softw 36(3), BCG REML model
+    assert len(pd.read_csv(tmp_path / "bcg.csv")) == 14
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("source", notebook_sources(), ids=lambda p: p.stem)
+def test_notebook_runs_top_to_bottom(source):
+    execute_notebook(source)
