@@ -187,6 +187,16 @@ class EffectSizes:
         out["adjusted"] = self.adjusted
         return out
 
+    def subset(self, keep: ArrayLike) -> EffectSizes:
+        """The studies selected by a boolean mask or index array, with their data and flags."""
+        idx = np.arange(self.k)[np.asarray(keep)]
+        note = tuple(a for a in self.adjustments)  # adjustments name study indices of the full set
+        return EffectSizes(
+            self.measure, readonly(self.yi[idx].copy()), readonly(self.vi[idx].copy()),
+            tuple(self.labels[i] for i in idx), self.data.iloc[idx].reset_index(drop=True), note,
+            readonly(self.adjusted[idx].copy()), dict(self.options),
+        )
+
     def __len__(self) -> int:
         return self.k
 

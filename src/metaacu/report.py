@@ -24,6 +24,7 @@ _METHODS = {
 def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
     """``"0.53 [0.21, 0.85]"`` with a fixed number of decimals (true minus sign)."""
     def f(x: float) -> str:
+        x = round(x, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: no "−0.00"
         return f"{x:.{digits}f}".replace("-", "\u2212")
 
     return f"{f(estimate)} [{f(low)}, {f(high)}]"

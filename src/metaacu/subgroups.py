@@ -264,6 +264,7 @@ def subgroup_analysis(
         test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
     notes: list[str] = []
+    es: EffectSizes | None = None
     if isinstance(yi, EffectSizes):
         if groups is None and vi is not None:
             vi, groups = None, vi
@@ -295,7 +296,10 @@ def subgroup_analysis(
     if singles:
         notes.append(f"subgroup(s) {', '.join(map(repr, singles))} hold one study"
                      + ("; no within-subgroup heterogeneity can be estimated" if mode == "separate" else ""))
-    overall = meta_analysis(y, v, method=method, test=test, level=lv, labels=labs, measure=measure)
+    if es is not None and labels is es.labels:
+        overall = meta_analysis(es, method=method, test=test, level=lv)
+    else:
+        overall = meta_analysis(y, v, method=method, test=test, level=lv, labels=labs, measure=measure)
     reg: MetaRegression | None = None
     if mode == "separate":
         fits: dict[str, MetaAnalysis] = {}
@@ -305,8 +309,11 @@ def subgroup_analysis(
                     f"subgroup {n!r} (argument 'groups', study index {int(np.flatnonzero(m)[0])}) holds one study; "
                     f"test={test!r} needs at least 2 per subgroup: use test='z' or tau2='common'"
                 )
-            fits[n] = meta_analysis(y[m], v[m], method=method, test=test, level=lv,
-                                    labels=[lab for lab, keep in zip(labs, m) if keep], measure=measure)
+            if es is not None and labels is es.labels:  # keep the arm data for forest plots
+                fits[n] = meta_analysis(es.subset(m), method=method, test=test, level=lv)
+            else:
+                fits[n] = meta_analysis(y[m], v[m], method=method, test=test, level=lv,
+                                        labels=[lab for lab, keep in zip(labs, m) if keep], measure=measure)
         est = np.array([f.estimate for f in fits.values()])
         w = 1.0 / np.array([f.se for f in fits.values()]) ** 2
         qb = float((w * (est - (w * est).sum() / w.sum()) ** 2).sum())
