@@ -196,10 +196,56 @@ def _iterative(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
 
         f0, _ = _reml_score_slope(yi, vi, zero, ml)
     active = (f0 > 0) & (kk > 1)
-    start = np.where(active, np.maximum(_he(yi, vi, kk), 0.0), 0.0)
-    fit = solve_decreasing(fun, active, _initial_upper(yi, vi), start)
+    lower = zero.copy()
+    interior = np.zeros(0, dtype=np.intp)
+    if method in ("REML", "ML"):
+        # The (restricted) likelihood need not be concave: its score can be negative at 0 while an
+        # interior maximum with a larger likelihood exists (metafor, started at HE, finds it).  Probe
+        # a grid; where the score turns positive, bracket the root from there, and keep whichever of
+        # the boundary and that root has the larger likelihood.
+        probe = np.flatnonzero(~active & (kk > 1))
+        if probe.size:
+            at = _positive_score_point(yi[probe], vi[probe], kk[probe], method == "ML")
+            found = np.isfinite(at)
+            interior = probe[found]
+            lower[interior] = at[found]
+            active[interior] = True
+    start = np.where(active, np.maximum(_he(yi, vi, kk), lower), 0.0)
+    fit = solve_decreasing(fun, active, _initial_upper(yi, vi), start, lower)
     tau2 = np.where(active, fit.tau2, 0.0)
+    if interior.size:
+        ml = method == "ML"
+        ll_root = _loglik(yi[interior], vi[interior], tau2[interior], ml)
+        ll_zero = _loglik(yi[interior], vi[interior], np.zeros(interior.size), ml)
+        tau2[interior[ll_zero >= ll_root]] = 0.0
     return Tau2Fit(tau2, fit.converged | ~active, fit.iterations)
+
+
+#: Probe points for an interior likelihood maximum, as multiples of the spread of the yᵢ.
+_PROBE: Final = 10.0 ** np.linspace(-3.0, 1.0, 13)
+
+
+def _positive_score_point(yi: F64, vi: F64, kk: F64, ml: bool) -> F64:
+    """Smallest probe τ² at which the likelihood score is positive (NaN where there is none)."""
+    valid = np.isfinite(vi)
+    ybar = _mask_mean(yi, valid, kk)
+    spread = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / (kk - 1.0) + _mask_mean(vi, valid, kk)
+    grid = spread[:, None] * _PROBE[None, :]  # (m, G)
+    g = grid.shape[1]
+    score, _ = _reml_score_slope(np.repeat(yi, g, axis=0), np.repeat(vi, g, axis=0), grid.ravel(), ml)
+    pos = score.reshape(-1, g) > 0
+    first = np.argmax(pos, axis=1)
+    return np.where(pos.any(axis=1), grid[np.arange(grid.shape[0]), first], np.nan)
+
+
+def _loglik(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
+    """(Restricted) log-likelihood up to a constant (Viechtbauer 2005, eqs. 8 and 10)."""
+    v = vi + tau2[:, None]
+    w = 1.0 / v
+    sw = w.sum(axis=1)
+    r = yi - ((w * yi).sum(axis=1) / sw)[:, None]
+    ll = -0.5 * (np.where(np.isfinite(vi), np.log(v), 0.0).sum(axis=1) + (w * r * r).sum(axis=1))
+    return ll if ml else ll - 0.5 * np.log(sw)
 
 
 def _initial_upper(yi: F64, vi: F64) -> F64:
@@ -208,14 +254,15 @@ def _initial_upper(yi: F64, vi: F64) -> F64:
     return np.maximum(10.0 * (span**2 + 1.0), 1.0)
 
 
-def solve_decreasing(fun, active: NDArray[np.bool_], upper: F64, start: F64) -> Tau2Fit:
-    """Root on ``[0, ∞)`` of a function decreasing through zero, for the rows in ``active``.
+def solve_decreasing(fun, active: NDArray[np.bool_], upper: F64, start: F64, lower: F64 | None = None) -> Tau2Fit:
+    """Root on ``[lower, ∞)`` of a function decreasing through zero, for the rows in ``active``.
 
     ``fun(x, rows)`` returns ``(f, slope)`` for the rows given by index array ``rows``; the caller
-    guarantees ``f(0) > 0`` on active rows.  ``upper`` is grown tenfold until ``f(upper) < 0``, then
+    guarantees ``f(lower) > 0`` on active rows (``lower`` defaults to 0).  ``upper`` is grown tenfold until ``f(upper) < 0``, then
     :func:`_solve` runs safeguarded Newton steps inside the bracket from ``start``.
     """
-    upper = upper.copy()
+    lower = np.zeros_like(upper) if lower is None else lower
+    upper = np.maximum(upper, 2.0 * lower)
     rows = np.flatnonzero(active)
     for _ in range(60):
         if rows.size == 0:
@@ -224,8 +271,8 @@ def solve_decreasing(fun, active: NDArray[np.bool_], upper: F64, start: F64) -> 
         grow = f > 0
         upper[rows[grow]] *= 10.0
         rows = rows[grow]
-    start = np.where(active, np.clip(start, 0.0, upper), 0.0)
-    return _solve(fun, start, np.zeros_like(upper), upper, active)
+    start = np.where(active, np.clip(start, lower, upper), 0.0)
+    return _solve(fun, start, lower.copy(), upper, active)
 
 
 def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:

@@ -105,6 +105,19 @@ add_ds("k7_Qbelowdf", "k = 7, Q well below k - 1 (all estimators at 0)",
 add_ds("k2_tau1", "k = 2, tau2 = 1", gen(2, 1, 0.01, 0.1))
 add_ds("k3_identical", "k = 3, identical yi (Q = 0)", list(yi = c(1.1, 1.1, 1.1), vi = c(0.2, 0.5, 0.3)))
 add_ds("k3_equalv", "k = 3, equal variances", list(yi = c(0.1, 0.5, 1.3), vi = rep(0.04, 3)))
+# Two k = 10 datasets whose REML likelihood is not concave: the score is negative at tau2 = 0, yet an
+# interior maximum with a larger likelihood exists (rows 1838 and 2946 of the benchmark simulation,
+# seed 20260; found when metaacu returned 0 there before its solver probed for interior maxima).
+add_ds("k10_bimodal_a", "k = 10, REML score < 0 at 0 but interior maximum (benchmark row 1838)", list(
+  yi = c(-0.10820388416926645, 0.17234932501875294, -0.34225641243911881, 0.2734540199704969, 0.40688992652843159,
+         0.30000104503907515, 0.13611583438897037, 0.72603982407066048, 0.39708469265685936, 1.572761978352772),
+  vi = c(0.16356054697989431, 0.15269241445730222, 0.19591471077282244, 0.01649120802388988, 0.18942236223607692,
+         0.095149614338092769, 0.05137208771879969, 0.16125907344643872, 0.17496466907287758, 0.16669185412714804)))
+add_ds("k10_bimodal_b", "k = 10, REML score < 0 at 0 but interior maximum (benchmark row 2946)", list(
+  yi = c(-0.55109575335153349, -0.039565523898457425, -0.11770001770067215, 0.39090836376238031, 1.2584204981493203,
+         0.081054886709533647, -0.10796754689102289, 0.038138353259466844, -0.30985973782415277, 0.094126608940723194),
+  vi = c(0.12502358248515058, 0.033337306894207351, 0.16474978381594033, 0.185194264693268, 0.11315815943933433,
+         0.012031601058193927, 0.051824736397328978, 0.17290724656484027, 0.14210160720493409, 0.01350728585336609)))
 add_ds("k10_tinyv", "k = 10, all variances about 1e-4 with heterogeneity", gen(10, 0.01, 5e-5, 2e-4))
 add_ds("k10_mu0", "k = 10, true mean 0 (p-values near 1)", gen(10, 0.05, 0.01, 0.2, mu = 0))
 add_ds("k30_widev", "k = 30, variances spanning 1e-3 to 5", gen(30, 0.1, 1e-3, 5))

@@ -206,6 +206,13 @@ def test_rma_reml_against_metafor_defaults(ref: dict[str, Any]) -> None:
         assert "did not converge" in ref["error"]
         assert res.converged
         return
+    tight = case_index()[(ref["dataset"], "REML", ref["test"], "tight")]
+    t_d, t_t = ref["values"]["tau2"], tight["values"]["tau2"]
+    if abs(t_d - t_t) > RTOL_DEFAULT * abs(t_t) + 1e-8:
+        # metafor's default stopping rule halted far from its own tight answer (a flat, non-concave
+        # likelihood, e.g. k10_bimodal_*); metaacu is compared with the tight fit in test_rma_tight.
+        assert res.tau2 == pytest.approx(t_t, rel=RTOL_ITER, abs=ATOL_TAU2_ITER)
+        return
     compare_fit(res, ref, vi, RTOL_DEFAULT, ATOL_DEFAULT)
 
 
