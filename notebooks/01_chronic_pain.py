@@ -1,3 +1,15 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: -all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+# ---
+
 # %% [markdown]
 # # Chronic pain: is the effect clinically relevant, and does it last?
 #
@@ -6,7 +18,7 @@
 # at least 12 months with only a small decline. The IPD themselves are not public, so this notebook works
 # from the review's published tables (Table 7: effect by type of control group) and from MacPherson
 # 2017, which modelled the decline of the effect over time in the same dataset.
-# 
+#
 # Everything below is on the benefit scale: a positive standardised mean difference favours acupuncture.
 # The clinical-relevance threshold (half a standard deviation) and the verdict rules are fixed in
 # `data/claims.toml` before any number is computed.

@@ -102,3 +102,16 @@ def test_cli_claims_and_demo(capsys, tmp_path):
 @pytest.mark.parametrize("source", notebook_sources(), ids=lambda p: p.stem)
 def test_notebook_runs_top_to_bottom(source):
     execute_notebook(source)
+
+
+@pytest.mark.parametrize("source", notebook_sources(), ids=lambda p: p.stem)
+def test_notebook_pair_is_in_sync_and_has_no_outputs(source):
+    """Each py:percent source has an .ipynb twin with the same cells and no stored outputs."""
+    import jupytext
+    import nbformat
+
+    ipynb = source.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{ipynb.name} missing: run `jupytext --sync {source.name}`"
+    a, b = jupytext.read(source), nbformat.read(ipynb, as_version=4)
+    assert [c.source for c in a.cells] == [c.source for c in b.cells]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in b.cells if c.cell_type == "code")
