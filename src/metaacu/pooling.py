@@ -23,9 +23,10 @@ from scipy import special, stats
 
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .effect_sizes import EffectSizes
+from ._scalar import MAX_K, fit_one
 from .profiles import get_profile
 from .results import MetaAnalysis
-from .tau2 import TAU2_METHODS, estimate_tau2
+from .tau2 import TAU2_METHODS, denoise, estimate_tau2
 
 __all__ = ["TESTS", "fit_arrays", "meta_analysis"]
 
@@ -63,7 +64,7 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
         else:
             i2 = np.where(kk > 1, 100.0 * tau2 / (tau2 + vtyp), 0.0)
             h2 = np.where(kk > 1, tau2 / vtyp + 1.0, 1.0)
-        r = yi - est[:, None]
+        r = denoise(yi - est[:, None], yi, vi)
         s2 = np.where(kk > 1, (w * r * r).sum(axis=1) / q_df, np.nan)
     if test in ("knha", "adhoc"):
         scale = s2 if test == "knha" else np.maximum(1.0, s2)
@@ -82,7 +83,7 @@ def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test,
         pval = 2.0 * special.ndtr(-np.abs(stat))
     else:
         df = q_df
-        crit = stats.t.ppf(0.5 + level / 2, df)
+        crit = special.stdtrit(df, 0.5 + level / 2)  # what stats.t.ppf calls, without its overhead
         stat = est / se
         pval = 2.0 * special.stdtr(df, -np.abs(stat))
     return {
@@ -187,8 +188,11 @@ def meta_analysis(
     vratio = v.max() / v.min()
     if vratio > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
-    res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
-    one = {name: val[0] for name, val in res.items()}
+    if k <= MAX_K:  # pure-Python fast path: same formulas, no per-call NumPy overhead
+        one = fit_one(y.tolist(), v.tolist(), method, test, level)
+    else:
+        res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
+        one = {name: val[0] for name, val in res.items()}
     if not one["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {int(one['iterations'])} iterations")
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_level
 from .measures import MeasureInfo, measure_info
@@ -140,7 +140,9 @@ class MetaAnalysis:
         return self.method != "EE"
 
     def _crit(self, level: float, df: float) -> float:
-        return float(stats.norm.ppf(0.5 + level / 2) if not np.isfinite(df) else stats.t.ppf(0.5 + level / 2, df))
+        # scipy.special directly: the functions stats.norm.ppf / stats.t.ppf call, ~40 µs less per call.
+        p = 0.5 + level / 2
+        return float(special.ndtri(p) if not np.isfinite(df) else special.stdtrit(df, p))
 
     def confidence_interval(self, level: float | None = None) -> Interval:
         """Confidence interval for the pooled effect at ``level`` (default: the model's)."""

@@ -30,7 +30,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TAU2_METHODS", "Tau2Fit", "estimate_tau2", "generalised_q", "solve_decreasing"]
+__all__ = ["TAU2_METHODS", "Tau2Fit", "denoise", "estimate_tau2", "generalised_q", "solve_decreasing"]
 
 F64 = NDArray[np.float64]
 
@@ -99,10 +99,21 @@ def _he(yi: F64, vi: F64, kk: F64) -> F64:
         return ss / (kk - 1.0) - _mask_mean(vi, valid, kk)
 
 
+#: Deviations smaller than this many ulps of the largest |yᵢ| are rounding noise: they are set to 0,
+#: so that identical effects give exactly zero spread (metafor: Knapp-Hartung factor 0, z = ±inf).
+NOISE_ULPS: Final = 8.0
+
+
+def denoise(r: F64, yi: F64, vi: F64) -> F64:
+    """Set deviations ``r = yᵢ − centre`` that are pure rounding noise to exactly 0 (row-wise)."""
+    scale = np.where(np.isfinite(vi), np.abs(yi), 0.0).max(axis=1, keepdims=True)
+    return np.where(np.abs(r) <= NOISE_ULPS * np.finfo(float).eps * scale, 0.0, r)
+
+
 def _sj(yi: F64, vi: F64, kk: F64) -> F64:
     valid = np.isfinite(vi)
     ybar = _mask_mean(yi, valid, kk)
-    tau0 = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / kk
+    tau0 = np.where(valid, denoise(yi - ybar[:, None], yi, vi) ** 2, 0.0).sum(axis=1) / kk
     q_u, _ = generalised_q(yi, vi, tau0)
     with np.errstate(invalid="ignore", divide="ignore"):
         return tau0 * q_u / (kk - 1.0)
@@ -141,8 +152,11 @@ def _solve(
     lower: F64,
     upper: F64,
     active: NDArray[np.bool_],
+    scale: F64,
 ) -> Tau2Fit:
     """Safeguarded Newton for a root of a decreasing function on ``[lower, upper]``.
+
+    Converged when a step or the bracket is below ``TOL·max(scale, |x|)``.
 
     ``fun(x, rows)`` returns ``(f, slope)`` for the rows selected by the index array ``rows``,
     with ``f`` decreasing in ``x``.  The bracket shrinks every iteration; a Newton step that leaves
@@ -170,8 +184,8 @@ def _solve(
         new = np.where(f == 0, x[rows], new)  # an exact root: keep it
         change = np.abs(new - x[rows])
         x[rows] = new
-        conv = (change <= TOL * np.maximum(1.0, np.abs(new))) | (f == 0) | (
-            hi[rows] - lo[rows] <= TOL * np.maximum(1.0, np.abs(hi[rows]))
+        conv = (change <= TOL * np.maximum(scale[rows], np.abs(new))) | (f == 0) | (
+            hi[rows] - lo[rows] <= TOL * np.maximum(scale[rows], np.abs(hi[rows]))
         )
         done[rows[conv]] = True
     return Tau2Fit(x, done, it)
@@ -211,7 +225,7 @@ def _iterative(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
             lower[interior] = at[found]
             active[interior] = True
     start = np.where(active, np.maximum(_he(yi, vi, kk), lower), 0.0)
-    fit = solve_decreasing(fun, active, _initial_upper(yi, vi), start, lower)
+    fit = solve_decreasing(fun, active, _initial_upper(yi, vi), start, lower, variance_scale(vi, kk))
     tau2 = np.where(active, fit.tau2, 0.0)
     if interior.size:
         ml = method == "ML"
@@ -248,13 +262,21 @@ def _loglik(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
     return ll if ml else ll - 0.5 * np.log(sw)
 
 
+def variance_scale(vi: F64, kk: F64) -> F64:
+    """Typical sampling variance (mean of the real ``vi``): the solver's tolerance is relative to
+    ``max(scale, τ²)``, so that convergence is equally tight whatever the units of the effects."""
+    return np.where(np.isfinite(vi), vi, 0.0).sum(axis=1) / kk
+
+
 def _initial_upper(yi: F64, vi: F64) -> F64:
     valid = np.isfinite(vi)
     span = np.where(valid, yi, -np.inf).max(axis=1) - np.where(valid, yi, np.inf).min(axis=1)
     return np.maximum(10.0 * (span**2 + 1.0), 1.0)
 
 
-def solve_decreasing(fun, active: NDArray[np.bool_], upper: F64, start: F64, lower: F64 | None = None) -> Tau2Fit:
+def solve_decreasing(
+    fun, active: NDArray[np.bool_], upper: F64, start: F64, lower: F64 | None = None, scale: F64 | None = None
+) -> Tau2Fit:
     """Root on ``[lower, ∞)`` of a function decreasing through zero, for the rows in ``active``.
 
     ``fun(x, rows)`` returns ``(f, slope)`` for the rows given by index array ``rows``; the caller
@@ -272,7 +294,8 @@ def solve_decreasing(fun, active: NDArray[np.bool_], upper: F64, start: F64, low
         upper[rows[grow]] *= 10.0
         rows = rows[grow]
     start = np.where(active, np.clip(start, lower, upper), 0.0)
-    return _solve(fun, start, lower.copy(), upper, active)
+    scale = np.ones_like(upper) if scale is None else scale
+    return _solve(fun, start, lower.copy(), upper, active, scale)
 
 
 def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:

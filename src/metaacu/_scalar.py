@@ -1,0 +1,188 @@
+"""Pure-Python fit of ONE small meta-analysis: the fast path of :func:`metaacu.meta_analysis`.
+
+For a single dataset of a few dozen studies, NumPy's per-call overhead (about a microsecond per
+operation on tiny arrays) dominates the arithmetic.  This module repeats the formulas of
+:mod:`metaacu.tau2` and :func:`metaacu.pooling.fit_arrays` on Python floats, with the same estimators,
+the same safeguarded bracketed Newton solver, the same probe for interior likelihood maxima and the
+same convergence tolerance, so that both paths give the same numbers to rounding (tested to 1e-12
+relative in ``tests/test_fast_path.py``).  Large k uses the array path, whose cost grows more slowly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from scipy import special
+
+from .tau2 import _PROBE, MAXITER, NOISE_ULPS, TOL
+
+__all__ = ["MAX_K", "fit_one"]
+
+#: Above this many studies the array path is faster.
+MAX_K = 40
+
+_Fun = Callable[[float], tuple[float, float]]
+
+
+def _wmean(w: list[float], y: Sequence[float]) -> tuple[float, float]:
+    sw = sum(w)
+    return sum(a * b for a, b in zip(w, y)) / sw, sw
+
+
+def _qgen(y: Sequence[float], v: Sequence[float], t2: float) -> tuple[float, float]:
+    """Generalised Q and its τ²-derivative (see :func:`metaacu.tau2.generalised_q`)."""
+    w = [1.0 / (x + t2) for x in v]
+    mu, _ = _wmean(w, y)
+    wr2 = [wi * (yi - mu) ** 2 for wi, yi in zip(w, y)]
+    return sum(wr2), -sum(a * b for a, b in zip(w, wr2))
+
+
+def _score(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> tuple[float, float]:
+    """(Restricted) likelihood score and a negative Newton slope (see ``tau2._reml_score_slope``)."""
+    w = [1.0 / (x + t2) for x in v]
+    mu, sw = _wmean(w, y)
+    r = [yi - mu for yi in y]
+    w2 = [a * a for a in w]
+    sw2 = sum(w2)
+    w2r = [a * b for a, b in zip(w2, r)]
+    ypy2 = sum(a * b for a, b in zip(w2r, r))
+    ypy3 = sum(a * b * c for a, b, c in zip(w2r, w, r)) - sum(w2r) ** 2 / sw
+    if ml:
+        tr_p, tr_pp = sw, sw2
+    else:
+        sw3 = sum(a * b for a, b in zip(w2, w))
+        tr_p = sw - sw2 / sw
+        tr_pp = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
+    slope = 0.5 * tr_pp - ypy3
+    return 0.5 * (ypy2 - tr_p), slope if slope < 0 else -0.5 * tr_pp
+
+
+def _loglik(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> float:
+    w = [1.0 / (x + t2) for x in v]
+    mu, sw = _wmean(w, y)
+    ll = -0.5 * (sum(math.log(x + t2) for x in v) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))
+    return ll if ml else ll - 0.5 * math.log(sw)
+
+
+def _solve(fun: _Fun, start: float, lo: float, scale: float) -> tuple[float, bool, int]:
+    """Safeguarded Newton on ``[lo, ∞)`` for a function decreasing through zero (``f(lo) > 0``)."""
+    x, hi = start, math.inf
+    for it in range(1, MAXITER + 1):
+        f, slope = fun(x)
+        if f > 0:
+            lo = x
+        else:
+            hi = x
+        new = x - f / slope if slope != 0 else math.nan
+        if not (lo < new < hi) or not math.isfinite(new):
+            new = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * lo + 1.0
+        if f == 0:
+            new = x
+        change = abs(new - x)
+        x = new
+        if change <= TOL * max(scale, abs(new)) or f == 0 or (math.isfinite(hi) and hi - lo <= TOL * max(scale, abs(hi))):
+            return x, True, it
+    return x, False, MAXITER
+
+
+def _denoise(r: list[float], y: Sequence[float]) -> list[float]:
+    """As :func:`metaacu.tau2.denoise`: deviations that are rounding noise become exactly 0."""
+    tiny = NOISE_ULPS * 2.220446049250313e-16 * max(abs(a) for a in y)
+    return [0.0 if abs(a) <= tiny else a for a in r]
+
+
+def _he(y: Sequence[float], v: Sequence[float], k: int) -> float:
+    ybar = sum(y) / k
+    return sum((a - ybar) ** 2 for a in y) / (k - 1) - sum(v) / k
+
+
+def _tau2(y: Sequence[float], v: Sequence[float], method: str, q: float, sw0: float, sw0_2: float) -> tuple[float, bool, int]:
+    k = len(y)
+    if method == "EE" or k == 1:
+        return 0.0, True, 0
+    if method == "DL":
+        return max(0.0, (q - (k - 1)) / (sw0 - sw0_2 / sw0)), True, 0
+    if method == "HS":
+        return max(0.0, (q - k) / sw0), True, 0
+    if method == "HE":
+        return max(0.0, _he(y, v, k)), True, 0
+    if method == "SJ":
+        ybar = sum(y) / k
+        t0 = sum(a * a for a in _denoise([a - ybar for a in y], y)) / k
+        qu, _ = _qgen(y, v, t0)
+        return max(0.0, t0 * qu / (k - 1)), True, 0
+    if method in ("PM", "EB"):
+        if q <= k - 1:
+            return 0.0, True, 0
+
+        def fq(x: float) -> tuple[float, float]:
+            qq, dq = _qgen(y, v, x)
+            return qq - (k - 1), dq
+
+        t2, ok, it = _solve(fq, max(0.0, _he(y, v, k)), 0.0, sum(v) / k)
+        return max(0.0, t2), ok, it
+    ml = method == "ML"
+
+    def fs(x: float) -> tuple[float, float]:
+        return _score(y, v, x, ml)
+
+    lo, interior = 0.0, False
+    if fs(0.0)[0] <= 0:
+        # as tau2._iterative: probe for an interior maximum of a non-concave likelihood
+        ybar = sum(y) / k
+        spread = sum((a - ybar) ** 2 for a in y) / (k - 1) + sum(v) / k
+        for p in _PROBE:
+            if fs(spread * float(p))[0] > 0:
+                lo, interior = spread * float(p), True
+                break
+        else:
+            return 0.0, True, 0
+    t2, ok, it = _solve(fs, max(_he(y, v, k), lo), lo, sum(v) / k)
+    t2 = max(0.0, t2)
+    if interior and _loglik(y, v, 0.0, ml) >= _loglik(y, v, t2, ml):
+        t2 = 0.0
+    return t2, ok, it
+
+
+def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, level: float) -> dict[str, float]:
+    """Everything :func:`metaacu.pooling.fit_arrays` returns, for one dataset, as floats."""
+    k = len(y)
+    w0 = [1.0 / x for x in v]
+    mu0, sw0 = _wmean(w0, y)
+    q = sum(a * (b - mu0) ** 2 for a, b in zip(w0, y))
+    sw0_2 = sum(a * a for a in w0)
+    q_df = k - 1.0
+    tau2, converged, iterations = _tau2(y, v, method, q, sw0, sw0_2)
+    w = [1.0 / (x + tau2) for x in v]
+    est, sw = _wmean(w, y)
+    se = math.sqrt(1.0 / sw)
+    q_p = float(special.chdtrc(q_df, q)) if q_df > 0 else 1.0
+    i2_q = 100.0 * (q - q_df) / q if q > q_df else 0.0
+    if method == "EE":
+        i2, h2 = i2_q, (q / q_df if q_df > 0 else 1.0)
+    elif k > 1:
+        vtyp = q_df * sw0 / (sw0**2 - sw0_2)
+        i2, h2 = 100.0 * tau2 / (tau2 + vtyp), tau2 / vtyp + 1.0
+    else:
+        i2, h2 = 0.0, 1.0
+    r = _denoise([yi - est for yi in y], y)
+    s2 = sum(wi * ri * ri for wi, ri in zip(w, r)) / q_df if k > 1 else math.nan
+    if test in ("knha", "adhoc"):
+        se *= math.sqrt(s2 if test == "knha" else max(1.0, s2))
+    else:
+        s2 = 1.0
+    p = 0.5 + level / 2
+    stat = est / se if se > 0 else math.copysign(math.inf, est) if est != 0 else math.nan
+    if test == "z":
+        df, crit = math.inf, float(special.ndtri(p))
+        pval = float(2.0 * special.ndtr(-abs(stat)))
+    else:
+        df, crit = q_df, float(special.stdtrit(q_df, p))
+        pval = float(2.0 * special.stdtr(q_df, -abs(stat)))
+    return {
+        "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se, "statistic": stat,
+        "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df, "q_pvalue": q_p, "i2": i2, "h2": h2,
+        "i2_q": i2_q, "s2": s2, "converged": converged, "iterations": iterations,
+        "at_boundary": tau2 == 0 and method != "EE" and k > 1,
+    }
