@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 # ``effect_sizes`` is both a submodule and a function: import the function eagerly so that the
 # package attribute is the function whatever is imported later.
-from .effect_sizes import effect_sizes  # noqa: E402
+from .effect_sizes import effect_sizes as effect_sizes  # noqa: E402
 
 _EXPORTS = {
     "change_score_effect_sizes": "effect_sizes",

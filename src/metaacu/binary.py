@@ -34,7 +34,6 @@ Deeks JJ, Higgins JPT. Statistical algorithms in Review Manager 5. Cochrane; 201
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Final
 
@@ -43,6 +42,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from .report import Printable
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .effect_sizes import _binary
 from .measures import MeasureInfo, measure_info
@@ -57,7 +57,7 @@ MH_CORRECTIONS: Final = ("metafor", "revman5")
 
 
 @dataclass(frozen=True, repr=False)
-class BinaryPooled:
+class BinaryPooled(Printable):
     """Result of a Mantel-Haenszel or Peto pooled analysis (an equal-effects model).
 
     Attributes
@@ -200,8 +200,6 @@ class BinaryPooled:
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (
@@ -209,10 +207,6 @@ class BinaryPooled:
             f"[{self.ci_low:.4g}, {self.ci_high:.4g}] Q={self.q:.4g} I2={self.i2:.1f}%>"
         )
 
-    def _repr_html_(self) -> str:
-        frame = self.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
-        table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-        return f"<pre>{html.escape(self.summary())}</pre>{table}"
 
 
 def _fmt_p(p: float) -> str:

@@ -19,16 +19,17 @@ from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .effect_sizes import EffectSizes
 from ._scalar import MAX_K, fit_one
+from .measures import measure_info
 from .profiles import get_profile
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS, denoise, estimate_tau2
 
-__all__ = ["TESTS", "fit_arrays", "meta_analysis"]
+__all__ = ["TESTS", "fit_arrays", "meta_analysis", "resolve_effects"]
 
 F64 = NDArray[np.float64]
 TESTS: Final = ("z", "t", "knha", "adhoc")
@@ -95,6 +96,37 @@ def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test,
     }
 
 
+def resolve_effects(
+    yi: ArrayLike | EffectSizes, vi: ArrayLike | None, labels: ArrayLike | None, measure: str | None
+) -> tuple[F64, F64, tuple[str, ...], str | None, EffectSizes | None, list[str]]:
+    """Validate the two ways of giving studies — an :class:`EffectSizes`, or ``yi`` and ``vi`` — and
+    return ``(yi, vi, labels, measure, effects, notes)`` with the effect sizes' adjustments as notes."""
+    effects: EffectSizes | None = None
+    notes: list[str] = []
+    if isinstance(yi, EffectSizes):
+        if vi is not None:
+            raise MetaacuInputError("give either an EffectSizes object or yi and vi, not both")
+        effects = yi
+        y, v = np.asarray(effects.yi, dtype=float), np.asarray(effects.vi, dtype=float)
+        labels = effects.labels if labels is None else labels
+        if measure is not None and measure != effects.measure:
+            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' {effects.measure!r}")
+        measure = effects.measure
+        notes.extend(effects.adjustments)
+    else:
+        if vi is None:
+            raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
+        y = as_float_array(yi, "yi")
+        v = as_float_array(vi, "vi", positive=True)
+    k = check_same_length({"yi": y, "vi": v})
+    if measure is not None:
+        measure_info(measure)
+    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
+    if len(labs) != k:
+        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    return y, v, labs, measure, effects, notes
+
+
 def meta_analysis(
     yi: ArrayLike | EffectSizes,
     vi: ArrayLike | None = None,
@@ -156,31 +188,8 @@ def meta_analysis(
     test = check_choice(prof.test if test is None else test, "test", TESTS)
     pi_method = check_choice(prof.pi_method if prediction is None else prediction, "prediction", ("test", "higgins"))
     level = check_level(level)
-    effects: EffectSizes | None = None
-    notes: list[str] = []
-    if isinstance(yi, EffectSizes):
-        if vi is not None:
-            raise MetaacuInputError("give either an EffectSizes object or yi and vi, not both")
-        effects = yi
-        y, v = np.asarray(effects.yi, dtype=float), np.asarray(effects.vi, dtype=float)
-        labels = effects.labels if labels is None else labels
-        if measure is not None and measure != effects.measure:
-            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' {effects.measure!r}")
-        measure = effects.measure
-        notes.extend(effects.adjustments)
-    else:
-        if vi is None:
-            raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
-        y = as_float_array(yi, "yi")
-        v = as_float_array(vi, "vi", positive=True)
-    k = check_same_length({"yi": y, "vi": v})
-    if measure is not None:
-        from .measures import measure_info
-
-        measure_info(measure)
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    y, v, labs, measure, effects, notes = resolve_effects(yi, vi, labels, measure)
+    k = y.size
     if k == 1 and test != "z":
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
     if k == 1:

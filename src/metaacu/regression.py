@@ -28,7 +28,6 @@ accounted for").
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +38,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
+from .report import Printable
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .results import Interval
 from .tau2 import estimate_tau2, solve_decreasing
@@ -214,7 +214,7 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, repr=False)
-class MetaRegression:
+class MetaRegression(Printable):
     """Result of a meta-regression (mixed-effects or, with ``method="EE"``, fixed-effects).
 
     Attributes
@@ -409,8 +409,6 @@ class MetaRegression:
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (
@@ -418,9 +416,6 @@ class MetaRegression:
             f"QM={self.qm:.4g} (p={self.qm_pvalue:.3g}) R2={self.r2:.1f}%>"
         )
 
-    def _repr_html_(self) -> str:
-        table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-        return f"<pre>{html.escape(self.summary())}</pre>{table}"
 
 
 def _fmt_p(p: float) -> str:

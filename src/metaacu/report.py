@@ -11,7 +11,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .results import MetaAnalysis
 
-__all__ = ["format_ci", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
+__all__ = ["Printable", "format_ci", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
@@ -19,6 +19,24 @@ _METHODS = {
     "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes", "HE": "Hedges",
     "SJ": "Sidik-Jonkman", "HS": "Hunter-Schmidt",
 }
+
+
+class Printable:
+    """Mixin for result classes with ``summary()`` and ``to_frame()``: ``str()`` is the summary and
+    Jupyter shows the summary above the tidy table."""
+
+    def summary(self) -> str:  # pragma: no cover - provided by the result class
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - provided by the result class
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+        return f"<pre>{html.escape(self.summary())}</pre>{table}"
 
 
 def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:

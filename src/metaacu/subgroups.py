@@ -21,7 +21,6 @@ Viechtbauer W. J Stat Softw 2010;36(3) (meta-regression with a factor).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -30,9 +29,10 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from .report import Printable
+from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .effect_sizes import EffectSizes
-from .pooling import TESTS, meta_analysis
+from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS
@@ -44,7 +44,7 @@ TAU2_MODES: Final = ("separate", "common")
 
 
 @dataclass(frozen=True, repr=False)
-class SubgroupAnalysis:
+class SubgroupAnalysis(Printable):
     """Subgroup meta-analyses with a test of subgroup differences.
 
     Attributes
@@ -138,8 +138,6 @@ class SubgroupAnalysis:
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
 
     def __repr__(self) -> str:
         return (
@@ -147,9 +145,6 @@ class SubgroupAnalysis:
             f"groups={len(self.groups)} Q_between={self.q_between:.4g} (p={self.q_between_pvalue:.3g})>"
         )
 
-    def _repr_html_(self) -> str:
-        table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-        return f"<pre>{html.escape(self.summary())}</pre>{table}"
 
 
 def _group_labels(groups: ArrayLike, k: int) -> tuple[str, ...]:
@@ -263,30 +258,12 @@ def subgroup_analysis(
         method = check_choice(method, "method", REGRESSION_METHODS)
         test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
-    notes: list[str] = []
-    es: EffectSizes | None = None
-    if isinstance(yi, EffectSizes):
-        if groups is None and vi is not None:
-            vi, groups = None, vi
-        if vi is not None:
-            raise MetaacuInputError("give either an EffectSizes object or yi and vi, not both")
-        es = yi
-        y, v = np.asarray(es.yi, dtype=float), np.asarray(es.vi, dtype=float)
-        labels = es.labels if labels is None else labels
-        if measure is not None and measure != es.measure:
-            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' {es.measure!r}")
-        measure = es.measure
-        notes.extend(es.adjustments)
-    else:
-        if vi is None:
-            raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
-        y = as_float_array(yi, "yi")
-        v = as_float_array(vi, "vi", positive=True)
-    k = check_same_length({"yi": y, "vi": v})
+    if isinstance(yi, EffectSizes) and groups is None and vi is not None:
+        vi, groups = None, vi  # subgroup_analysis(effect_sizes, groups)
+    y, v, labs, measure, es, notes = resolve_effects(yi, vi, labels, measure)
+    k = y.size
+    labels = es.labels if es is not None and labels is None else labels
     g = _group_labels(groups, k)
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
     names = list(dict.fromkeys(g))
     if len(names) < 2:
         raise MetaacuInputError(f"argument 'groups' needs at least 2 subgroups to compare; got only {names[0]!r}")

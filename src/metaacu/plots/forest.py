@@ -427,7 +427,7 @@ def _place(fig: Figure, ax: Axes, table: Table, cells: dict[tuple[int, str], Tex
 
     col = {c.key: c for c in table.columns}
     label = col["label"]
-    for (i, key), t in cells.items():
+    for (_, key), t in cells.items():
         if key == "span":
             c, x, ha = label, off["label"][0], "left"
         else:
