@@ -44,11 +44,14 @@ def claim_figure(result: ClaimResult):
     extra = shown[["label", "estimate", "ci_low", "ci_high"]].reset_index(drop=True)
     if result.model is None and extra.empty:
         return None
+    favours = tuple(result.claim.get("axis_labels", FAVOURS))
+    prefix = "" if "axis_labels" in result.claim else "Favours "
     if result.model is not None:
-        return forest_plot(result.model, favours=FAVOURS, extra_rows=extra if len(extra) else None)
-    style = replace(ForestStyle.preset("revman"), extra_header="Published estimates (shown, not pooled)")
+        return forest_plot(result.model, favours=favours, extra_rows=extra if len(extra) else None)
+    style = replace(ForestStyle.preset("revman"), study_header="Source", favours_prefix=prefix,
+                    extra_header="Published estimates (shown, not pooled)")
     measure = result.measure if result.measure in MEASURES else None
-    return forest_plot(None, favours=FAVOURS, extra_rows=extra, measure=measure, style=style)
+    return forest_plot(None, favours=favours, extra_rows=extra, measure=measure, style=style)
 
 
 def verdict_table_markdown(results: list[ClaimResult]) -> str:

@@ -24,10 +24,12 @@ def execute_notebook(source: Path, out_dir: Path | None = None, *, timeout: int 
 
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    env_backend = os.environ.setdefault("MPLBACKEND", "Agg")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}})
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on the terminal
+    )
     client.execute()
-    del env_backend
     if out_dir is None:
         return None
     out_dir.mkdir(parents=True, exist_ok=True)

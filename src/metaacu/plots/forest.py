@@ -204,7 +204,8 @@ def forest_plot(
         diamond, weights and test are shown too.
     favours : (str, str), optional
         Labels under the axis, left and right of no effect, e.g. ``("acupuncture", "sham")`` gives
-        "Favours acupuncture" / "Favours sham".  None draws no labels.
+        "Favours acupuncture" / "Favours sham" (the prefix is ``style.favours_prefix``).  None draws
+        no labels.
     order : {"year", "effect", "weight"} or sequence of int, optional
         Row order of the studies (within subgroups).  ``"year"`` uses ``columns["year"]`` or a
         four-digit year in the label.
@@ -334,7 +335,8 @@ def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favou
         tick_bb = ax.xaxis.get_tightbbox()
         depth = (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
         xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
-        fav = add_favours(ax, f"Favours {favours[0]}", f"Favours {favours[1]}", x=xnull, below=depth + 3)
+        pre = st.favours_prefix
+        fav = add_favours(ax, f"{pre}{favours[0]}", f"{pre}{favours[1]}", x=xnull, below=depth + 3)
         if own:
             _fit(fig, ax, panel_w, n * st.row_height, st.margin)
     _rules(fig, ax, table, widths, st)

@@ -65,6 +65,7 @@ class ForestStyle:
     arm_labels: tuple[str, str] = ("Experimental", "Control")
     study_header: str = "Study or Subgroup"
     extra_header: str = "Not pooled"
+    favours_prefix: str = "Favours "
     square_color: str = "#1f4e9c"
     whisker_color: str = "black"
     diamond_color: str = "black"
