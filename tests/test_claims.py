@@ -114,3 +114,16 @@ def test_registry_rule_must_be_known(tmp_path):
     (tmp_path / "claims.toml").write_text(text, encoding="utf-8")
     with pytest.raises(MetaacuInputError, match="rule 'vibes'"):
         load_registry(tmp_path / "claims.toml")
+
+
+def test_registry_claim_must_state_its_timepoint(tmp_path):
+    src = default_data_dir()
+    for f in src.glob("*.csv"):
+        shutil.copy(f, tmp_path / f.name)
+    text = (src / "claims.toml").read_text(encoding="utf-8")
+    start = text.index('id = "acute_lbp_vs_sham"')
+    line_start = text.index("timepoint = ", start)
+    line_end = text.index("\n", line_start)
+    (tmp_path / "claims.toml").write_text(text[:line_start] + text[line_end + 1:], encoding="utf-8")
+    with pytest.raises(MetaacuInputError, match=r"acute_lbp_vs_sham.*missing key 'timepoint'"):
+        load_registry(tmp_path / "claims.toml")

@@ -30,6 +30,8 @@ __all__ = ["ClaimResult", "audit_claims", "evaluate_claim", "load_registry"]
 RATIO_MEASURES: Final = frozenset({"RR", "OR"})
 RULES: Final = ("effect", "few_effect", "persistence", "direction_only", "no_serious_harm", "arithmetic", "not_testable")
 Z975: Final = float(stats.norm.ppf(0.975))
+#: What every testable claim must state about the analysis that tests it.
+ANALYSIS_KEYS: Final = ("section", "population", "comparison", "outcome", "timepoint", "measure", "model", "threshold")
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class ClaimResult:
         disp = (lambda x: math.exp(x)) if self.is_ratio else (lambda x: x)  # noqa: E731
         return {
             "id": self.id, "group": self.claim.get("group", ""), "claim_type": self.claim.get("claim_type", ""),
+            "comparison": self.claim.get("comparison", ""), "outcome": self.claim.get("outcome", ""),
+            "timepoint": self.claim.get("timepoint", ""), "threshold": self.claim.get("threshold", ""),
             "verdict": self.verdict, "measure": self.measure, "k": self.k, "participants": self.participants,
             "estimate": disp(self.estimate), "ci_low": disp(self.ci_low), "ci_high": disp(self.ci_high),
             "pi_low": disp(self.pi_low), "pi_high": disp(self.pi_high), "i2": self.i2,
@@ -116,6 +120,10 @@ def load_registry(path: str | Path | None = None, dataset: Dataset | None = None
         seen.add(c["id"])
         if c["rule"] not in RULES:
             raise MetaacuInputError(f"{where}: rule {c['rule']!r} is not one of {', '.join(RULES)}")
+        if c["rule"] != "not_testable":
+            for key in ANALYSIS_KEYS:
+                if key not in c:
+                    raise MetaacuInputError(f"{where}: missing key {key!r} (every testable claim states its analysis)")
         if c.get("threshold") and c["threshold"] not in reg.get("thresholds", {}):
             raise MetaacuInputError(f"{where}: threshold {c['threshold']!r} is not defined in [thresholds]")
         for ref in c["references"]:
