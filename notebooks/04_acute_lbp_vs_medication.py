@@ -21,7 +21,6 @@
 # %%
 import matplotlib
 matplotlib.use("Agg")
-import pandas as pd
 from metaacu.audit import claim_figure
 from metaacu.claims import evaluate_claim, load_registry
 from metaacu.data import load_dataset
@@ -34,20 +33,7 @@ registry = load_registry(dataset=data)
 
 # %%
 res = evaluate_claim("acute_pain_vs_medication", registry=registry, dataset=data)
-print("Claim (our words):", res.claim["statement"])
-print("References:", ", ".join(res.claim["references"]) or "none")
-print("Verdict:", res.verdict, "-", res.reason)
-print("Leans on:", "; ".join(res.flags) or "nothing flagged")
-
-# %%
-if not res.evidence.empty:
-    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
-    print(res.evidence[display_cols].to_string(index=False))
-if res.model is not None:
-    print(res.model.summary())
-if len(res.sensitivity):
-    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
-    print(res.sensitivity.to_string(index=False))
+print(res.summary())
 
 # %%
 fp = claim_figure(res)
@@ -58,20 +44,7 @@ fp.figure if fp is not None else None
 
 # %%
 res = evaluate_claim("acute_pain_vs_medication_trials", registry=registry, dataset=data)
-print("Claim (our words):", res.claim["statement"])
-print("References:", ", ".join(res.claim["references"]) or "none")
-print("Verdict:", res.verdict, "-", res.reason)
-print("Leans on:", "; ".join(res.flags) or "nothing flagged")
-
-# %%
-if not res.evidence.empty:
-    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
-    print(res.evidence[display_cols].to_string(index=False))
-if res.model is not None:
-    print(res.model.summary())
-if len(res.sensitivity):
-    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
-    print(res.sensitivity.to_string(index=False))
+print(res.summary())
 
 # %%
 fp = claim_figure(res)
@@ -82,20 +55,7 @@ fp.figure if fp is not None else None
 
 # %%
 res = evaluate_claim("acute_lbp_vs_sham", registry=registry, dataset=data)
-print("Claim (our words):", res.claim["statement"])
-print("References:", ", ".join(res.claim["references"]) or "none")
-print("Verdict:", res.verdict, "-", res.reason)
-print("Leans on:", "; ".join(res.flags) or "nothing flagged")
-
-# %%
-if not res.evidence.empty:
-    display_cols = [c for c in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if c in res.evidence] if "estimate" in res.evidence else list(res.evidence.columns)
-    print(res.evidence[display_cols].to_string(index=False))
-if res.model is not None:
-    print(res.model.summary())
-if len(res.sensitivity):
-    print("Sensitivity (verdict changes: %s)" % res.verdict_changes)
-    print(res.sensitivity.to_string(index=False))
+print(res.summary())
 
 # %%
 fp = claim_figure(res)

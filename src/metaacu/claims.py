@@ -34,7 +34,7 @@ Z975: Final = float(stats.norm.ppf(0.975))
 ANALYSIS_KEYS: Final = ("section", "population", "comparison", "outcome", "timepoint", "measure", "model", "threshold")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ClaimResult:
     """The audited claim: verdict, deciding numbers, evidence rows and (if pooled) the model.
 
@@ -76,6 +76,23 @@ class ClaimResult:
     def show(self, x: float) -> str:
         """Format a benefit-scale value on the display scale."""
         return _shower(self.measure)(x)
+
+    def summary(self) -> str:
+        """Text report: statement, verdict and reason, flags, evidence, model and sensitivity."""
+        from .report import claim_text
+
+        return claim_text(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        return f"<ClaimResult {self.id}: {self.verdict}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
 
     def as_row(self) -> dict[str, Any]:
         """One flat row for ``claims.csv``."""
