@@ -78,24 +78,8 @@ def _readonly_fields(obj: Any) -> None:
 
 
 @dataclass(frozen=True, repr=False)
-class LeaveOneOut:
-    """Each study omitted in turn (metafor ``leave1out``).
-
-    Attributes
-    ----------
-    labels : tuple of str
-        Label of the omitted study, one per row.
-    estimate, se, statistic, pvalue, ci_low, ci_high : ndarray
-        Pooled estimate without study *i*, its standard error, test statistic (z or t), p-value
-        and confidence interval at ``level``.
-    q, q_pvalue, tau2, i2, h2 : ndarray
-        Heterogeneity of the remaining k − 1 studies (I² in percent).
-    method, test : str
-        Settings of the original fit, reused for every refit.
-    level : float
-    full : MetaAnalysis
-        The fit with all studies.
-    """
+class _Refits:
+    """Fields and methods shared by leave-one-out and cumulative results: one refit per row."""
 
     labels: tuple[str, ...]
     estimate: F64
@@ -126,15 +110,46 @@ class LeaveOneOut:
         """Per-row confidence intervals as one :class:`Interval` of arrays."""
         return Interval(self.ci_low, self.ci_high, self.level, f"Wald ({_stat_name(self.test)})")
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per omitted study: ``omitted, estimate, se, statistic, pvalue, ci_low, ci_high,
-        q, q_pvalue, tau2, i2, h2``."""
-        data: dict[str, Any] = {"omitted": list(self.labels)}
+    def _frame(self, first: dict[str, Any]) -> pd.DataFrame:
+        data: dict[str, Any] = dict(first)
         for key in _REFIT_KEYS:
             data[key] = getattr(self, key)
         frame = pd.DataFrame(data)
         frame.attrs.update({"level": self.level, "method": self.method, "test": self.test})
         return frame
+
+    def _repr_html_(self) -> str:
+        return _frame_html(repr(self), self.to_frame())
+
+    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, repr=False)
+class LeaveOneOut(_Refits):
+    """Each study omitted in turn (metafor ``leave1out``).
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Label of the omitted study, one per row.
+    estimate, se, statistic, pvalue, ci_low, ci_high : ndarray
+        Pooled estimate without study *i*, its standard error, test statistic (z or t), p-value
+        and confidence interval at ``level``.
+    q, q_pvalue, tau2, i2, h2 : ndarray
+        Heterogeneity of the remaining k − 1 studies (I² in percent).
+    method, test : str
+        Settings of the original fit, reused for every refit.
+    level : float
+    full : MetaAnalysis
+        The fit with all studies.
+    """
+
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per omitted study: ``omitted, estimate, se, statistic, pvalue, ci_low, ci_high,
+        q, q_pvalue, tau2, i2, h2``."""
+        return self._frame({"omitted": list(self.labels)})
 
     def summary(self, digits: int = 4) -> str:
         """Text table, one line per omitted study."""
@@ -146,9 +161,6 @@ class LeaveOneOut:
     def __repr__(self) -> str:
         return (f"<LeaveOneOut k={self.k} {self.method}/{self.test} estimate range "
                 f"[{np.nanmin(self.estimate):.4g}, {np.nanmax(self.estimate):.4g}]>")
-
-    def _repr_html_(self) -> str:
-        return _frame_html(repr(self), self.to_frame())
 
 
 def leave_one_out(result: MetaAnalysis) -> LeaveOneOut:
@@ -317,7 +329,7 @@ def influence(result: MetaAnalysis) -> Influence:
 
 
 @dataclass(frozen=True, repr=False)
-class Cumulative:
+class Cumulative(_Refits):
     """Cumulative meta-analysis (metafor ``cumul``): row *j* pools the first *j* studies in ``order``.
 
     Attributes
@@ -330,45 +342,12 @@ class Cumulative:
         Results after each addition.
     """
 
-    labels: tuple[str, ...]
     order: NDArray[np.intp]
-    estimate: F64
-    se: F64
-    statistic: F64
-    pvalue: F64
-    ci_low: F64
-    ci_high: F64
-    q: F64
-    q_pvalue: F64
-    tau2: F64
-    i2: F64
-    h2: F64
-    method: str
-    test: str
-    level: float
-    full: MetaAnalysis
-
-    def __post_init__(self) -> None:
-        _readonly_fields(self)
-
-    @property
-    def k(self) -> int:
-        """Number of studies."""
-        return len(self.labels)
-
-    def confidence_interval(self) -> Interval:
-        """Per-step confidence intervals as one :class:`Interval` of arrays."""
-        return Interval(self.ci_low, self.ci_high, self.level, f"Wald ({_stat_name(self.test)})")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per step: ``added, k, estimate, se, statistic, pvalue, ci_low, ci_high, q, q_pvalue,
         tau2, i2, h2``."""
-        data: dict[str, Any] = {"added": list(self.labels), "k": np.arange(1, self.k + 1)}
-        for key in _REFIT_KEYS:
-            data[key] = getattr(self, key)
-        frame = pd.DataFrame(data)
-        frame.attrs.update({"level": self.level, "method": self.method, "test": self.test})
-        return frame
+        return self._frame({"added": list(self.labels), "k": np.arange(1, self.k + 1)})
 
     def summary(self, digits: int = 4) -> str:
         """Text table, one line per step."""
@@ -378,9 +357,6 @@ class Cumulative:
     def __repr__(self) -> str:
         return (f"<Cumulative k={self.k} {self.method}/{self.test} first={self.estimate[0]:.4g} "
                 f"last={self.estimate[-1]:.4g}>")
-
-    def _repr_html_(self) -> str:
-        return _frame_html(repr(self), self.to_frame())
 
 
 def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulative:
