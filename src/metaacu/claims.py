@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from ._validation import MetaacuInputError
+from .conversions import combine_many_groups
 from .data import Dataset, default_data_dir, load_dataset
 from .effect_sizes import effect_sizes
 from .pooling import meta_analysis
@@ -154,8 +155,10 @@ def load_registry(path: str | Path | None = None, dataset: Dataset | None = None
             if need is None:
                 raise MetaacuInputError(f"{where}: row {r.get('id')!r} has unknown source {src!r}")
             for key, table in need:
-                if r.get(key) not in ids[table]:
-                    raise MetaacuInputError(f"{where}: row {r.get('id')!r}: {key} {r.get(key)!r} not found in the data")
+                values = r.get(key) if isinstance(r.get(key), list) else [r.get(key)]
+                for val in values:
+                    if val not in ids[table]:
+                        raise MetaacuInputError(f"{where}: row {r.get('id')!r}: {key} {val!r} not found in the data")
         for key, table in (("harms", "harm"), ("mechanism", "mechanism"), ("pvalues", "contrast"), ("context", "pooled")):
             for x in c.get(key, []):
                 if x not in ids[table]:
@@ -186,35 +189,51 @@ def _pooled_row(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
         "label": spec.get("label", f"{_short_label(ds, row['review_id'])}: {row['comparison']}"), "estimate": est, "ci_low": lo,
         "ci_high": hi, "se": se, "n": _num(row["n_participants"]), "k_trials": _num(row["k_trials"]),
         "source_id": spec["id"], "source": row["source"], "locator": row["locator"], "status": row["status"],
-        "measure": str(row["measure"]),
+        "measure": str(row["measure"]), "assumption": "SE from the published 95% CI",
     }
 
 
-def _arm_pair_row(ds: Dataset, spec: dict[str, Any], exp_events: float | None = None) -> dict[str, Any]:
+def _arm_pair_row(ds: Dataset, spec: dict[str, Any], exp_events: float | None = None, measure: str = "MD") -> dict[str, Any]:
+    """One trial contrast from arm-level rows.  ``spec["exp"]`` may list several arms of a multi-arm
+    trial: they are merged with the Cochrane Handbook formula (Table 6.5.a) before the contrast.
+    A missing n falls back to the arm's randomised n; that assumption is recorded in the row."""
     out = ds.outcomes.set_index("row_id")
     arms = ds.arms.set_index("arm_id")
-    e, c = out.loc[spec["exp"]], out.loc[spec["ctl"]]
+    exp_ids = spec["exp"] if isinstance(spec["exp"], list) else [spec["exp"]]
+    exps, c = [out.loc[x] for x in exp_ids], out.loc[spec["ctl"]]
+    assumed: list[str] = []
 
     def n_of(r: pd.Series, key: str) -> float:
         v = _num(r[key])
-        return v if not math.isnan(v) else _num(arms.loc[r["arm_id"], "n_randomised"])
+        if math.isnan(v):
+            assumed.append(str(r["arm_id"]))
+            return _num(arms.loc[r["arm_id"], "n_randomised"])
+        return v
 
     if spec["source"] == "binary_arms":
+        e = exps[0]
         a = exp_events if exp_events is not None else _num(e["events"])
         n1, n2 = n_of(e, "total"), n_of(c, "total")
         es = effect_sizes("RR", events1=[a], n1=[n1], events2=[_num(c["events"])], n2=[n2])
         measure = "RR"
     else:
-        n1, n2 = n_of(e, "n"), n_of(c, "n")
-        es = effect_sizes("MD", n1=[n1], mean1=[_num(e["mean"])], sd1=[_num(e["sd"])], n2=[n2],
-                          mean2=[_num(c["mean"])], sd2=[_num(c["sd"])])
-        measure = "MD"
+        n1, m1, s1 = (float(x) for x in combine_many_groups(
+            [n_of(e, "n") for e in exps], [_num(e["mean"]) for e in exps], [_num(e["sd"]) for e in exps]))
+        n2 = n_of(c, "n")
+        es = effect_sizes(measure, n1=[n1], mean1=[m1], sd1=[s1], n2=[n2], mean2=[_num(c["mean"])], sd2=[_num(c["sd"])])
     yi, se = float(es.yi[0]) * spec.get("sign", 1), float(np.sqrt(es.vi[0]))
-    status = "derived" if exp_events is not None else ("stated" if (e["status"], c["status"]) == ("stated", "stated") else "mixed")
+    stated = all(r["status"] == "stated" for r in [*exps, c])
+    status = "derived" if exp_events is not None or assumed or len(exps) > 1 else ("stated" if stated else "mixed")
+    notes = []
+    if len(exps) > 1:
+        notes.append(f"arms {', '.join(str(e['arm_id']) for e in exps)} merged (Cochrane Handbook Table 6.5.a)")
+    if assumed:
+        notes.append(f"n analysed not reported for {', '.join(assumed)}: randomised n used")
     return {
         "label": spec.get("label", spec["id"]), "estimate": yi, "ci_low": yi - Z975 * se, "ci_high": yi + Z975 * se,
-        "se": se, "n": n1 + n2, "k_trials": 1.0, "source_id": f"{spec['exp']} vs {spec['ctl']}",
-        "source": e["source"], "locator": e["locator"], "status": status, "measure": measure,
+        "se": se, "n": n1 + n2, "k_trials": 1.0, "source_id": f"{' + '.join(exp_ids)} vs {spec['ctl']}",
+        "source": exps[0]["source"], "locator": exps[0]["locator"], "status": status, "measure": measure,
+        "assumption": "; ".join(notes),
     }
 
 
@@ -230,7 +249,7 @@ def _evidence(ds: Dataset, claim: dict[str, Any], overrides: dict[str, float] | 
                 if not imputed:
                     raise MetaacuInputError(f"claim {claim['id']}: row {spec['id']} has no events and no imputation rule")
                 ev = float(imputed[0])
-            r = _arm_pair_row(ds, spec, ev)
+            r = _arm_pair_row(ds, spec, ev, measure=str(claim.get("measure", "MD")))
             if ev is not None:
                 r["label"] += f" (imputed {ev:g} events)"
         r["pooled"] = bool(spec.get("pool", False))
@@ -238,7 +257,7 @@ def _evidence(ds: Dataset, claim: dict[str, Any], overrides: dict[str, float] | 
         r["role"] = spec.get("role", "")
         rows.append(r)
     cols = ["label", "estimate", "ci_low", "ci_high", "se", "pooled", "primary", "role", "n", "k_trials",
-            "source_id", "source", "locator", "status", "measure"]
+            "source_id", "source", "locator", "status", "measure", "assumption"]
     return pd.DataFrame(rows, columns=cols)
 
 
