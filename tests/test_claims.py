@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 
+import pandas as pd
 import pytest
 
 from metaacu import MetaacuInputError
@@ -127,3 +128,26 @@ def test_registry_claim_must_state_its_timepoint(tmp_path):
     (tmp_path / "claims.toml").write_text(text[:line_start] + text[line_end + 1:], encoding="utf-8")
     with pytest.raises(MetaacuInputError, match=r"acute_lbp_vs_sham.*missing key 'timepoint'"):
         load_registry(tmp_path / "claims.toml")
+
+
+def test_multi_arm_trial_arms_are_merged_before_the_contrast(dataset):
+    """Cherkin 2009: two real-acupuncture arms merged (Handbook Table 6.5.a), then Hedges' g vs
+    simulated acupuncture; recomputed here from the CSV rows with the public functions."""
+    import metaacu
+    from metaacu.conversions import combine_groups
+
+    out = dataset.outcomes.set_index("row_id")
+    arms = dataset.arms.set_index("arm_id")
+
+    def arm(row_id):
+        r = out.loc[row_id]
+        n = r["n"] if not pd.isna(r["n"]) else arms.loc[r["arm_id"], "n_randomised"]
+        return float(n), float(r["mean"]), float(r["sd"])
+
+    n, m, sd = combine_groups(*arm("cherkin2009_rmdq_w08_individualized"), *arm("cherkin2009_rmdq_w08_standardized"))
+    n2, m2, sd2 = arm("cherkin2009_rmdq_w08_simulated")
+    g = metaacu.effect_sizes("SMD", n1=[n], mean1=[m], sd1=[sd], n2=[n2], mean2=[m2], sd2=[sd2])
+    r = evaluate_claim("specific_effect_cherkin2009", dataset=dataset)
+    assert r.estimate == pytest.approx(-g.yi[0], rel=1e-12)  # sign: lower RMDQ is better
+    row = r.evidence[r.evidence["pooled"]].iloc[0]
+    assert "merged" in row["assumption"] and row["status"] == "derived"
