@@ -56,10 +56,13 @@ def claim_figure(result: ClaimResult):
 
 def verdict_table_markdown(results: list[ClaimResult]) -> str:
     """The verdict table as Markdown (``claims.md``)."""
-    lines = ["| claim | verdict | k | estimate [95% CI] | why |", "|---|---|---|---|---|"]
+    lines = ["| claim | verdict | k | measure | estimate [95% CI] | verdict changes in sensitivity? | why |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         est = "" if math.isnan(r.estimate) else f"{r.show(r.estimate)} [{r.show(r.ci_low)}, {r.show(r.ci_high)}]"
-        lines.append(f"| {r.id} | **{r.verdict}** | {r.k or ''} | {est} | {r.reason.replace('|', '/')} |")
+        sens = ("yes" if r.verdict_changes else "no") if len(r.sensitivity) else ""
+        measure = r.measure if est else ""
+        lines.append(f"| {r.id} | **{r.verdict}** | {r.k or ''} | {measure} | {est} | {sens} | {r.reason.replace('|', '/')} |")
     return "\n".join(lines) + "\n"
 
 

@@ -111,8 +111,9 @@ class ClaimResult:
 
 
 def _shower(measure: str):
+    """Formatter of benefit-scale values on the display scale (ratios back-transformed)."""
     if measure in RATIO_MEASURES:
-        return lambda x: f"{measure} {math.exp(x):.2f}"
+        return lambda x: f"{math.exp(x):.2f}"
     return lambda x: f"{x:.2f}"
 
 
@@ -290,7 +291,7 @@ def _effect_claim(reg, ds, claim, overrides=None) -> dict[str, Any]:
         est, lo, hi = prim["estimate"], prim["ci_low"], prim["ci_high"]
         extra = dict(k=int(prim["k_trials"]) if not math.isnan(prim["k_trials"]) else 0, participants=prim["n"])
     rule = few_effect_verdict if claim["rule"] == "few_effect" else effect_verdict
-    v = rule(est, lo, hi, thr, show)
+    v = rule(est, lo, hi, thr, show, measure)
     return dict(verdict=v, measure=measure, evidence=ev, model=model, estimate=est, ci_low=lo, ci_high=hi, **extra)
 
 

@@ -35,12 +35,18 @@ class Verdict:
     reason: str
 
 
-def effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: float | None, show) -> Verdict:
+def _ci_text(estimate: float, ci_low: float, ci_high: float, show, name: str) -> str:
+    lead = f"{name} " if name else ""
+    return f"{lead}{show(estimate)} (95% CI {show(ci_low)} to {show(ci_high)})"
+
+
+def effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: float | None, show, name: str = "") -> Verdict:
     """Rule ``effect``: the claim says acupuncture helps (benefit scale, no effect = 0).
 
-    ``show`` formats a benefit-scale value for the reason text (e.g. back-transforms ratios).
+    ``show`` formats a benefit-scale value for the reason text (e.g. back-transforms ratios); ``name``
+    (e.g. ``"RR"``) leads the estimate.
     """
-    ci = f"{show(estimate)} (95% CI {show(ci_low)} to {show(ci_high)})"
+    ci = _ci_text(estimate, ci_low, ci_high, show, name)
     if not (math.isfinite(ci_low) and math.isfinite(ci_high)):
         return Verdict("inconclusive", f"estimate {show(estimate)} has no confidence interval")
     if ci_high < 0:
@@ -56,9 +62,11 @@ def effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: fl
     )
 
 
-def few_effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: float | None, show) -> Verdict:
+def few_effect_verdict(
+    estimate: float, ci_low: float, ci_high: float, threshold: float | None, show, name: str = ""
+) -> Verdict:
     """Rule ``few_effect``: the claim says an effect is rare or absent."""
-    ci = f"{show(estimate)} (95% CI {show(ci_low)} to {show(ci_high)})"
+    ci = _ci_text(estimate, ci_low, ci_high, show, name)
     if ci_low > 0:
         size = "" if threshold is None or estimate < threshold else f", at or above the threshold {show(threshold)}"
         return Verdict("contradicted", f"the cited evidence shows a clear effect: {ci}{size}")
