@@ -87,5 +87,8 @@ def reproduction_table(results: list[ClaimResult], ds: Dataset) -> pd.DataFrame:
     """Every reproduction target with published value, recomputed value and their difference."""
     rows = _pooled_subgroups(results, ds) + _arm_contrasts(ds) + _percentages(ds)
     frame = pd.DataFrame(rows, columns=["target", "published", "recomputed", "source", "locator", "explanation"])
-    frame.insert(3, "difference", frame["recomputed"] - frame["published"])
+    diff = frame["recomputed"] - frame["published"]
+    # differences at rounding level (e.g. 6.3 - 5.4 against a printed 0.9) are exactly zero here
+    noise = diff.abs() <= 1e-9 * frame["published"].abs().clip(lower=1.0)
+    frame.insert(3, "difference", diff.where(~noise, 0.0))
     return frame.sort_values("target", kind="stable").reset_index(drop=True)
