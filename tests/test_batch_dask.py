@@ -28,10 +28,10 @@ def client(request: pytest.FixtureRequest) -> Iterator[distributed.Client]:
 
     ``processes=False`` runs the workers as threads of this process (starts in ~0.05 s);
     ``processes=True`` spawns two worker processes (~3 s with their first imports), which also
-    checks that the blockwise function and MetaacuInputError survive pickling.  No dashboard; the scheduler's HTTP endpoint,
-    which distributed starts even without one, goes to a free loopback port instead of its default
-    8787, so a second cluster or test run on the machine cannot turn "port in use" into a warning
-    (an error under this suite's filterwarnings).
+    checks that the blockwise function and MetaacuInputError survive pickling.  No dashboard; the
+    scheduler's HTTP endpoint, which distributed starts even without one, goes to a free loopback
+    port instead of its default 8787, so a second cluster or test run on the machine cannot turn
+    "port in use" into a warning (an error under this suite's filterwarnings).
     """
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=request.param, dashboard_address=None,
