@@ -151,3 +151,11 @@ def test_multi_arm_trial_arms_are_merged_before_the_contrast(dataset):
     assert r.estimate == pytest.approx(-g.yi[0], rel=1e-12)  # sign: lower RMDQ is better
     row = r.evidence[r.evidence["pooled"]].iloc[0]
     assert "merged" in row["assumption"] and row["status"] == "derived"
+
+
+def test_every_claim_has_a_notebook_section(results):
+    from metaacu.notebooks import notebook_sources
+
+    text = "\n".join(p.read_text(encoding="utf-8") for p in notebook_sources())
+    for r in results:
+        assert f'evaluate_claim("{r.id}"' in text, f"no notebook evaluates claim {r.id}"

@@ -115,3 +115,22 @@ def test_notebook_pair_is_in_sync_and_has_no_outputs(source):
     a, b = jupytext.read(source), nbformat.read(ipynb, as_version=4)
     assert [c.source for c in a.cells] == [c.source for c in b.cells]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in b.cells if c.cell_type == "code")
+
+
+def test_arithmetic_claim_figure_shows_every_total():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from metaacu.audit import claim_figure
+    from metaacu.claims import evaluate_claim
+
+    r = evaluate_claim("cost_arithmetic")
+    fp = claim_figure(r)
+    stated = fp.ax.collections[0].get_offsets()[:, 0]
+    np.testing.assert_array_equal(stated, r.evidence["stated"].to_numpy())
+    assert fp.n == len(r.evidence) == len(fp.ax.get_yticklabels())
+    fp.figure.canvas.draw()
+    fig_box = fp.figure.bbox
+    for t in fp.ax.get_yticklabels():  # no label is clipped by the figure edge
+        assert t.get_window_extent().x0 >= fig_box.x0
+    plt.close(fp.figure)

@@ -26,7 +26,7 @@ FAVOURS = ("control", "acupuncture")
 def claim_figure(result: ClaimResult):
     """Forest plot of one claim's evidence (benefit scale: right of the line favours acupuncture).
 
-    Pooled rows give the diamond; every other row on the same measure (published review estimates,
+    Arithmetic claims get a dot plot of stated against recomputed totals.  Pooled rows give the diamond; every other row on the same measure (published review estimates,
     single-trial results at other time points) is drawn in the "not pooled" block.  Rows on another
     measure (e.g. a mean difference next to risk ratios) are listed in the evidence table only.  Returns ``None`` for claims
     with no numeric evidence (arithmetic, direction-only, not testable).
@@ -37,6 +37,10 @@ def claim_figure(result: ClaimResult):
     from .plots import ForestStyle, forest_plot
 
     ev = result.evidence
+    if result.claim.get("rule") == "arithmetic":
+        from .plots.costs import arithmetic_plot
+
+        return arithmetic_plot(ev)
     if ev.empty or "estimate" not in ev or ev["estimate"].isna().all():
         return None
     # Only rows on the claim's own measure share its axis; the others stay in the evidence table.
