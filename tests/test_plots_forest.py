@@ -24,7 +24,7 @@ from matplotlib.text import Text  # noqa: E402
 
 import metaacu  # noqa: E402
 from metaacu import MetaacuInputError  # noqa: E402
-from metaacu.effect_sizes import effect_sizes  # noqa: E402
+from metaacu.escalc import effect_sizes  # noqa: E402
 from metaacu.plots import ForestStyle, forest_plot, save_figure  # noqa: E402
 from metaacu.report import format_ci  # noqa: E402
 

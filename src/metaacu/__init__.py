@@ -11,14 +11,11 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-# ``effect_sizes`` is both a submodule and a function: import the function eagerly so that the
-# package attribute is the function whatever is imported later.
-from .effect_sizes import effect_sizes as effect_sizes  # noqa: E402
-
 _EXPORTS = {
-    "change_score_effect_sizes": "effect_sizes",
-    "EffectSizes": "effect_sizes",
-    "hedges_j": "effect_sizes",
+    "effect_sizes": "escalc",
+    "change_score_effect_sizes": "escalc",
+    "EffectSizes": "escalc",
+    "hedges_j": "escalc",
     "meta_analysis": "pooling",
     "MetaAnalysis": "results",
     "Interval": "results",
@@ -45,7 +42,7 @@ _EXPORTS = {
     "audit_claims": "claims",
 }
 
-__all__ = sorted({*_EXPORTS, "effect_sizes"}) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -44,7 +44,7 @@ from scipy import special
 
 from .report import Printable
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
-from .effect_sizes import _binary
+from .escalc import _binary
 from .measures import MeasureInfo, measure_info
 from .results import Interval
 

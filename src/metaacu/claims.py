@@ -21,7 +21,7 @@ from scipy import stats
 from ._validation import MetaacuInputError
 from .conversions import combine_many_groups
 from .data import Dataset, default_data_dir, load_dataset
-from .effect_sizes import effect_sizes
+from .escalc import effect_sizes
 from .pooling import meta_analysis
 from .results import MetaAnalysis
 from .verdicts import VERDICTS, Verdict, clopper_pearson, effect_verdict, few_effect_verdict

@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
-from .effect_sizes import EffectSizes
+from .escalc import EffectSizes
 from ._scalar import MAX_K, fit_one
 from .measures import measure_info
 from .profiles import get_profile

@@ -14,7 +14,7 @@ from ._validation import MetaacuInputError, check_choice, check_level
 from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
-    from .effect_sizes import EffectSizes
+    from .escalc import EffectSizes
 
 __all__ = ["Interval", "MetaAnalysis"]
 

@@ -31,7 +31,7 @@ from scipy import special
 
 from .report import Printable
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
-from .effect_sizes import EffectSizes
+from .escalc import EffectSizes
 from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
 from .results import MetaAnalysis

@@ -1,4 +1,4 @@
-"""Effect sizes and sampling variances from summary data (the counterpart of metafor's ``escalc``).
+"""Effect sizes and sampling variances from summary data (``metaacu.effect_sizes``; metafor's ``escalc``).
 
 One pure function per measure family computes ``yi`` and ``vi`` from validated arrays; a small
 registry maps measure codes to families; :func:`effect_sizes` validates once and returns an
@@ -25,7 +25,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .measures import MeasureInfo, measure_info
@@ -173,7 +173,7 @@ class EffectSizes:
     def confidence_interval(self, level: float = 0.95) -> Interval:
         """Per-study Wald interval ``yi ± z·√vi`` (arrays in ``low``/``high``)."""
         lv = check_level(level)
-        z = stats.norm.ppf(0.5 + lv / 2)
+        z = special.ndtri(0.5 + lv / 2)
         return Interval(self.yi - z * self.sei, self.yi + z * self.sei, lv, "Wald (normal)")
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
