@@ -159,3 +159,19 @@ def test_every_claim_has_a_notebook_section(results):
     text = "\n".join(p.read_text(encoding="utf-8") for p in notebook_sources())
     for r in results:
         assert f'evaluate_claim("{r.id}"' in text, f"no notebook evaluates claim {r.id}"
+
+
+def test_walkthrough_rederives_published_rows_exactly():
+    from metaacu.walkthrough import apply_rule, compare_with_audit, from_published_ci
+
+    for cid in ("chronic_pain_effect", "acute_pain_vs_medication", "immediate_relief_few"):
+        res = evaluate_claim(cid)
+        assert compare_with_audit(res, from_published_ci(cid)) == 0.0
+    assert apply_rule("effect", 0.3, 0.1, 0.5, 0.5) == "supported_below_threshold"
+    assert apply_rule("few_effect", 0.3, 0.1, 0.5, 0.5) == "contradicted"
+
+
+def test_every_verdict_category_is_defined():
+    from metaacu.verdicts import DEFINITIONS, VERDICTS
+
+    assert set(DEFINITIONS) == set(VERDICTS)

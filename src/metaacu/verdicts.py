@@ -13,7 +13,7 @@ from typing import Final
 
 from scipy import stats
 
-__all__ = ["VERDICTS", "Verdict", "effect_verdict", "few_effect_verdict", "clopper_pearson"]
+__all__ = ["DEFINITIONS", "VERDICTS", "Verdict", "clopper_pearson", "effect_verdict", "few_effect_verdict"]
 
 VERDICTS: Final = (
     "supported",
@@ -25,6 +25,24 @@ VERDICTS: Final = (
     "inconsistent",
     "not_testable",
 )
+
+
+#: What each verdict category means, per rule (the registry's header says the same in short).
+DEFINITIONS: Final[dict[str, str]] = {
+    "supported": "the 95% CI excludes no effect in the claimed direction and the point estimate reaches the "
+    "clinical-relevance threshold (persistence rule: the effect over control is still above zero at the "
+    "pessimistic end of its 12-month decline; harm rule: no serious event was observed)",
+    "supported_below_threshold": "the 95% CI excludes no effect in the claimed direction but the point estimate "
+    "is below the clinical-relevance threshold",
+    "weakly_supported": "the direction is reported (a p-value or a narrative statement) but no effect size can "
+    "be computed from public numbers",
+    "inconclusive": "the 95% CI includes no effect (or the evidence cannot separate the claim from its opposite)",
+    "contradicted": "the 95% CI excludes no effect in the direction opposite to the claim, or, for a claim that "
+    "an effect is rare or absent, the evidence shows a clear effect (harm rule: a serious event was observed)",
+    "consistent": "every stated total follows from the stated prices and frequencies",
+    "inconsistent": "at least one stated total does not follow from the stated prices and frequencies",
+    "not_testable": "none of the references the article cites bears on the claim",
+}
 
 
 @dataclass(frozen=True)
