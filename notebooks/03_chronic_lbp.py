@@ -37,7 +37,6 @@
 # non-interactive Agg backend and shown as PNG images.
 
 # %%
-import math
 
 import matplotlib
 
@@ -45,10 +44,9 @@ matplotlib.use("Agg")
 import pandas as pd
 from IPython.display import display
 
-import metaacu
 from metaacu.claims import evaluate_claim
 from metaacu.walkthrough import (
-    apply_rule, arm_rows, compare_with_audit, context, describe, explain_verdict,
+    arm_effect_sizes, apply_rule, arm_rows, compare_with_audit, context, describe, explain_verdict,
     from_published_ci, pooled_rows, row_specs, show_figure, threshold_of, what_would_change,
 )
 
@@ -194,46 +192,7 @@ display(pooled_rows("chronic_lbp_cherkin_vs_usual_care"))
 # `sign = -1` turns "acupuncture arm has lower (better) scores" into a positive benefit.
 
 # %%
-out = data.outcomes.set_index("row_id")
-n_rand = data.arms.set_index("arm_id")["n_randomised"]
-
-
-def arm_summary(row_id):
-    """(n, mean, sd) of one arm; randomised n where the analysed n is not reported."""
-    r = out.loc[row_id]
-    n = r["n"] if pd.notna(r["n"]) else n_rand[r["arm_id"]]
-    return float(n), float(r["mean"]), float(r["sd"])
-
-
-def merge_arms(*arms):
-    """Combine arms (n, mean, sd) into one group, Cochrane Handbook Table 6.5.a, applied pairwise."""
-    n, m, s = arms[0]
-    for n2, m2, s2 in arms[1:]:
-        tot = n + n2
-        mean = (n * m + n2 * m2) / tot
-        var = ((n - 1) * s**2 + (n2 - 1) * s2**2 + n * n2 / tot * (m - m2) ** 2) / (tot - 1)
-        n, m, s = tot, mean, math.sqrt(var)
-    return n, m, s
-
-
-def smd_rows(claim_id):
-    """Hedges' g on the benefit scale for every arm-level row of a claim, via metaacu.effect_sizes."""
-    rows = []
-    for spec in CLAIMS[claim_id]["rows"]:
-        if spec["source"] != "continuous_arms":
-            continue
-        exp = spec["exp"] if isinstance(spec["exp"], list) else [spec["exp"]]
-        n1, m1, s1 = merge_arms(*(arm_summary(x) for x in exp))
-        n2, m2, s2 = arm_summary(spec["ctl"])
-        es = metaacu.effect_sizes("SMD", labels=[spec["label"]], n1=[n1], mean1=[m1], sd1=[s1],
-                                  n2=[n2], mean2=[m2], sd2=[s2])
-        f = es.to_frame().iloc[0]
-        rows.append({"label": spec["label"], "n1": n1, "mean1": m1, "sd1": s1, "n2": n2, "mean2": m2, "sd2": s2,
-                     "g (raw scale)": f["yi"], "sign": spec["sign"], "estimate": spec["sign"] * f["yi"], "se": f["se"]})
-    return pd.DataFrame(rows).set_index("label")
-
-# %%
-mine = smd_rows("chronic_lbp_cherkin_vs_usual_care")
+mine = arm_effect_sizes("chronic_lbp_cherkin_vs_usual_care")
 display(mine)
 res = evaluate_claim("chronic_lbp_cherkin_vs_usual_care", registry=registry, dataset=data)
 compare_with_audit(res, mine, by="label")

@@ -80,39 +80,9 @@ show_figure(res)
 explain_verdict(res)
 
 # %% [markdown]
-# ## Claim `pregnancy_no_serious_harm`
-#
-# ### What the claim is and how the registry tests it
-# Zero serious events in a small arm do not show a zero rate. The exact (Clopper-Pearson) confidence
-# interval gives the largest rate still compatible with what was seen; the "rule of three" (three divided
-# by the number observed) is its quick approximation when no events occur.
-
-# %%
-describe("pregnancy_no_serious_harm")
-harms = data.adverse_events.set_index("row_id").loc[CLAIMS["pregnancy_no_serious_harm"]["harms"],
-                                                     ["arm_id", "event", "serious", "events", "total", "unit", *PROVENANCE]]
-display(harms)
-
-# %% [markdown]
-# ### Event rate
-# The lower bound is zero when no events occur; the upper bound is a beta quantile.
-
-# %%
-e, n = int(harms["events"].iloc[0]), int(harms["total"].iloc[0])
-upper = 1.0 if e == n else float(stats.beta.ppf(0.975, e + 1, n - e))
-lower = 0.0 if e == 0 else float(stats.beta.ppf(0.025, e, n - e + 1))
-print(f"{e}/{n} serious events: exact 95% CI {100 * lower:.1f}% to {100 * upper:.1f}%; rule of three {100 * 3 / n:.1f}%")
-res = evaluate_claim("pregnancy_no_serious_harm", registry=registry, dataset=data)
-print(f"model: {res.model} (nothing to pool)")
-show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# The `no_serious_harm` rule calls the claim supported when no serious event was seen, and the reason
-# states the upper bound the trial cannot exclude.
-
-# %%
-explain_verdict(res)
+# ## Serious harm in pregnancy
+# The article's claim that acupuncture relieved pain in late pregnancy without serious adverse effects
+# (Kvorning 2004) is analysed in `05_pregnancy`, with the exact interval for the serious-event rate.
 
 # %% [markdown]
 # ## What would change the verdict

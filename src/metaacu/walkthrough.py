@@ -18,12 +18,14 @@ import pandas as pd
 from scipy import special
 
 from .claims import ClaimResult, load_registry
+from .conversions import combine_many_groups
+from .escalc import effect_sizes
 from .data import Dataset, load_dataset
 from .pooling import meta_analysis
 from .verdicts import DEFINITIONS, effect_verdict, few_effect_verdict
 
 __all__ = [
-    "PROVENANCE", "apply_rule", "arm_rows", "compare_with_audit", "context", "describe", "explain_verdict",
+    "PROVENANCE", "apply_rule", "arm_effect_sizes", "arm_rows", "compare_with_audit", "context", "describe", "explain_verdict",
     "from_published_ci", "knha_check", "pooled_rows", "row_specs", "show_figure", "threshold_of",
     "what_would_change",
 ]
@@ -79,6 +81,41 @@ def arm_rows(claim_id: str) -> pd.DataFrame:
     cols = ["arm_id", "instrument", "timepoint_weeks", "value_type", "n", "mean", "sd", "events", "total",
             "percent", *PROVENANCE]
     return context()[0].outcomes.set_index("row_id").loc[ids, cols].dropna(axis=1, how="all")
+
+
+def arm_effect_sizes(claim_id: str) -> pd.DataFrame:
+    """Effect sizes of a claim's continuous arm-level rows, recomputed with the public functions.
+
+    Several experimental arms of one trial are first merged into one group
+    (:func:`metaacu.conversions.combine_many_groups`, Cochrane Handbook Table 6.5.a); a missing analysed
+    n is replaced by the randomised n of ``arms.csv``; then :func:`metaacu.effect_sizes` with the claim's
+    measure.  Columns: the merged summary data, the effect on the raw scale, ``sign``, and the
+    benefit-scale ``estimate`` and ``se`` (comparable with the audit's evidence rows by label).
+    """
+    data = context()[0]
+    claim = _claim(claim_id)
+    out = data.outcomes.set_index("row_id")
+    n_rand = data.arms.set_index("arm_id")["n_randomised"]
+
+    def arm(row_id: str) -> tuple[float, float, float]:
+        r = out.loc[row_id]
+        n = r["n"] if pd.notna(r["n"]) else n_rand[r["arm_id"]]
+        return float(n), float(r["mean"]), float(r["sd"])
+
+    rows = []
+    for spec in claim["rows"]:
+        if spec["source"] != "continuous_arms":
+            continue
+        exp = spec["exp"] if isinstance(spec["exp"], list) else [spec["exp"]]
+        arms = [arm(x) for x in exp]
+        n1, m1, s1 = (float(v) for v in combine_many_groups(*zip(*arms, strict=True)))
+        n2, m2, s2 = arm(spec["ctl"])
+        es = effect_sizes(claim["measure"], n1=[n1], mean1=[m1], sd1=[s1], n2=[n2], mean2=[m2], sd2=[s2])
+        yi, se = float(es.yi[0]), float(np.sqrt(es.vi[0]))
+        rows.append({"label": spec.get("label", spec["id"]), "n1": n1, "mean1": m1, "sd1": s1, "n2": n2,
+                     "mean2": m2, "sd2": s2, f"{claim['measure']} (raw scale)": yi, "sign": spec.get("sign", 1),
+                     "estimate": spec.get("sign", 1) * yi, "se": se})
+    return pd.DataFrame(rows).set_index("label")
 
 
 def from_published_ci(claim_id: str) -> pd.DataFrame:
