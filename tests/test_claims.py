@@ -70,7 +70,8 @@ def test_imputation_sensitivity_is_reported(results):
 def test_cost_arithmetic_values():
     r = evaluate_claim("cost_arithmetic")
     # exact identities: 75 x 1 x 4 = 300; 150 x 3 x 4 = 1800; 20 x 3 = 60; 20 x 3 x 4 = 240
-    assert r.evidence["four_weeks"].tolist() == [300, 600, 1800, 60, 240]
+    assert r.evidence["four_weeks"].tolist() == [300, 600, 1800, 60, 240, 45, 180]
+    assert r.evidence["stated"].isna().tolist() == [False] * 5 + [True] * 2  # $15 end: shown, not checked
     assert r.verdict == "consistent"
 
 

@@ -60,7 +60,7 @@ def claim_figure(result: ClaimResult):
 
 def verdict_table_markdown(results: list[ClaimResult]) -> str:
     """The verdict table as Markdown (``claims.md``)."""
-    lines = ["| claim | verdict | k | measure | estimate [95% CI] | verdict changes in sensitivity? | why |",
+    lines = ["| claim | verdict | trials | measure | estimate [95% CI] | verdict changes in sensitivity? | why |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
         est = "" if math.isnan(r.estimate) else f"{r.show(r.estimate)} [{r.show(r.ci_low)}, {r.show(r.ci_high)}]"

@@ -39,6 +39,9 @@ ANALYSIS_KEYS: Final = ("section", "population", "comparison", "outcome", "timep
 class ClaimResult:
     """The audited claim: verdict, deciding numbers, evidence rows and (if pooled) the model.
 
+    ``k`` counts the trials behind the deciding evidence (a review's estimate counts its trials);
+    ``k_pooled`` the estimates combined in ``model`` (0 when nothing is pooled).
+
     ``evidence`` has one row per evidence item on the benefit scale (positive favours acupuncture;
     log scale for ratio measures) with columns ``label, estimate, ci_low, ci_high, se, pooled,
     source_id, source, locator, status, n``.
@@ -57,6 +60,7 @@ class ClaimResult:
     pi_high: float = math.nan
     i2: float = math.nan
     k: int = 0
+    k_pooled: int = 0
     participants: float = math.nan
     flags: tuple[str, ...] = ()
     sensitivity: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -102,7 +106,8 @@ class ClaimResult:
             "id": self.id, "group": self.claim.get("group", ""), "claim_type": self.claim.get("claim_type", ""),
             "comparison": self.claim.get("comparison", ""), "outcome": self.claim.get("outcome", ""),
             "timepoint": self.claim.get("timepoint", ""), "threshold": self.claim.get("threshold", ""),
-            "verdict": self.verdict, "measure": self.measure, "k": self.k, "participants": self.participants,
+            "verdict": self.verdict, "measure": self.measure, "k_trials": self.k, "k_pooled": self.k_pooled,
+            "participants": self.participants,
             "estimate": disp(self.estimate), "ci_low": disp(self.ci_low), "ci_high": disp(self.ci_high),
             "pi_low": disp(self.pi_low), "pi_high": disp(self.pi_high), "i2": self.i2,
             "verdict_changes_in_sensitivity": self.verdict_changes, "flags": "; ".join(self.flags),
@@ -271,7 +276,7 @@ def _threshold(reg: dict[str, Any], claim: dict[str, Any], measure: str) -> floa
     return math.log(value) if measure in RATIO_MEASURES else value
 
 
-def _effect_claim(reg, ds, claim, overrides=None) -> dict[str, Any]:
+def _effect_claim(reg, ds, claim, overrides=None, test: str = "z") -> dict[str, Any]:
     ev = _evidence(ds, claim, overrides)
     measure = str(claim.get("measure", ev["measure"].iloc[0] if len(ev) else ""))
     thr = _threshold(reg, claim, measure)
@@ -280,11 +285,11 @@ def _effect_claim(reg, ds, claim, overrides=None) -> dict[str, Any]:
     model = None
     if len(pooled):
         model = meta_analysis(pooled["estimate"].to_numpy(), pooled["se"].to_numpy() ** 2, labels=pooled["label"].tolist(),
-                              method="REML", test="z", measure=measure if measure in ("RR", "OR", "MD", "SMD") else None)
+                              method="REML", test=test, measure=measure if measure in ("RR", "OR", "MD", "SMD") else None)
         est, lo, hi = model.estimate, model.ci_low, model.ci_high
         pi = model.prediction_interval() if model.k > 1 else None
         extra = dict(pi_low=pi.low if pi else math.nan, pi_high=pi.high if pi else math.nan,
-                     i2=model.i2 if model.k > 1 else math.nan, k=int(pooled["k_trials"].fillna(1).sum()),
+                     i2=model.i2 if model.k > 1 else math.nan, k=int(pooled["k_trials"].fillna(1).sum()), k_pooled=model.k,
                      participants=float(pooled["n"].sum(min_count=len(pooled))))
     else:
         prim = ev[ev["primary"]].iloc[0]
@@ -348,18 +353,25 @@ def _harm_claim(reg, ds, claim) -> dict[str, Any]:
 
 
 def _arithmetic_claim(reg, ds, claim) -> dict[str, Any]:
-    rows, bad = [], []
+    """Each cost line: price x sessions per week x weeks (4 per month, and 52/12 as a check).  Lines
+    without a ``stated`` total (e.g. the other end of a quoted price range) are shown, not checked."""
+    rows, bad, unstated = [], [], []
     for c in claim["costs"]:
         weeks = 4.0 if c["period"] == "month" else 1.0
         ours = c["price"] * c["per_week"] * weeks
         exact = c["price"] * c["per_week"] * (52 / 12 if c["period"] == "month" else 1.0)
-        rows.append({"label": f"{c['label']} per {c['period']}", "stated": c["stated"], "four_weeks": ours, "calendar": exact})
-        if abs(ours - c["stated"]) > 0.5:
+        stated = float(c.get("stated", math.nan))
+        rows.append({"label": f"{c['label']} per {c['period']}", "stated": stated, "four_weeks": ours, "calendar": exact})
+        if math.isnan(stated):
+            unstated.append(f"{c['label']} per {c['period']}: {ours:g}")
+        elif abs(ours - stated) > 0.5:
             bad.append(c["label"])
     frame = pd.DataFrame(rows)
     cat = "inconsistent" if bad else "consistent"
     reason = ("every stated total equals price x sessions with 4 weeks per month; with 52/12 weeks per month "
               f"monthly totals are {100 * (52 / 48 - 1):.1f}% higher") if not bad else f"totals that do not add up: {', '.join(bad)}"
+    if unstated:
+        reason += "; the totals quote the upper end of the price range (" + "; ".join(unstated) + ")"
     return dict(verdict=Verdict(cat, reason), measure="USD", evidence=frame)
 
 
@@ -402,6 +414,9 @@ def _sensitivity(reg, ds, claim) -> pd.DataFrame:
                          "estimate": out["estimate"], "ci_low": out["ci_low"], "ci_high": out["ci_high"]})
     pooled = [s for s in claim["rows"] if s.get("pool")]
     if len(pooled) > 1:
+        out = _effect_claim(reg, ds, claim, test="knha")
+        rows.append({"scenario": "Knapp-Hartung (HKSJ) t interval instead of z", "verdict": out["verdict"].category,
+                     "estimate": out["estimate"], "ci_low": out["ci_low"], "ci_high": out["ci_high"]})
         for s in pooled:
             reduced = dict(claim, rows=[r for r in claim["rows"] if r is not s])
             out = _effect_claim(reg, ds, reduced)

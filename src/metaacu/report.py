@@ -155,7 +155,7 @@ def claim_text(res) -> str:
     ]
     ev = res.evidence
     if not ev.empty:
-        cols = [k for k in ("label", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if k in ev]
+        cols = [k for k in ("label", "measure", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if k in ev]
         if "estimate" not in ev:
             cols = list(ev.columns)
         lines += ["", "Evidence (benefit scale: positive favours acupuncture; log scale for ratios):",

@@ -73,6 +73,8 @@ def effect_verdict(estimate: float, ci_low: float, ci_high: float, threshold: fl
         return Verdict("inconclusive", f"{ci} includes no effect")
     if threshold is None or estimate >= threshold:
         tail = "" if threshold is None else f" and reaches the relevance threshold {show(threshold)}"
+        if threshold is not None and ci_low < threshold:
+            tail += " (the threshold lies inside the CI, so the size of the effect is not pinned down)"
         return Verdict("supported", f"{ci} excludes no effect{tail}")
     return Verdict(
         "supported_below_threshold",
