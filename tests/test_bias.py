@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from metaacu import MetaacuInputError, meta_analysis
-from metaacu.bias import SmallKWarning, egger_test, fail_safe_n, rank_test, trim_and_fill
+from metaacu.bias import SmallKWarning, egger_test, rank_test
+from metaacu.trimfill import fail_safe_n, trim_and_fill
 
 FIXTURE = Path(__file__).parent / "reference" / "metafor_toolkit_b.json"
 DATA = json.loads(FIXTURE.read_text())

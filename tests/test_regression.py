@@ -165,7 +165,7 @@ def test_bad_input():
     with pytest.raises(MetaacuInputError, match="column 'g': missing value at study index 2"):
         meta_regression(y, v, pd.DataFrame({"g": ["a", "b", None]}))
     with pytest.raises(MetaacuInputError, match="'method'"):
-        meta_regression(y, v, [1, 2, 3], method="SJ")
+        meta_regression(y, v, [1, 2, 3], method="SJX")
     with pytest.raises(MetaacuInputError, match="'vi' must be > 0.*study index 0"):
         meta_regression(y, [0, 0.1, 0.1], [1, 2, 3])
     res = meta_regression(y + [0.5], v + [0.01], pd.DataFrame({"g": ["a", "b", "a", "b"]}))

@@ -47,8 +47,8 @@ __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_reg
 
 F64 = NDArray[np.float64]
 
-REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM")
-REGRESSION_TESTS: Final = ("z", "knha")
+REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM", "EB", "SJ", "HS")
+REGRESSION_TESTS: Final = ("z", "t", "knha", "adhoc")
 INTERCEPT: Final = "intercept"
 
 
@@ -176,9 +176,15 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
     k, p = x.shape
     if method == "EE":
         return 0.0, True, 0
-    if method == "DL":
+    if method in ("DL", "HS"):
         p0 = _p_matrix(v, x, 0.0)
-        return max(0.0, float((y @ p0 @ y - (k - p)) / np.trace(p0))), True, 0
+        rss = float(y @ p0 @ y)
+        raw = (rss - (k - p)) / np.trace(p0) if method == "DL" else (rss - k) / float(np.sum(1.0 / v))
+        return max(0.0, raw), True, 0
+    if method == "SJ":
+        # Sidik & Jonkman (2005): start from the spread of y around its mean, one weighted step
+        tau0 = float(np.mean((y - y.mean()) ** 2))
+        return max(0.0, tau0 * float(y @ _p_matrix(v, x, tau0) @ y) / (k - p)), True, 0
     if method == "HE":
         pols = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
         return max(0.0, float((y @ pols @ y - np.trace(pols * v[None, :])) / (k - p))), True, 0
@@ -186,7 +192,7 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
     def one(t2: float) -> tuple[float, float]:
         pm = _p_matrix(v, x, t2)
         py = pm @ y
-        if method == "PM":
+        if method in ("PM", "EB"):  # EB solves the same estimating equation as PM (Viechtbauer et al. 2015)
             return float(y @ py - (k - p)), float(-(py @ py))
         ppy = pm @ py
         if method == "REML":
@@ -436,12 +442,14 @@ def fit_design(
     tau2, converged, iterations = _tau2(y, v, x, method)
     w, vb, b, py = _wls(y, v, x, tau2)
     s2 = 1.0
-    if test == "knha":
-        s2 = float(py @ (y - x @ b)) / (k - p)
-        vb = vb * s2
+    if test in ("knha", "adhoc"):
+        rss = float(py @ (y - x @ b))
+        s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)  # metafor: residuals at rounding level
+        vb = vb * (s2 if test == "knha" else max(1.0, s2))
     se = np.sqrt(np.diag(vb))
-    stat = b / se
-    if test == "knha":
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stat = b / se
+    if test != "z":
         df = float(k - p)
         pval = 2.0 * special.stdtr(df, -np.abs(stat))
         crit = float(stats.t.ppf(0.5 + level / 2, df))
@@ -454,7 +462,7 @@ def fit_design(
     if m:
         bb = b[idx]
         qm = float(bb @ np.linalg.solve(vb[np.ix_(idx, idx)], bb))
-        if test == "knha":
+        if test != "z":
             qm /= m
             qm_p = float(special.fdtrc(m, df, qm))
         else:
@@ -474,7 +482,7 @@ def fit_design(
         h2 = tau2 / vt + 1.0
     return {
         "estimate": b, "se": se, "statistic": stat, "pvalue": pval, "ci_low": b - crit * se, "ci_high": b + crit * se,
-        "vcov": vb, "df": df, "qm": qm, "qm_df": m, "qm_pvalue": qm_p, "qm_test": "F" if test == "knha" else "chi2",
+        "vcov": vb, "df": df, "qm": qm, "qm_df": m, "qm_pvalue": qm_p, "qm_test": "chi2" if test == "z" else "F",
         "qe": qe, "qe_df": qe_df, "qe_pvalue": qe_p, "tau2": tau2, "i2": float(i2), "h2": float(h2), "s2": s2,
         "converged": converged, "iterations": iterations, "weights": 100.0 * w / w.sum(),
     }
@@ -502,10 +510,13 @@ def meta_regression(
         and categorical columns are dummy-coded with the first level as reference (treatment
         contrasts; levels sorted as R's ``factor()`` for object columns, in category order for
         categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.
-    method : {"REML", "ML", "DL", "HE", "PM", "EE"}
-        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0).
-    test : {"z", "knha"}
-        Wald z / χ² tests, or Knapp-Hartung t / F tests with ``k − p`` df.
+    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}
+        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0).  REML, ML, DL, HE
+        and PM are checked against metafor fixtures of meta-regression; EB, SJ and HS through the
+        mixed-effects Egger test, which uses this fit.
+    test : {"z", "t", "knha", "adhoc"}
+        Wald z / χ² tests; t / F tests with ``k − p`` df (``"t"`` unscaled, ``"knha"`` with the
+        Knapp-Hartung factor, ``"adhoc"`` with the factor truncated below at 1).
     level : float
         Confidence level, a fraction.
     intercept : bool

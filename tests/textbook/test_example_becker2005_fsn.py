@@ -11,7 +11,7 @@ and 4 (weighted mean), Rosenberg N = 0.  These are integers, so the match is exa
 from __future__ import annotations
 
 from metaacu import meta_analysis
-from metaacu.bias import fail_safe_n
+from metaacu.trimfill import fail_safe_n
 
 # metadat::dat.raudenbush1985 (yi, vi)
 YI = [0.03, 0.12, -0.14, 1.18, 0.26, -0.06, -0.02, -0.32, 0.27, 0.8, 0.54, 0.18, -0.02, 0.23, -0.18, -0.06,
