@@ -73,10 +73,6 @@ def _check(result: Any, name: str) -> MetaAnalysis:
     return result
 
 
-def _html(title: str, frame: pd.DataFrame) -> str:
-    return f"<p><b>{html.escape(title)}</b></p>" + frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-
-
 def _fmt_p(p: float) -> str:
     return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
