@@ -224,7 +224,7 @@ def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
     schema = SCHEMAS[table]
     path = Path(path)
     if not path.is_file():
-        raise MetaacuInputError(f"{path.name}: file not found at {path}")
+        raise MetaacuInputError(f"{path.name}: file not found at {path} (the data live in the repository's data/ folder; set METAACU_DATA to use another)")
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
         try:
