@@ -511,9 +511,8 @@ def meta_regression(
         contrasts; levels sorted as R's ``factor()`` for object columns, in category order for
         categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.
     method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}
-        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0).  REML, ML, DL, HE
-        and PM are checked against metafor fixtures of meta-regression; EB, SJ and HS through the
-        mixed-effects Egger test, which uses this fit.
+        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0); all are checked
+        against metafor fixtures.
     test : {"z", "t", "knha", "adhoc"}
         Wald z / χ² tests; t / F tests with ``k − p`` df (``"t"`` unscaled, ``"knha"`` with the
         Knapp-Hartung factor, ``"adhoc"`` with the factor truncated below at 1).
