@@ -88,7 +88,7 @@ display(pooled_rows("chronic_pain_effect"))
 mine = from_published_ci("chronic_pain_effect")
 display(mine)
 res = evaluate_claim("chronic_pain_effect", registry=registry, dataset=data)
-compare_with_audit(res, mine.dropna(subset=["se"]))
+_ = compare_with_audit(res, mine.dropna(subset=["se"]))
 
 # %% [markdown]
 # ### Model
@@ -159,7 +159,7 @@ display(data.pooled_results.set_index("analysis_id").loc[ids, ["comparison", "me
 # %%
 mine = from_published_ci("persistence_12_months")
 res = evaluate_claim("persistence_12_months", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 base = data.pooled_results.set_index("analysis_id")["estimate"]
 for role, base_id in CLAIMS["persistence_12_months"]["baseline"].items():
     r = mine.loc[res.evidence.set_index("role").loc[role, "source_id"]]

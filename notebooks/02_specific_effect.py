@@ -84,7 +84,7 @@ display(pooled_rows("specific_effect_vs_sham"))
 mine = from_published_ci("specific_effect_vs_sham")
 display(mine)
 res = evaluate_claim("specific_effect_vs_sham", registry=registry, dataset=data)
-compare_with_audit(res, mine.dropna(subset=["se"]))
+_ = compare_with_audit(res, mine.dropna(subset=["se"]))
 
 # %% [markdown]
 # ### Model
@@ -139,7 +139,7 @@ display(pooled_rows("specific_effect_points"))
 mine = from_published_ci("specific_effect_points")
 display(mine)
 res = evaluate_claim("specific_effect_points", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 
 # %% [markdown]
 # ### Model
@@ -199,7 +199,7 @@ display(arm_rows("specific_effect_cherkin2009"))
 mine = arm_effect_sizes("specific_effect_cherkin2009")
 display(mine)
 res = evaluate_claim("specific_effect_cherkin2009", registry=registry, dataset=data)
-compare_with_audit(res, mine, by="label")
+_ = compare_with_audit(res, mine, by="label")
 
 # %% [markdown]
 # ### Model

@@ -86,7 +86,7 @@ display(pooled_rows("chronic_lbp_effective"))
 mine = from_published_ci("chronic_lbp_effective")
 display(mine)
 res = evaluate_claim("chronic_lbp_effective", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 
 # %% [markdown]
 # ### Model
@@ -139,7 +139,7 @@ display(pooled_rows("chronic_lbp_pain_vs_usual_care"))
 mine = from_published_ci("chronic_lbp_pain_vs_usual_care")
 display(mine)
 res = evaluate_claim("chronic_lbp_pain_vs_usual_care", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 
 # %% [markdown]
 # ### Model
@@ -195,7 +195,7 @@ display(pooled_rows("chronic_lbp_cherkin_vs_usual_care"))
 mine = arm_effect_sizes("chronic_lbp_cherkin_vs_usual_care")
 display(mine)
 res = evaluate_claim("chronic_lbp_cherkin_vs_usual_care", registry=registry, dataset=data)
-compare_with_audit(res, mine, by="label")
+_ = compare_with_audit(res, mine, by="label")
 
 # %% [markdown]
 # ### Model

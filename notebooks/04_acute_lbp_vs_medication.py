@@ -83,7 +83,7 @@ display(pooled_rows("acute_pain_vs_medication"))
 mine = from_published_ci("acute_pain_vs_medication")
 display(mine.assign(RR=np.exp(mine["estimate"])))
 res = evaluate_claim("acute_pain_vs_medication", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 
 # %% [markdown]
 # ### Model
@@ -147,7 +147,7 @@ for spec in CLAIMS["acute_pain_vs_medication_trials"]["rows"]:
 mine = pd.DataFrame(rows).set_index("label")
 display(mine)
 res = evaluate_claim("acute_pain_vs_medication_trials", registry=registry, dataset=data)
-compare_with_audit(res, mine, by="label")
+_ = compare_with_audit(res, mine, by="label")
 
 # %% [markdown]
 # ### Model
@@ -189,7 +189,7 @@ display(pooled_rows("acute_lbp_vs_sham"))
 mine = from_published_ci("acute_lbp_vs_sham")
 display(mine)
 res = evaluate_claim("acute_lbp_vs_sham", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 print(f"model: {res.model} (the published estimate decides)")
 
 # %% [markdown]

@@ -109,7 +109,7 @@ es = pregnancy_effect_sizes(imputed[0])
 mine = es.to_frame().set_index("label")
 display(mine)
 res = evaluate_claim("pregnancy_pain_relief", registry=registry, dataset=data)
-compare_with_audit(res, mine.rename(columns={"yi": "estimate"}), by="label")
+_ = compare_with_audit(res, mine.rename(columns={"yi": "estimate"}), by="label")
 
 # %% [markdown]
 # ### Model
@@ -232,7 +232,7 @@ es_act = metaacu.effect_sizes("RR", labels=["Kvorning 2004, activity responders"
 act = es_act.to_frame().set_index("label")
 display(act)
 res = evaluate_claim("pregnancy_activity", registry=registry, dataset=data)
-compare_with_audit(res, act.rename(columns={"yi": "estimate"}), by="label")
+_ = compare_with_audit(res, act.rename(columns={"yi": "estimate"}), by="label")
 print(res.summary())
 
 # %% [markdown]

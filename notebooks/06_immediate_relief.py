@@ -84,7 +84,7 @@ display(data.contrasts.set_index("row_id").loc[CLAIMS["immediate_relief_few"]["p
 mine = from_published_ci("immediate_relief_few")
 display(mine)
 res = evaluate_claim("immediate_relief_few", registry=registry, dataset=data)
-compare_with_audit(res, mine)
+_ = compare_with_audit(res, mine)
 
 # %% [markdown]
 # ### Model
