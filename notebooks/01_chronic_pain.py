@@ -30,29 +30,32 @@
 # Everything comes from the package: the validated extraction tables (`metaacu.data.load_dataset()`),
 # the claims registry (`metaacu.claims.load_registry()`, which checks every id it names against the
 # tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.claim_figure`).
-# The helper functions below only *display* those objects, or redo one step of the audit by hand so
+# The helpers imported from `metaacu.walkthrough` only *display* those objects, or redo one step of the audit by hand so
 # that each step can be checked; they do not change any verdict. Figures are drawn with the
 # non-interactive Agg backend and shown as PNG images.
 
 # %%
-
 import matplotlib
 
 matplotlib.use("Agg")
-import pandas as pd
 from IPython.display import display
 
 from metaacu.claims import evaluate_claim
 from metaacu.walkthrough import (
-    PROVENANCE, compare_with_audit, context, describe, explain_verdict,
-    from_published_ci, knha_check, pooled_rows, row_specs, show_figure, what_would_change,
+    PROVENANCE,
+    compare_with_audit,
+    describe,
+    explain_verdict,
+    from_published_ci,
+    knha_check,
+    pooled_rows,
+    row_specs,
+    setup,
+    show_figure,
+    what_would_change,
 )
 
-data, registry = context()  # data/*.csv (validated cell by cell) and data/claims.toml
-CLAIMS = {c["id"]: c for c in registry["claim"]}
-pd.set_option("display.max_colwidth", 60)
-pd.set_option("display.width", 200)
-pd.set_option("display.precision", 3)
+data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
 
 # %% [markdown]
 # ## Claim `chronic_pain_effect`

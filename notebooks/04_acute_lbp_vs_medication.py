@@ -30,12 +30,11 @@
 # Everything comes from the package: the validated extraction tables (`metaacu.data.load_dataset()`),
 # the claims registry (`metaacu.claims.load_registry()`, which checks every id it names against the
 # tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.claim_figure`).
-# The helper functions below only *display* those objects, or redo one step of the audit by hand so
+# The helpers imported from `metaacu.walkthrough` only *display* those objects, or redo one step of the audit by hand so
 # that each step can be checked; they do not change any verdict. Figures are drawn with the
 # non-interactive Agg backend and shown as PNG images.
 
 # %%
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -46,15 +45,21 @@ from IPython.display import display
 import metaacu
 from metaacu.claims import evaluate_claim
 from metaacu.walkthrough import (
-    apply_rule, arm_rows, compare_with_audit, context, describe, explain_verdict,
-    from_published_ci, pooled_rows, row_specs, show_figure, threshold_of, what_would_change,
+    apply_rule,
+    arm_rows,
+    compare_with_audit,
+    describe,
+    explain_verdict,
+    from_published_ci,
+    pooled_rows,
+    row_specs,
+    setup,
+    show_figure,
+    threshold_of,
+    what_would_change,
 )
 
-data, registry = context()  # data/*.csv (validated cell by cell) and data/claims.toml
-CLAIMS = {c["id"]: c for c in registry["claim"]}
-pd.set_option("display.max_colwidth", 60)
-pd.set_option("display.width", 200)
-pd.set_option("display.precision", 3)
+data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
 
 # %% [markdown]
 # ## Claim `acute_pain_vs_medication`

@@ -26,7 +26,7 @@ from .verdicts import DEFINITIONS, effect_verdict, few_effect_verdict
 
 __all__ = [
     "PROVENANCE", "apply_rule", "arm_effect_sizes", "arm_rows", "compare_with_audit", "context", "describe", "explain_verdict",
-    "from_published_ci", "knha_check", "pooled_rows", "row_specs", "show_figure", "threshold_of",
+    "from_published_ci", "knha_check", "pooled_rows", "row_specs", "setup", "show_figure", "threshold_of",
     "what_would_change",
 ]
 
@@ -40,6 +40,15 @@ def context() -> tuple[Dataset, dict[str, Any]]:
     """The bundled dataset (validated) and the claims registry, loaded once."""
     data = load_dataset()
     return data, load_registry(dataset=data)
+
+
+def setup() -> tuple[Dataset, dict[str, Any], dict[str, dict[str, Any]]]:
+    """For a notebook: readable pandas display options, and ``(dataset, registry, claims by id)``."""
+    pd.set_option("display.max_colwidth", 60)
+    pd.set_option("display.width", 200)
+    pd.set_option("display.precision", 3)
+    data, registry = context()
+    return data, registry, {c["id"]: c for c in registry["claim"]}
 
 
 def _claim(claim_id: str) -> dict[str, Any]:
