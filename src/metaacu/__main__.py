@@ -1,4 +1,5 @@
-from metaacu.cli import main
 import sys
+
+from metaacu.cli import main
 
 sys.exit(main())

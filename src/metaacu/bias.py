@@ -35,6 +35,7 @@ from scipy import special, stats
 
 from ._validation import MetaacuInputError, as_float_array, check_choice
 from .regression import fit_design
+from .report import format_p
 from .results import Interval, MetaAnalysis
 
 __all__ = ["MIN_K", "EggerTest", "RankTest", "SmallKWarning", "egger_test", "rank_test"]
@@ -72,9 +73,6 @@ def _check(result: Any, name: str) -> MetaAnalysis:
         )
     return result
 
-
-def _fmt_p(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 # ---------------------------------------------------------------------------------- regression fits
@@ -170,7 +168,7 @@ class EggerTest:
         lines = [
             f"Regression test for funnel plot asymmetry (k = {self.k})",
             f"model: {kind}; predictor: {self.predictor}",
-            f"test for funnel plot asymmetry: {stat} = {self.statistic:.{d}f}, p = {_fmt_p(self.pvalue)}",
+            f"test for funnel plot asymmetry: {stat} = {self.statistic:.{d}f}, {format_p(self.pvalue)}",
         ]
         if np.isfinite(self.limit_estimate):
             lines.append(
@@ -309,7 +307,7 @@ class RankTest:
         """Text summary."""
         how = "exact" if self.exact else "normal approximation (ties)"
         return (f"Rank correlation test for funnel plot asymmetry (k = {self.k})\n"
-                f"Kendall's tau = {self.tau:.{digits}f}, p = {_fmt_p(self.pvalue)} ({how})")
+                f"Kendall's tau = {self.tau:.{digits}f}, {format_p(self.pvalue)} ({how})")
 
     def __repr__(self) -> str:
         return f"<RankTest k={self.k} tau={self.tau:.4g} p={self.pvalue:.4g} exact={self.exact}>"

@@ -42,10 +42,10 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from .report import Printable
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .escalc import _binary
 from .measures import MeasureInfo, measure_info
+from .report import Printable, format_p
 from .results import Interval
 
 __all__ = ["BinaryPooled", "MH_MEASURES", "MH_CORRECTIONS", "mantel_haenszel", "peto"]
@@ -179,13 +179,13 @@ class BinaryPooled(Printable):
         lines = [f"Equal-effects model, {name} method (k = {self.k}; {self.info.name})", ""]
         lines.append(f"I^2 = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
         lines.append(
-            f"Q({self.q_df}) = {self.q:.{d}f}, p = {_fmt_p(self.q_pvalue)}"
+            f"Q({self.q_df}) = {self.q:.{d}f}, {format_p(self.q_pvalue)}"
             f"  (k = {self.k_heterogeneity} studies with a study-level effect)"
         )
         lines.append("")
         lines.append(
             f"estimate = {self.estimate:.{d}f}  se = {self.se:.{d}f}  z = {self.statistic:.{d}f}  "
-            f"p = {_fmt_p(self.pvalue)}"
+            f"{format_p(self.pvalue)}"
         )
         lab = f"{100 * self.level:g}% CI"
         lines.append(f"{lab}: {self.ci_low:.{d}f} to {self.ci_high:.{d}f}")
@@ -196,7 +196,7 @@ class BinaryPooled(Printable):
                 f"to {float(t(self.ci_high)):.{d}f})"
             )
         if np.isfinite(self.cmh):
-            lines.append(f"Cochran-Mantel-Haenszel test: CMH = {self.cmh:.{d}f}, df = 1, p = {_fmt_p(self.cmh_pvalue)}")
+            lines.append(f"Cochran-Mantel-Haenszel test: CMH = {self.cmh:.{d}f}, df = 1, {format_p(self.cmh_pvalue)}")
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -208,9 +208,6 @@ class BinaryPooled(Printable):
         )
 
 
-
-def _fmt_p(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 # --------------------------------------------------------------------------- shared pieces

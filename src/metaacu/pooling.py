@@ -21,9 +21,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from ._scalar import MAX_K, fit_one
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .escalc import EffectSizes
-from ._scalar import MAX_K, fit_one
 from .measures import measure_info
 from .profiles import get_profile
 from .results import MetaAnalysis

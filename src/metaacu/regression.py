@@ -38,8 +38,8 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from .report import Printable
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from .report import Printable, format_p
 from .results import Interval
 from .tau2 import estimate_tau2, solve_decreasing
 
@@ -396,11 +396,11 @@ class MetaRegression(Printable):
         lines.append(f"I^2 (residual) = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
         if np.isfinite(self.r2):
             lines.append(f"R^2 (heterogeneity accounted for) = {self.r2:.2f}%")
-        lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, p = {_fmt_p(self.qe_pvalue)}")
+        lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, {format_p(self.qe_pvalue)}")
         if self.qm_test == "F":
-            lines.append(f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, p = {_fmt_p(self.qm_pvalue)}")
+            lines.append(f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
         else:
-            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, p = {_fmt_p(self.qm_pvalue)}")
+            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
         lines.append("")
         frame = self.to_frame()
         stat = "z" if self.test == "z" else "t"
@@ -408,7 +408,7 @@ class MetaRegression(Printable):
         for r in frame.itertuples(index=False):
             lines.append(
                 f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
-                f"{_fmt_p(r.pvalue):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
+                f"{format_p(r.pvalue, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
             )
         if not self.converged:
             lines.append(f"WARNING: tau^2 solver did not converge after {self.iterations} iterations")
@@ -423,9 +423,6 @@ class MetaRegression(Printable):
         )
 
 
-
-def _fmt_p(p: float) -> str:
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
 
 
 # --------------------------------------------------------------------------- entry points

@@ -11,7 +11,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .results import MetaAnalysis
 
-__all__ = ["Printable", "claim_text", "format_ci", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
+__all__ = ["Printable", "claim_text", "format_ci", "format_p", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
@@ -94,9 +94,11 @@ def summary_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame
     return pd.DataFrame([row])
 
 
-def _fmt_p(p: float) -> str:
-    """``"p < 0.0001"`` or ``"p = 0.0123"``."""
-    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
+def format_p(p: float, *, prefix: bool = True) -> str:
+    """``"p < 0.0001"`` or ``"p = 0.0123"`` (without ``prefix``: ``"< 0.0001"`` or ``"0.0123"``)."""
+    if p < 1e-4:
+        return "p < 0.0001" if prefix else "< 0.0001"
+    return f"p = {p:.4f}" if prefix else f"{p:.4f}"
 
 
 def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
@@ -114,11 +116,11 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
             tau_line += f" (Q-profile {100 * res.level:g}% CI {tci.low:.{d}f} to {tci.high:.{d}f})"
         lines.append(tau_line)
     lines.append(f"I^2 = {res.i2:.2f}%   H^2 = {res.h2:.2f}   (Q-based I^2 = {res.i2_q:.2f}%)")
-    lines.append(f"Q({res.q_df}) = {res.q:.{d}f}, {_fmt_p(res.q_pvalue)}")
+    lines.append(f"Q({res.q_df}) = {res.q:.{d}f}, {format_p(res.q_pvalue)}")
     lines.append("")
     stat = "z" if res.test == "z" else f"t({res.df:g})"
     ci_lab = f"{100 * res.level:g}% CI"
-    lines.append(f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  {_fmt_p(res.pvalue)}")
+    lines.append(f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  {format_p(res.pvalue)}")
     lines.append(f"{ci_lab}: {res.ci_low:.{d}f} to {res.ci_high:.{d}f}")
     if res.is_random:
         pi = res.prediction_interval()

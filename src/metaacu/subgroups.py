@@ -29,11 +29,11 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from .report import Printable
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .escalc import EffectSizes
 from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
+from .report import Printable, format_p
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS
 
@@ -129,12 +129,12 @@ class SubgroupAnalysis(Printable):
                 f"{m.tau2:>9.{d}f} {m.i2:>7.2f}"
             )
         lines.append("")
-        p = "< 0.0001" if self.q_between_pvalue < 1e-4 else f"{self.q_between_pvalue:.4f}"
+        p = format_p(self.q_between_pvalue)
         if self.q_between_test == "F":
             lines.append(f"Test for subgroup differences: F({self.q_between_df}, {self.q_between_df2:g}) = "
-                         f"{self.q_between:.{d}f}, p = {p}")
+                         f"{self.q_between:.{d}f}, {p}")
         else:
-            lines.append(f"Test for subgroup differences: Q({self.q_between_df}) = {self.q_between:.{d}f}, p = {p}")
+            lines.append(f"Test for subgroup differences: Q({self.q_between_df}) = {self.q_between:.{d}f}, {p}")
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 

@@ -23,9 +23,10 @@ from numpy.typing import NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_level
-from .bias import F64, _check, _fmt_p
+from .bias import F64, _check
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
+from .report import format_p
 from .results import Interval, MetaAnalysis
 
 __all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
@@ -115,7 +116,7 @@ class TrimAndFill:
         """Text summary."""
         d = digits
         se = f" (SE = {self.se_k0:.{d}f})" if np.isfinite(self.se_k0) else ""
-        p = f", p = {_fmt_p(self.p_k0)}" if np.isfinite(self.p_k0) else ""
+        p = f", {format_p(self.p_k0)}" if np.isfinite(self.p_k0) else ""
         how = "common-effect model" if self.common_effect else f"{self.original.method} model"
         lines = [
             f"Trim and fill ({self.estimator}, k0 estimated with a {how})",
@@ -318,7 +319,7 @@ class FailSafeN:
         if self.method == "orwin":
             lines.append(f"average effect size: {self.mean_effect:.{digits}f}; target: {self.target:.{digits}f}")
         else:
-            lines.append(f"observed significance level: {_fmt_p(self.pvalue)}; target significance level: {self.alpha:g}")
+            lines.append(f"observed significance level: {format_p(self.pvalue, prefix=False)}; target significance level: {self.alpha:g}")
         lines.append(f"fail-safe N: {self.n}")
         return "\n".join(lines)
 

@@ -19,8 +19,8 @@ from scipy import special
 
 from .claims import ClaimResult, load_registry
 from .conversions import combine_many_groups
-from .escalc import effect_sizes
 from .data import Dataset, load_dataset
+from .escalc import effect_sizes
 from .pooling import meta_analysis
 from .verdicts import DEFINITIONS, effect_verdict, few_effect_verdict
 

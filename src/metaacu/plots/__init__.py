@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .forest import ForestPlot, add_diamond, add_favours, add_null_line, add_prediction_interval, forest_plot
 from .baujat import baujat_plot
 from .bubble import bubble_plot
+from .forest import ForestPlot, add_diamond, add_favours, add_null_line, add_prediction_interval, forest_plot
 from .funnel import FunnelPlot, funnel_plot
 from .sensitivity import cumulative_plot, leave_one_out_plot
 from .style import FOREST_STYLES, FUNNEL_STYLES, ForestStyle, FunnelStyle, save_figure
