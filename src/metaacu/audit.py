@@ -115,6 +115,7 @@ def reproduce(out: str | Path = "results", *, notebooks: bool = True, progress: 
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     from .plots import save_figure
 
     out = Path(out)
@@ -133,8 +134,6 @@ def reproduce(out: str | Path = "results", *, notebooks: bool = True, progress: 
         for ext in ("png", "svg"):
             save_figure(fp.figure, out / "figures" / f"{r.id}.{ext}")
         figures[r.id] = out / "figures" / f"{r.id}.png"
-        import matplotlib.pyplot as plt
-
         plt.close(fp.figure)
     progress("[4/5] writing tables and report")
     pd.DataFrame([r.as_row() for r in results]).to_csv(out / "claims.csv", index=False, float_format="%.6g")
