@@ -130,7 +130,7 @@ funnel_plot(re, filled=(tf.filled_yi, tf.filled_vi)).figure
 # interval is uninformative. See `05_pregnancy` for the verdict and its sensitivity analysis.
 
 # %%
-from metaacu.claims import evaluate_claim
+from metaacu.audit.claims import evaluate_claim
 
 preg = evaluate_claim("pregnancy_pain_relief")
 print(preg.model.summary())

@@ -25,10 +25,10 @@
 # %% [markdown]
 # ## Set-up
 #
-# Everything comes from the package: the validated extraction tables (`metaacu.data.load_dataset()`),
-# the claims registry (`metaacu.claims.load_registry()`, which checks every id it names against the
-# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.claim_figure`).
-# The helpers imported from `metaacu.walkthrough` only *display* those objects, or redo one step of the audit by hand so
+# Everything comes from the package: the validated extraction tables (`metaacu.audit.data.load_dataset()`),
+# the claims registry (`metaacu.audit.claims.load_registry()`, which checks every id it names against the
+# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.figures.claim_figure`).
+# The helpers imported from `metaacu.audit.walkthrough` only *display* those objects, or redo one step of the audit by hand so
 # that each step can be checked; they do not change any verdict. Figures are drawn with the
 # non-interactive Agg backend and shown as PNG images.
 
@@ -38,8 +38,8 @@ import matplotlib
 matplotlib.use("Agg")
 from IPython.display import display
 
-from metaacu.claims import evaluate_claim
-from metaacu.walkthrough import (
+from metaacu.audit.claims import evaluate_claim
+from metaacu.audit.walkthrough import (
     PROVENANCE,
     apply_rule,
     compare_with_audit,

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from metaacu import MetaacuInputError
-from metaacu.claims import audit_claims, evaluate_claim, load_registry
-from metaacu.data import default_data_dir, load_dataset
-from metaacu.verdicts import VERDICTS, clopper_pearson, effect_verdict, few_effect_verdict
+from metaacu.audit.claims import audit_claims, evaluate_claim, load_registry
+from metaacu.audit.data import default_data_dir, load_dataset
+from metaacu.audit.rules import VERDICTS, clopper_pearson, effect_verdict, few_effect_verdict
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_multi_arm_trial_arms_are_merged_before_the_contrast(dataset):
 
 
 def test_every_claim_has_a_notebook_section(results):
-    from metaacu.notebooks import notebook_sources
+    from metaacu.audit.notebooks import notebook_sources
 
     text = "\n".join(p.read_text(encoding="utf-8") for p in notebook_sources())
     for r in results:
@@ -163,7 +163,7 @@ def test_every_claim_has_a_notebook_section(results):
 
 
 def test_walkthrough_rederives_published_rows_exactly():
-    from metaacu.walkthrough import apply_rule, compare_with_audit, from_published_ci
+    from metaacu.audit.walkthrough import apply_rule, compare_with_audit, from_published_ci
 
     for cid in ("chronic_pain_effect", "acute_pain_vs_medication", "immediate_relief_few"):
         res = evaluate_claim(cid)
@@ -173,6 +173,6 @@ def test_walkthrough_rederives_published_rows_exactly():
 
 
 def test_every_verdict_category_is_defined():
-    from metaacu.verdicts import DEFINITIONS, VERDICTS
+    from metaacu.audit.rules import DEFINITIONS, VERDICTS
 
     assert set(DEFINITIONS) == set(VERDICTS)

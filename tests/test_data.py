@@ -14,12 +14,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 try:  # the package may not be installed in a bare checkout
-    import metaacu.data  # noqa: F401
+    import metaacu.audit.data  # noqa: F401
 except ModuleNotFoundError:  # pragma: no cover
     sys.path.insert(0, str(ROOT / "src"))
 
 from metaacu._validation import MetaacuInputError  # noqa: E402
-from metaacu.data import SCHEMAS, Dataset, load_arms, load_dataset, load_outcomes  # noqa: E402
+from metaacu.audit.data import SCHEMAS, Dataset, load_arms, load_dataset, load_outcomes  # noqa: E402
 
 DATA = ROOT / "data"
 

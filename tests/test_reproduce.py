@@ -10,7 +10,7 @@ import pytest
 
 from metaacu.audit import reproduce
 from metaacu.cli import main
-from metaacu.notebooks import execute_notebook, notebook_sources
+from metaacu.audit.notebooks import execute_notebook, notebook_sources
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +42,8 @@ def test_two_runs_give_identical_tables_and_svgs(run_twice):
 def test_claim_figures_draw_only_rows_on_the_claims_measure():
     import matplotlib.pyplot as plt
 
-    from metaacu.audit import claim_figure
-    from metaacu.claims import evaluate_claim
+    from metaacu.audit.figures import claim_figure
+    from metaacu.audit.claims import evaluate_claim
 
     r = evaluate_claim("pregnancy_pain_relief")
     fp = claim_figure(r)
@@ -79,7 +79,7 @@ def test_report_has_no_broken_links_or_images(run_twice):
 
 
 def test_report_verdicts_equal_recomputed(run_twice):
-    from metaacu.claims import audit_claims
+    from metaacu.audit.claims import audit_claims
 
     out, _ = run_twice
     table = pd.read_csv(out / "claims.csv").set_index("id")["verdict"].to_dict()
@@ -121,8 +121,8 @@ def test_arithmetic_claim_figure_shows_every_total():
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from metaacu.audit import claim_figure
-    from metaacu.claims import evaluate_claim
+    from metaacu.audit.figures import claim_figure
+    from metaacu.audit.claims import evaluate_claim
 
     r = evaluate_claim("cost_arithmetic")
     fp = claim_figure(r)

@@ -1,7 +1,8 @@
-"""metaacu: meta-analysis that agrees with metafor, and an audit of claims about acupuncture.
+"""metaacu: meta-analysis that agrees with metafor.
 
 Everything public is re-exported here lazily, so that ``import metaacu`` stays light (matplotlib
-and pandas-heavy modules load on first use).
+and pandas-heavy modules load on first use).  The claims audit of the acupuncture article is a
+separate subpackage, :mod:`metaacu.audit`, which this namespace does not import.
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ _EXPORTS = {
     "fail_safe_n": "trimfill",
     "forest_plot": "plots",
     "funnel_plot": "plots",
-    "load_dataset": "data",
-    "evaluate_claim": "claims",
-    "audit_claims": "claims",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

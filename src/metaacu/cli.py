@@ -22,8 +22,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _claims(args: argparse.Namespace) -> int:
-    from metaacu.audit import verdict_table_markdown
-    from metaacu.claims import audit_claims
+    from metaacu.audit import audit_claims
+    from metaacu.audit.report import verdict_table_markdown
 
     print(verdict_table_markdown(audit_claims()))
     return 0

@@ -11,7 +11,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from .results import MetaAnalysis
 
-__all__ = ["Printable", "claim_text", "format_ci", "format_p", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
+__all__ = ["Printable", "format_ci", "format_p", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
@@ -142,29 +142,3 @@ def html_summary(res: MetaAnalysis) -> str:
     frame = res.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
     table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
     return f"<pre>{html.escape(res.summary())}</pre>{table}"
-
-
-def claim_text(res) -> str:
-    """Text report of one audited claim: statement, references, verdict with its reason, flags, the
-    evidence rows, the pooled model and the sensitivity scenarios."""
-    c = res.claim
-    lines = [
-        f"Claim {res.id} (article section: {c.get('section', '-')})",
-        f"  {c['statement']}",
-        f"References: {', '.join(c['references']) or 'none'}",
-        f"Verdict: {res.verdict} - {res.reason}",
-        f"Leans on: {'; '.join(res.flags) or 'nothing flagged'}",
-    ]
-    ev = res.evidence
-    if not ev.empty:
-        cols = [k for k in ("label", "measure", "estimate", "ci_low", "ci_high", "pooled", "status", "locator") if k in ev]
-        if "estimate" not in ev:
-            cols = list(ev.columns)
-        lines += ["", "Evidence (benefit scale: positive favours acupuncture; log scale for ratios):",
-                  ev[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}")]
-    if res.model is not None:
-        lines += ["", res.model.summary()]
-    if len(res.sensitivity):
-        lines += ["", f"Sensitivity (does the verdict change? {'yes' if res.verdict_changes else 'no'}):",
-                  res.sensitivity.to_string(index=False, float_format=lambda x: f"{x:.3f}")]
-    return "\n".join(lines)

@@ -1,7 +1,7 @@
 """The claims audit: read the registry (``data/claims.toml``), assemble each claim's evidence from the
 extraction dataset, pool what may be pooled, and apply the verdict rule fixed in the registry.
 
-Data flow: registry + :class:`metaacu.data.Dataset` → evidence rows (benefit scale) →
+Data flow: registry + :class:`metaacu.audit.data.Dataset` → evidence rows (benefit scale) →
 :class:`metaacu.MetaAnalysis` (pooled rows only) → :class:`ClaimResult` (verdict with its numbers).
 Plots and reports read :class:`ClaimResult`; nothing here draws.
 """
@@ -18,13 +18,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._validation import MetaacuInputError
-from .conversions import combine_many_groups
+from .._validation import MetaacuInputError
+from ..conversions import combine_many_groups
 from .data import Dataset, default_data_dir, load_dataset
-from .escalc import effect_sizes
-from .pooling import meta_analysis
-from .results import MetaAnalysis
-from .verdicts import VERDICTS, Verdict, clopper_pearson, effect_verdict, few_effect_verdict
+from ..escalc import effect_sizes
+from ..pooling import meta_analysis
+from ..results import MetaAnalysis
+from .rules import VERDICTS, Verdict, clopper_pearson, effect_verdict, few_effect_verdict
 
 __all__ = ["ClaimResult", "audit_claims", "evaluate_claim", "load_registry"]
 

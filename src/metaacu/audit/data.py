@@ -164,7 +164,7 @@ def default_data_dir() -> Path:
     env = os.environ.get("METAACU_DATA")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data"
+    return Path(__file__).resolve().parents[3] / "data"
 
 
 def _err(path: Path, line: int, column: str, message: str) -> MetaacuInputError:

@@ -1,6 +1,6 @@
 """Helpers for the claim notebooks: show, step by step, how each claim's evidence and verdict are built.
 
-The claims audit (:mod:`metaacu.claims`) does the work in one call; these functions open it up for a
+The claims audit (:mod:`metaacu.audit.claims`) does the work in one call; these functions open it up for a
 reader: the registry entry, the extracted rows with their provenance, the effect sizes derived from
 published confidence intervals, the checks behind the verdict and the scenarios that could change it.
 They print or display (they are meant for notebooks) and use only public functions of the package.
@@ -18,11 +18,11 @@ import pandas as pd
 from scipy import special
 
 from .claims import ClaimResult, load_registry
-from .conversions import combine_many_groups
+from ..conversions import combine_many_groups
 from .data import Dataset, load_dataset
-from .escalc import effect_sizes
-from .pooling import meta_analysis
-from .verdicts import DEFINITIONS, effect_verdict, few_effect_verdict
+from ..escalc import effect_sizes
+from ..pooling import meta_analysis
+from .rules import DEFINITIONS, effect_verdict, few_effect_verdict
 
 __all__ = [
     "PROVENANCE", "apply_rule", "arm_effect_sizes", "arm_rows", "compare_with_audit", "context", "describe", "explain_verdict",
@@ -159,7 +159,7 @@ def show_figure(res: ClaimResult) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
-    from .audit import claim_figure
+    from .reproduce import claim_figure
 
     fp = claim_figure(res)
     if fp is None:
