@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 from scipy import special
 
-from .tau2 import _PROBE, MAXITER, NOISE_ULPS, TOL
+from .tau2 import PROBE_GRID, MAXITER, NOISE_ULPS, TOL
 
 __all__ = ["MAX_K", "fit_one"]
 
@@ -144,7 +144,7 @@ def _tau2(y: Sequence[float], v: Sequence[float], method: str, q: float, sw0: fl
         # as tau2._iterative: probe for an interior maximum of a non-concave likelihood
         ybar = sum(y) / k
         spread = sum((a - ybar) ** 2 for a in y) / (k - 1) + sum(v) / k
-        for p in _PROBE:
+        for p in PROBE_GRID:
             if fs(spread * float(p))[0] > 0:
                 lo, interior = spread * float(p), True
                 break

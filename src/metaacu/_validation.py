@@ -27,7 +27,7 @@ class MetaacuInputError(ValueError):
     """Invalid input to a metaacu function; the message names the argument and study."""
 
 
-def _bad_indices(mask: NDArray[np.bool_], limit: int = 5) -> str:
+def bad_indices(mask: NDArray[np.bool_], limit: int = 5) -> str:
     idx = np.flatnonzero(mask)
     shown = ", ".join(str(i) for i in idx[:limit])
     more = f" and {idx.size - limit} more" if idx.size > limit else ""
@@ -63,18 +63,18 @@ def as_float_array(
     finite = np.isfinite(arr)
     bad = ~finite & ~(np.isnan(arr) if allow_nan else np.zeros_like(finite))
     if bad.any():
-        raise MetaacuInputError(f"argument {name!r} has a missing or infinite value at {_bad_indices(bad)}")
+        raise MetaacuInputError(f"argument {name!r} has a missing or infinite value at {bad_indices(bad)}")
     with np.errstate(invalid="ignore"):
         if positive and (bad := finite & (arr <= 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be > 0; check {_bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad)}")
         if nonnegative and (bad := finite & (arr < 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be >= 0; check {_bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must be >= 0; check {bad_indices(bad)}")
         if min_value is not None and (bad := finite & (arr < min_value)).any():
             raise MetaacuInputError(
-                f"argument {name!r} must be >= {min_value:g}; check {_bad_indices(bad)}"
+                f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad)}"
             )
         if integer and (bad := finite & (arr != np.round(arr))).any():
-            raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {_bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {bad_indices(bad)}")
     return arr
 
 

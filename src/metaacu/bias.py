@@ -60,7 +60,8 @@ class SmallKWarning(UserWarning):
     """A publication-bias method was used with fewer studies than it needs to be informative."""
 
 
-def _check(result: Any, name: str) -> MetaAnalysis:
+def check_univariate(result: Any, name: str) -> MetaAnalysis:
+    """Validate the fitted model a small-study or fail-safe method receives, and warn below its minimum k."""
     if not isinstance(result, MetaAnalysis):
         raise MetaacuInputError(f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}")
     hard, soft = MIN_K[name]
@@ -242,7 +243,7 @@ def egger_test(
     >>> eg.pvalue < 0.05
     True
     """
-    res = _check(result, "egger_test")
+    res = check_univariate(result, "egger_test")
     model = check_choice(model, "model", ("lm", "rma"))
     predictor = check_choice(predictor, "predictor", PREDICTORS)
     y, v = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
@@ -385,7 +386,7 @@ def rank_test(result: MetaAnalysis) -> RankTest:
     >>> round(rank_test(meta_analysis(y, v)).tau, 4)
     0.8667
     """
-    res = _check(result, "rank_test")
+    res = check_univariate(result, "rank_test")
     y, v = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
     w = 1.0 / v
     theta = float(np.sum(w * y) / np.sum(w))

@@ -43,7 +43,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
-from .escalc import _binary
+from .escalc import binary_yi_vi
 from .measures import MeasureInfo, measure_info
 from .report import Printable, format_p
 from .results import Interval
@@ -242,7 +242,7 @@ def _study_effects(code: str, a: F64, b: F64, c: F64, d: F64) -> tuple[F64, F64,
     add = 0.5 * z0
     a2, b2, c2, d2 = a + add, b + add, c + add, d + add
     with np.errstate(divide="ignore", invalid="ignore"):
-        yi, vi = _binary(code, {"events1": a2, "n1": a2 + b2, "events2": c2, "n2": c2 + d2})
+        yi, vi = binary_yi_vi(code, {"events1": a2, "n1": a2 + b2, "events2": c2, "n2": c2 + d2})
     yi = np.where(dz, np.nan, yi)
     vi = np.where(dz, np.nan, vi)
     return yi, vi, dz, z0

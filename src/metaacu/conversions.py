@@ -31,7 +31,7 @@ from scipy import stats
 
 from metaacu._validation import (
     MetaacuInputError,
-    _bad_indices,
+    bad_indices,
     as_float_array,
     check_choice,
     check_level,
@@ -78,7 +78,7 @@ def _out(arr: NDArray[np.float64], scalar: bool) -> FloatOrArray:
 def _require(bad: NDArray[np.bool_], name: str, what: str) -> None:
     """Raise naming argument ``name`` and the studies flagged in ``bad``."""
     if bad.any():
-        raise MetaacuInputError(f"argument {name!r} {what}; check {_bad_indices(bad)}")
+        raise MetaacuInputError(f"argument {name!r} {what}; check {bad_indices(bad)}")
 
 
 def _quantile(q: ArrayLike, df: NDArray[np.float64], use_t: NDArray[np.bool_]) -> NDArray[np.float64]:

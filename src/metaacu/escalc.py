@@ -82,7 +82,8 @@ def _continuous(code: str, d: Mapping[str, F64], vtype: str) -> tuple[F64, F64]:
     return g, 1 / n1 + 1 / n2 + g**2 / (2 * n)
 
 
-def _binary(code: str, d: Mapping[str, F64]) -> tuple[F64, F64]:
+def binary_yi_vi(code: str, d: Mapping[str, F64]) -> tuple[F64, F64]:
+    """Effect sizes and sampling variances of a 2×2-table measure (RR, OR, RD, PETO) from cell counts."""
     a, n1, c, n2 = d["events1"], d["n1"], d["events2"], d["n2"]
     b, dd = n1 - a, n2 - c
     if code == "RR":
@@ -118,7 +119,7 @@ class _Family:
 _CONT = ("n1", "mean1", "sd1", "n2", "mean2", "sd2")
 _FAMILIES: Final[dict[str, _Family]] = {
     "continuous": _Family(_CONT, _continuous),
-    "binary": _Family(("events1", "n1", "events2", "n2"), _binary),
+    "binary": _Family(("events1", "n1", "events2", "n2"), binary_yi_vi),
     "proportion": _Family(("events", "n"), _proportion),
 }
 

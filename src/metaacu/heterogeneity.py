@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from .tau2 import _initial_upper, generalised_q, solve_decreasing, variance_scale
+from .tau2 import initial_upper, generalised_q, solve_decreasing, variance_scale
 
 __all__ = ["q_profile"]
 
@@ -38,6 +38,6 @@ def q_profile(yi: F64, vi: F64, kk: F64, level: float) -> tuple[F64, F64]:
             return q - target[rows], dq
 
         active = (q0 > target) & (df > 0)
-        fit = solve_decreasing(fun, active, _initial_upper(yi, vi), np.zeros_like(q0), None, variance_scale(vi, kk))
+        fit = solve_decreasing(fun, active, initial_upper(yi, vi), np.zeros_like(q0), None, variance_scale(vi, kk))
         bounds.append(np.where(df > 0, np.where(active, fit.tau2, 0.0), np.nan))
     return bounds[0], bounds[1]

@@ -225,7 +225,7 @@ def _iterative(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
             lower[interior] = at[found]
             active[interior] = True
     start = np.where(active, np.maximum(_he(yi, vi, kk), lower), 0.0)
-    fit = solve_decreasing(fun, active, _initial_upper(yi, vi), start, lower, variance_scale(vi, kk))
+    fit = solve_decreasing(fun, active, initial_upper(yi, vi), start, lower, variance_scale(vi, kk))
     tau2 = np.where(active, fit.tau2, 0.0)
     if interior.size:
         ml = method == "ML"
@@ -236,7 +236,7 @@ def _iterative(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
 
 
 #: Probe points for an interior likelihood maximum, as multiples of the spread of the yᵢ.
-_PROBE: Final = 10.0 ** np.linspace(-3.0, 1.0, 13)
+PROBE_GRID: Final = 10.0 ** np.linspace(-3.0, 1.0, 13)
 
 
 def _positive_score_point(yi: F64, vi: F64, kk: F64, ml: bool) -> F64:
@@ -244,7 +244,7 @@ def _positive_score_point(yi: F64, vi: F64, kk: F64, ml: bool) -> F64:
     valid = np.isfinite(vi)
     ybar = _mask_mean(yi, valid, kk)
     spread = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / (kk - 1.0) + _mask_mean(vi, valid, kk)
-    grid = spread[:, None] * _PROBE[None, :]  # (m, G)
+    grid = spread[:, None] * PROBE_GRID[None, :]  # (m, G)
     g = grid.shape[1]
     score, _ = _reml_score_slope(np.repeat(yi, g, axis=0), np.repeat(vi, g, axis=0), grid.ravel(), ml)
     pos = score.reshape(-1, g) > 0
@@ -268,7 +268,8 @@ def variance_scale(vi: F64, kk: F64) -> F64:
     return np.where(np.isfinite(vi), vi, 0.0).sum(axis=1) / kk
 
 
-def _initial_upper(yi: F64, vi: F64) -> F64:
+def initial_upper(yi: F64, vi: F64) -> F64:
+    """Row-wise upper end of the first τ² search bracket: 10·(range of yi)² + 10, at least 1."""
     valid = np.isfinite(vi)
     span = np.where(valid, yi, -np.inf).max(axis=1) - np.where(valid, yi, np.inf).min(axis=1)
     return np.maximum(10.0 * (span**2 + 1.0), 1.0)

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_level
-from .bias import F64, _check
+from .bias import F64, check_univariate
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
 from .report import format_p
@@ -194,7 +194,7 @@ def trim_and_fill(
     >>> tf.side, tf.k0
     ('left', 5)
     """
-    res = _check(result, "trim_and_fill")
+    res = check_univariate(result, "trim_and_fill")
     estimator = check_choice(estimator, "estimator", ("L0", "R0", "Q0"))
     fit_method = "EE" if common_effect else res.method
     y0, v0 = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
@@ -384,7 +384,7 @@ def fail_safe_n(
     alpha = check_level(alpha, "alpha")
     if target is not None and method != "orwin":
         raise MetaacuInputError("argument 'target' applies to method='orwin' only")
-    res = _check(result, "fail_safe_n")
+    res = check_univariate(result, "fail_safe_n")
     y, v = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
     k = y.size
     nan = float("nan")
