@@ -334,3 +334,39 @@ def test_accepts_the_real_subgroup_analysis():
     fp = forest_plot(sub)
     assert len(fp.diamonds) == 3 and len(fp.squares.get_sizes()) == 7
     assert_legible(fp.figure)
+
+
+# --------------------------------------------------------------------------- reference lines, proportions
+@pytest.mark.parametrize("k", [1, 7, 40])
+def test_reference_lines_are_drawn_keyed_and_legible(k):
+    res = metaacu.meta_analysis(smd_effects(k, k), method="DL")
+    refs = [(0.5, "half a standard deviation"), (0.2, "small effect 0.2")]
+    fp = forest_plot(res, favours=("acupuncture", "sham"), xlim=(-1.0, 1.5), reference_lines=refs)
+    assert [line.get_xdata()[0] for line in fp.references] == [0.5, 0.2]
+    ys = fp.rows.index[fp.rows.kind.isin(["study", "pooled"])]
+    for line in fp.references:  # the line spans the panel's rows, not the headers
+        y0, y1 = sorted(line.get_ydata())
+        assert y0 <= ys.min() - 0.5 + 1e-9 and y1 >= ys.max() + 0.5 - 1e-9
+    keys = [t.get_text() for t in fp.texts if "half a standard" in t.get_text() or "small effect" in t.get_text()]
+    assert keys == ["\u2012 \u2012 half a standard deviation (0.5)", "\u2012 \u2012 small effect 0.2"]  # value not repeated
+    assert_legible(fp.figure)
+
+
+def test_reference_lines_bad_input_names_the_argument():
+    res = metaacu.meta_analysis(smd_effects(3, 3), method="DL")
+    with pytest.raises(MetaacuInputError, match="'reference_lines'.*outside xlim"):
+        forest_plot(res, xlim=(-1.0, 1.0), reference_lines=[(2.0, "far")])
+    with pytest.raises(MetaacuInputError, match="'reference_lines' needs \\(value, label\\) pairs"):
+        forest_plot(res, reference_lines=[0.5])
+    with pytest.raises(MetaacuInputError, match="not finite"):
+        forest_plot(res, reference_lines=[(float("nan"), "x")])
+
+
+def test_logit_proportions_are_laid_out_and_named_on_the_display_scale():
+    """Texts used to be created at x = 0 in data coordinates, undefined on a logit axis: NaN extents."""
+    es = effect_sizes("PLO", events=[286, 21, 21], n=[477, 27, 35], labels=["A", "B", "C"])
+    fp = forest_plot(metaacu.meta_analysis(es, measure="PLO"), reference_lines=[(0.5, "one half")])
+    heads = [t.get_text() for t in fp.texts]
+    assert "Proportion" in heads and "Logit proportion" not in heads
+    assert_legible(fp.figure)
+    assert fp.rows.loc[fp.rows.kind == "pooled", "estimate"].item() == pytest.approx(0.62, abs=0.01)

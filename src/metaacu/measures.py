@@ -39,7 +39,10 @@ class MeasureInfo:
 
     @property
     def display_name(self) -> str:
-        """The name of the back-transformed quantity (``"Risk ratio"`` for ``"RR"``)."""
+        """The name of the back-transformed quantity (``"Risk ratio"`` for ``"RR"``, ``"Proportion"`` for
+        ``"PLO"``)."""
+        if self.scale == "logit":
+            return self.name.removeprefix("Logit ").capitalize()
         if self.scale != "log":
             return self.name
         rest = self.name.removeprefix("Log ")

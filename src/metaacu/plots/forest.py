@@ -26,7 +26,8 @@ from .._validation import MetaacuInputError
 from ._layout import Column, Row, Table, build_table
 from .style import FOREST_STYLES, ForestStyle, fmt_tick, nice_ceil, rc_context, resolve_style
 
-__all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "forest_plot"]
+__all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "add_reference_line",
+           "forest_plot"]
 
 _PANEL_KINDS = {"group", "study", "pooled", "pi", "blank", "extra_head", "extra"}
 
@@ -59,6 +60,9 @@ class ForestPlot:
     rows : DataFrame
         One line per table row: ``kind, y, label, estimate, ci_low, ci_high, weight, model``
         (display scale).
+    references : tuple of Line2D
+        The dashed reference lines (e.g. clinical-relevance thresholds), in the order given; their
+        labels are in ``texts``.
     """
 
     figure: Figure
@@ -72,6 +76,7 @@ class ForestPlot:
     cells: Mapping[tuple[int, str], Text]
     texts: tuple[Text, ...]
     rows: pd.DataFrame
+    references: tuple[Line2D, ...] = ()
 
 
 # ----------------------------------------------------------------------------- composable helpers
@@ -187,6 +192,7 @@ def forest_plot(
     extra_rows: pd.DataFrame | None = None,
     xlim: tuple[float, float] | None = None,
     measure: str | None = None,
+    reference_lines: Sequence[tuple[float, str]] | None = None,
 ) -> ForestPlot:
     """Draw a RevMan-style forest plot of a meta-analysis.
 
@@ -221,6 +227,9 @@ def forest_plot(
     measure : str, optional
         Only with ``result=None``: the measure of ``extra_rows`` (for the scale and back-transform).
         ``forest_plot(None, extra_rows=...)`` draws published estimates side by side, pooling nothing.
+    reference_lines : sequence of (float, str), optional
+        Dashed vertical lines at these values of the display scale (e.g. a minimal important
+        difference), each explained in a key under the axis.  Values outside ``xlim`` are an error.
 
     Returns
     -------
@@ -249,6 +258,7 @@ def forest_plot(
         info = (result.overall if hasattr(result, "overall") else result).info
     table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order,
                         info=info)
+    refs = _check_references(reference_lines, xlim)
     with rc_context(st.rc):
         own = ax is None
         if own:
@@ -257,11 +267,39 @@ def forest_plot(
             fig = plt.figure(figsize=(6.0, 4.0), dpi=st.dpi)
             ax = fig.add_axes((0.2, 0.1, 0.6, 0.8))
         fig = ax.get_figure()
-        return _draw(fig, ax, table, info, st, favours, xlim, own)
+        return _draw(fig, ax, table, info, st, favours, xlim, own, refs)
+
+
+_REFERENCE_COLORS = ("#7b3294", "#e08214", "#1b7837", "#2166ac")
+
+
+def _check_references(lines: Sequence[tuple[float, str]] | None, xlim: Sequence[float] | None) -> list[tuple[float, str]]:
+    if lines is None:
+        return []
+    out = []
+    for item in lines:
+        if not (isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str)):
+            raise MetaacuInputError(f"argument 'reference_lines' needs (value, label) pairs, got {item!r}")
+        x = float(item[0])
+        if not np.isfinite(x):
+            raise MetaacuInputError(f"argument 'reference_lines': value {item[0]!r} is not finite")
+        if xlim is not None and not float(xlim[0]) <= x <= float(xlim[1]):
+            raise MetaacuInputError(f"argument 'reference_lines': {x:g} lies outside xlim {tuple(xlim)!r}")
+        out.append((x, item[1]))
+    if len(out) > len(_REFERENCE_COLORS):
+        raise MetaacuInputError(f"argument 'reference_lines' takes at most {len(_REFERENCE_COLORS)} lines")
+    return out
+
+
+def add_reference_line(ax: Axes, x: float, y0: float, y1: float, *, color: str = _REFERENCE_COLORS[0]) -> Line2D:
+    """A dashed vertical reference line at ``x`` (data) from row ``y0`` to row ``y1``."""
+    line = Line2D([x, x], [y0, y1], color=color, lw=0.9, dashes=(4, 2), zorder=1.5)
+    ax.add_line(line)
+    return line
 
 
 def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favours: tuple[str, str] | None,
-          xlim: Sequence[float] | None, own: bool) -> ForestPlot:
+          xlim: Sequence[float] | None, own: bool, refs: list[tuple[float, str]] | None = None) -> ForestPlot:
     rows = table.rows
     n = len(rows)
     scale, (x0, x1), ticks = _scale_and_limits(table, info, xlim)
@@ -337,8 +375,11 @@ def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favou
         xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
         pre = st.favours_prefix
         fav = add_favours(ax, f"{pre}{favours[0]}", f"{pre}{favours[1]}", x=xnull, below=depth + 3)
-        if own:
-            _fit(fig, ax, panel_w, n * st.row_height, st.margin)
+    panel = [i for i, r in enumerate(rows) if r.kind in _PANEL_KINDS and r.kind != "blank"]
+    ref_lines, ref_texts = _references(fig, ax, refs or [], (min(panel, default=0), max(panel, default=n - 1)),
+                                       favours is not None, st)
+    if own and (favours is not None or ref_lines):
+        _fit(fig, ax, panel_w, n * st.row_height, st.margin)
     _rules(fig, ax, table, widths, st)
     frame = pd.DataFrame({
         "kind": [r.kind for r in rows], "y": np.arange(n, dtype=float),
@@ -346,9 +387,27 @@ def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favou
         "ci_low": [r.lo for r in rows], "ci_high": [r.hi for r in rows], "weight": [r.weight for r in rows],
         "model": [r.model for r in rows],
     })
-    all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav)
+    all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav, *ref_texts)
     return ForestPlot(fig, ax, squares, whiskers, tuple(arrows), tuple(diamonds), tuple(extra_diamonds),
-                      tuple(prediction), MappingProxyType(cells), tuple(all_texts), frame)
+                      tuple(prediction), MappingProxyType(cells), tuple(all_texts), frame, tuple(ref_lines))
+
+
+def _references(fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tuple[int, int], below_favours: bool,
+                st: ForestStyle) -> tuple[list[Line2D], list[Text]]:
+    """Draw the reference lines and their key, one line of text each under the axis (and favours)."""
+    lines, keys = [], []
+    tick_bb = ax.xaxis.get_tightbbox()
+    depth = (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
+    step = 1.35 * float(st.font_size)
+    start = depth + 3 + (step if below_favours else 0.0)
+    for i, (x, label) in enumerate(refs):
+        color = _REFERENCE_COLORS[i]
+        lines.append(add_reference_line(ax, x, span[0] - 0.5, span[1] + 0.5, color=color))
+        text = label if fmt_tick(x) in label else f"{label} ({fmt_tick(x)})"
+        keys.append(ax.annotate(f"\u2012 \u2012 {text}", xy=(0.0, 0.0), xycoords="axes fraction",
+                                xytext=(0, -(start + step * (i + 1) - step / 2)), textcoords="offset points", ha="left",
+                                va="top", color=color, annotation_clip=False))
+    return lines, keys
 
 
 # ----------------------------------------------------------------------------- text layout
@@ -356,7 +415,9 @@ def _make_texts(ax: Axes, table: Table, st: ForestStyle) -> tuple[dict[tuple[int
     cells: dict[tuple[int, str], Text] = {}
     heads: list[Text] = []
     group_heads: list[tuple[Text, list[Column]]] = []
-    base = {"va": "center", "clip_on": False, "color": st.text_color}
+    # created in axes x / data y: an x of 0 in data coordinates is undefined on log and logit axes
+    trans = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
+    base = {"va": "center", "clip_on": False, "color": st.text_color, "transform": trans}
     for i, r in enumerate(table.rows):
         weight = "bold" if r.kind in ("pooled", "group", "extra_head") else "normal"
         color = st.extra_color if r.kind in ("extra", "extra_head") else st.text_color
@@ -376,9 +437,8 @@ def _make_texts(ax: Axes, table: Table, st: ForestStyle) -> tuple[dict[tuple[int
             group_heads.append((ax.text(0, 0, c.group, **base, fontweight="bold", ha="center"), members))
     # headers over the panel
     ci_col = next(c for c in table.columns if c.key == "ci")
-    trans = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
-    heads.append(ax.text(0.5, 0, ci_col.group, **base, fontweight="bold", ha="center", transform=trans))
-    heads.append(ax.text(0.5, 1, ci_col.header, **base, fontweight="bold", ha="center", transform=trans))
+    heads.append(ax.text(0.5, 0, ci_col.group, **base, fontweight="bold", ha="center"))
+    heads.append(ax.text(0.5, 1, ci_col.header, **base, fontweight="bold", ha="center"))
     return cells, {"heads": heads, "group_head_pairs": group_heads, "group_heads": [t for t, _ in group_heads]}
 
 
