@@ -11,48 +11,63 @@
 # ---
 
 # %% [markdown]
-# # Chronic pain: is the effect clinically relevant, and does it last?
+# # Chronic pain: a clinically relevant effect that lasts?
 #
-# Reproduces the audit of two claims the article bases on the Acupuncture Trialists' Collaboration
-# individual-patient-data (IPD) meta-analysis, Vickers 2018: a clinically relevant effect on chronic
-# pain, and an effect that lasts a year with only a small decline. The IPD are not public, so the audit
-# works from the review's published tables (Table 7: effect by type of control group) and from MacPherson
-# 2017, which modelled the decline of the effect over time in the same dataset. Every number is read
-# from `data/pooled_results.csv` with its source and locator; rules and thresholds from
-# `data/claims.toml`.
+# The article's paragraph on the Journal of Pain meta-analysis (Vickers 2018, an individual patient
+# data meta-analysis of the Acupuncture Trialists' Collaboration) makes two effect claims: that
+# acupuncture has a clinically relevant effect on chronic pain, and that the effect persists for at
+# least 12 months. Its bibliographic details (year, number of trials and patients) are checked in
+# `09_costs_and_external_facts`.
 #
-# Each section walks the chain **data → effect sizes → model → forest plot → verdict**; the notebook
-# ends with what would change each verdict. Throughout, values are on the *benefit scale*: a positive
-# standardised mean difference (SMD) favours acupuncture.
+# Numbers come from `data/pooled_results.csv` (Vickers 2018 Table 7, MacPherson 2017); thresholds,
+# models and the choice of deciding evidence from `data/claims.toml`; certainty and fidelity
+# judgements from `data/certainty.csv` and `data/fidelity.csv`.
+
+# %% [markdown]
+# ## How to read a verdict
+#
+# Each result first gets a **category**: where its 95% confidence interval lies relative to no
+# effect and to the claim's clinical-relevance threshold, which the registry fixed before any number
+# was computed. An interval wholly beyond the threshold is an *important effect*; one that excludes
+# no effect but straddles the threshold is an effect *whose importance is uncertain*; one that
+# excludes both no effect and the threshold is an effect *smaller than important*; one that includes
+# no effect but stops short of the threshold *rules out an important effect*; one that reaches from
+# no effect past the threshold is *inconclusive*. The **verdict** then depends on what the article
+# claims: a claim that acupuncture is *effective* is supported by any of the first three, a claim of
+# a *clinically relevant* effect only by the first, a claim that *few* people benefit by the third
+# and fourth (`metaacu.audit.rules.CLAIM_VERDICTS` is the whole table). Every verdict is also shown
+# under a second, pre-specified threshold, so a reader can see whether it hangs on that choice.
+# **Certainty** (GRADE) says how far to trust the deciding estimate: it starts high for randomised
+# trials and loses a level for each serious concern about risk of bias, inconsistency, indirectness,
+# imprecision or publication bias; each concern is a row of `data/certainty.csv` with its reason, or
+# a rule applied to the numbers. The **plain-language statement** turns certainty and size into
+# words ('may' for low, 'likely' for moderate certainty). **Fidelity** compares what the article
+# says a source found with what the source says.
+
 # %% [markdown]
 # ## Set-up
 #
-# Everything comes from the package: the validated extraction tables (`metaacu.audit.data.load_dataset()`),
-# the claims registry (`metaacu.audit.claims.load_registry()`, which checks every id it names against the
-# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.figures.claim_figure`).
-# The helpers imported from `metaacu.audit.walkthrough` only *display* those objects, or redo one step of the audit by hand so
-# that each step can be checked; they do not change any verdict. Figures are drawn with the
-# non-interactive Agg backend and shown as PNG images.
+# Everything comes from the package: the validated tables and the claims registry (`setup()` loads
+# `data/` once and checks every id the registry names), the audit itself (`evaluate_claim`) and the
+# helpers of `metaacu.audit.walkthrough`, which only *display* what the audit computed or redo one step
+# by hand so that it can be checked.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 from IPython.display import display
 
-from metaacu.audit.claims import evaluate_claim
+from metaacu.audit import evaluate_claim
 from metaacu.audit.walkthrough import (
-    PROVENANCE,
+    certainty_table,
     compare_with_audit,
     describe,
+    evidence,
     explain_verdict,
+    fidelity,
     from_published_ci,
-    knha_check,
-    pooled_rows,
-    row_specs,
     setup,
     show_figure,
-    what_would_change,
+    verdicts,
+    what_would_change_all,
 )
 
 data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
@@ -60,161 +75,76 @@ data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, clai
 # %% [markdown]
 # ## Claim `chronic_pain_effect`
 #
-# ### What the claim is and how the registry tests it
-# Vickers 2018 reports the effect of acupuncture against no-acupuncture controls separately for three
-# kinds of control (usual care, a high-intensity and a low-intensity control). These subgroups contain
-# different trials, so their estimates are independent and the registry combines them in a
-# random-effects model. The review's own overall estimates (and an older review of back and neck pain)
-# are shown beside the pooled result but not pooled with it: they are built from the same trials, and
-# pooling a summary with its own ingredients would count the same patients twice.
+# Vickers 2018 reports its overall effect against no-acupuncture controls only as a rounded number
+# without a confidence interval, and its Table 7 splits that comparison by the kind of control. The
+# subgroups are not three samples of one effect: the type of control changes the effect a great deal
+# (Table 8), and each subgroup's interval already carries its own between-trial spread. So they are
+# not pooled. The registry decides the claim on the subgroup whose comparator matches a patient's
+# question, acupuncture against the usual care they would otherwise get, and shows the other control
+# types and the earlier 2012 analysis as support. The check below re-derives each row's benefit-
+# scale estimate and standard error from the published interval, independently of the audit.
 
 # %%
 describe("chronic_pain_effect")
-display(row_specs("chronic_pain_effect"))
+res = evaluate_claim("chronic_pain_effect", registry=registry, dataset=data)
+display(evidence(res))
 
-# %% [markdown]
-# ### Data
-# The published rows as extracted. One of the overall estimates comes from the abstract without a
-# confidence interval, so it can be shown but could not be pooled even if we wanted to.
-
-# %%
-display(pooled_rows("chronic_pain_effect"))
-
-# %% [markdown]
-# ### Effect sizes
-# Published rows come as an estimate with a confidence interval. A meta-analysis needs a standard
-# error, which we recover from the width of the interval, assuming it was symmetric and normal-based:
-# the SE is the width divided by twice the normal quantile. The `sign` column turns every row onto the
-# benefit scale. We redo this by hand and compare with the audit's evidence table.
-
-# %%
 mine = from_published_ci("chronic_pain_effect")
 display(mine)
-res = evaluate_claim("chronic_pain_effect", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine.dropna(subset=["se"]))
-
-# %% [markdown]
-# ### Model
-# A random-effects model assumes each control type has its own true effect, drawn from a distribution
-# with mean μ and variance τ². The registry fixes REML for τ² and a Wald z interval for μ. Two numbers
-# beyond the pooled estimate matter for reading it: I² (the share of the spread that is not chance) and
-# the **prediction interval**, the range in which the effect in a new comparable setting is expected to
-# fall. When τ² is large, the prediction interval can include no effect even if the confidence interval
-# for the mean does not.
-
-# %%
-print(res.model.summary())
-pi = res.model.prediction_interval()
-print("\nweights (%): " + ", ".join(f"{lab}: {w:.1f}" for lab, w in zip(res.model.labels, res.model.weights)))
-print(f"prediction interval {pi.low:.2f} to {pi.high:.2f} includes no effect: {pi.low <= 0 <= pi.high}")
-
-# %% [markdown]
-# ### Forest plot
-# Pooled subgroups with their diamond; below, the published overall estimates, shown but not pooled.
+_ = compare_with_audit(res, mine)
 
 # %%
 show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# The threshold is a fixed fraction of a standard deviation (value and source printed below). Norman and
-# colleagues found that, across many health-related quality-of-life instruments, the smallest change
-# patients notice tends to be about that size; it is therefore a common default for a standardised
-# outcome when no instrument-specific minimal important difference applies. An SMD expresses the
-# difference in standard deviations of the outcome, so the same threshold can be used for any pain
-# scale.
+explain_verdict(res)
 
 # %%
-explain_verdict(res)
+display(certainty_table(res))
+display(fidelity(res))
+
+# %% [markdown]
+# An SMD is hard to picture, so the Summary of findings translates it into points on a familiar
+# scale: the SMD times the SD of symptom bothersomeness (0-10) in the usual-care arm of Cherkin 2009.
+
+# %%
+print(res.absolute.text)
+print("SD used:", res.absolute.basis)
 
 # %% [markdown]
 # ## Claim `persistence_12_months`
 #
-# ### What the claim is and how the registry tests it
-# The article says the effect lasts at least a year with only a small decline. MacPherson 2017 estimated,
-# in the same IPD, how much the standardised effect falls per three months after treatment. The
-# registry's `persistence` rule projects that per-quarter slope to a year (the CI scaled the same way,
-# which assumes a linear decline) and compares the projected loss with the size of the effect at the end
-# of treatment.
+# Vickers 2018 gives the size of the decline only in words (about 15% at one year). The slopes with
+# confidence intervals come from the same collaboration's persistence analysis (MacPherson 2017):
+# the between-group effect falls by a published amount per three months after treatment. The audit
+# asks whether an effect is still there after four quarters: the starting effect (again a rounded
+# value from the abstract, without an interval) minus four times the decline. Because the starting
+# effect has no interval, it is varied by 20% either way in the sensitivity scenarios. The decline
+# rows are inputs; the retained effects are derived rows, shown with their derivation.
 
 # %%
 describe("persistence_12_months")
-display(row_specs("persistence_12_months"))
-print("baseline effects:", CLAIMS["persistence_12_months"]["baseline"])
-
-# %% [markdown]
-# ### Data
-# The two slopes (against no-acupuncture controls and against sham), the two baseline effects they are
-# compared with (approximate values from the Vickers 2018 abstract) and the context rows, which report
-# persistence directly and are shown for comparison only.
-
-# %%
-display(pooled_rows("persistence_12_months"))
-ids = list(CLAIMS["persistence_12_months"]["baseline"].values()) + CLAIMS["persistence_12_months"]["context"]
-display(data.pooled_results.set_index("analysis_id").loc[ids, ["comparison", "measure", "estimate", "ci_low", "ci_high", *PROVENANCE]])
-
-# %% [markdown]
-# ### Effect sizes: the projected twelve-month decline
-# The slopes are stored as declines; `sign = -1` puts them on a "positive = effect grows" axis for the
-# plot. Here we undo that, scale the per-quarter slope to a year and divide by the baseline effect to
-# get the share lost.
-
-# %%
-mine = from_published_ci("persistence_12_months")
 res = evaluate_claim("persistence_12_months", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine)
-base = data.pooled_results.set_index("analysis_id")["estimate"]
-for role, base_id in CLAIMS["persistence_12_months"]["baseline"].items():
-    r = mine.loc[res.evidence.set_index("role").loc[role, "source_id"]]
-    dec, dec_lo, dec_hi = 4 * -r["estimate"], 4 * -r["ci_high"], 4 * -r["ci_low"]
-    b = float(base[base_id])
-    print(f"{role}: 12-month decline {dec:.3f} SD (95% CI {dec_lo:.3f} to {dec_hi:.3f}) of a {b:.2f} SD effect "
-          f"= {100 * dec / b:.0f}% lost (CI {100 * dec_lo / b:.0f}% to {100 * dec_hi / b:.0f}%)")
-
-# %% [markdown]
-# ### Model
-# Nothing is pooled: the two slopes answer different questions (specific effect vs overall effect).
-
-# %%
-print(f"model: {res.model}")
-
-# %% [markdown]
-# ### Forest plot
-# Left of the line: the effect fades over time.
+display(evidence(res))
 
 # %%
 show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# The rule calls persistence supported when, even at the pessimistic end of the interval, some of the
-# effect against no-acupuncture controls is still left after a year; the reason also says whether the
-# smaller specific effect over sham survives. We redo that check by hand.
-
-# %%
 explain_verdict(res)
-for role, base_id in CLAIMS["persistence_12_months"]["baseline"].items():
-    r = mine.loc[res.evidence.set_index("role").loc[role, "source_id"]]
-    kept_at_worst = 1 - 4 * -r["ci_low"] / float(base[base_id])
-    print(f"{role}: share of the effect kept at the pessimistic end of the CI {kept_at_worst:.2f} -> "
-          f"{'persists' if kept_at_worst > 0 else 'may not persist'}")
+
+# %%
+display(certainty_table(res))
+display(fidelity(res))
 
 # %% [markdown]
-# ## What would change the verdict
+# ## What would change the verdicts
 #
-# **Effect.** With only three pooled rows, the leave-one-out scenarios show whether the verdict rests on
-# one subgroup. Then, outside the prespecified rule, we refit with the Knapp-Hartung (HKSJ) interval,
-# which accounts for the uncertainty in τ² with a t distribution on k − 1 degrees of freedom; with k this
-# small it is the more honest interval.
+# For the clinical-relevance claim the threshold itself decides: the usual-care interval straddles
+# half a standard deviation, so the claim is undecided at that threshold and supported at the
+# smaller alternative one. For persistence, the scenarios vary the rounded starting effects.
 
 # %%
-res = evaluate_claim("chronic_pain_effect", registry=registry, dataset=data)
-what_would_change(res)
-knha_check(res)
+what_would_change_all(("chronic_pain_effect", "persistence_12_months",))
 
 # %% [markdown]
-# **Persistence.** No sensitivity scenarios are defined. The verdict leans on the approximate baseline
-# effects and on the linear projection, as the flags say.
+# ## This notebook's verdicts
 
 # %%
-what_would_change(evaluate_claim("persistence_12_months", registry=registry, dataset=data))
+verdicts(("chronic_pain_effect", "persistence_12_months",))

@@ -11,250 +11,176 @@
 # ---
 
 # %% [markdown]
-# # Specific effects: does needling the correct points matter?
+# # Specific effects: do the correct points, and the acupuncturist's skill, matter?
 #
-# Reproduces the audit of three claims about the *specific* effect of acupuncture, i.e. the part of the
-# benefit that a convincing sham does not also produce. Vickers 2018 is quoted for two of them: real
-# acupuncture beats sham (Table 7, by sham type) and the correct points matter (Table 8, which compares
-# trials whose sham used true points with trials whose sham used non-points, an indirect between-trial
-# comparison). The chronic low back pain trial the article cites, Cherkin 2009, had real and simulated
-# acupuncture arms and tests the specific effect directly. Numbers come from `data/pooled_results.csv`
-# and `data/outcomes.csv`; rules and thresholds from `data/claims.toml`.
+# The article quotes the Vickers 2018 researchers as saying that the specific effects of needling at
+# correct point locations are important contributors to the benefit, and concludes that the
+# acupuncturist's skill in needling the correct points is a very important factor. This notebook
+# checks the quotation against the source, tests the claim on the source's own comparison of sham
+# types (Table 8), and tests the skill inference on the trial the article cites (Cherkin 2009),
+# whose arms compare expert-individualised, standardised and simulated (non-penetrating)
+# acupuncture. Two derived tests, marked as such, ask how large the specific effect over sham is
+# overall (Vickers 2018) and in Cherkin 2009.
+
+# %% [markdown]
+# ## How to read a verdict
 #
-# Each section walks the chain **data → effect sizes → model → forest plot → verdict**; the notebook
-# ends with what would change each verdict. Values are on the benefit scale (positive favours
-# acupuncture).
+# Each result first gets a **category**: where its 95% confidence interval lies relative to no
+# effect and to the claim's clinical-relevance threshold, which the registry fixed before any number
+# was computed. An interval wholly beyond the threshold is an *important effect*; one that excludes
+# no effect but straddles the threshold is an effect *whose importance is uncertain*; one that
+# excludes both no effect and the threshold is an effect *smaller than important*; one that includes
+# no effect but stops short of the threshold *rules out an important effect*; one that reaches from
+# no effect past the threshold is *inconclusive*. The **verdict** then depends on what the article
+# claims: a claim that acupuncture is *effective* is supported by any of the first three, a claim of
+# a *clinically relevant* effect only by the first, a claim that *few* people benefit by the third
+# and fourth (`metaacu.audit.rules.CLAIM_VERDICTS` is the whole table). Every verdict is also shown
+# under a second, pre-specified threshold, so a reader can see whether it hangs on that choice.
+# **Certainty** (GRADE) says how far to trust the deciding estimate: it starts high for randomised
+# trials and loses a level for each serious concern about risk of bias, inconsistency, indirectness,
+# imprecision or publication bias; each concern is a row of `data/certainty.csv` with its reason, or
+# a rule applied to the numbers. The **plain-language statement** turns certainty and size into
+# words ('may' for low, 'likely' for moderate certainty). **Fidelity** compares what the article
+# says a source found with what the source says.
 
 # %% [markdown]
 # ## Set-up
 #
-# Everything comes from the package: the validated extraction tables (`metaacu.audit.data.load_dataset()`),
-# the claims registry (`metaacu.audit.claims.load_registry()`, which checks every id it names against the
-# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.figures.claim_figure`).
-# The helpers imported from `metaacu.audit.walkthrough` only *display* those objects, or redo one step of the audit by hand so
-# that each step can be checked; they do not change any verdict. Figures are drawn with the
-# non-interactive Agg backend and shown as PNG images.
+# Everything comes from the package: the validated tables and the claims registry (`setup()` loads
+# `data/` once and checks every id the registry names), the audit itself (`evaluate_claim`) and the
+# helpers of `metaacu.audit.walkthrough`, which only *display* what the audit computed or redo one step
+# by hand so that it can be checked.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
-import pandas as pd
 from IPython.display import display
 
-from metaacu.audit.claims import evaluate_claim
+from metaacu.audit import evaluate_claim
 from metaacu.audit.walkthrough import (
-    apply_rule,
-    arm_effect_sizes,
-    arm_rows,
+    certainty_table,
     compare_with_audit,
     describe,
+    evidence,
     explain_verdict,
+    fidelity,
     from_published_ci,
-    knha_check,
-    pooled_rows,
-    row_specs,
     setup,
     show_figure,
-    threshold_of,
-    what_would_change,
+    verdicts,
+    what_would_change_all,
 )
 
 data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
 
 # %% [markdown]
-# ## Claim `specific_effect_vs_sham`
-#
-# ### What the claim is and how the registry tests it
-# The three sham types in Vickers 2018 Table 7 (penetrating needles, non-penetrating needles, non-needle
-# shams) cover different trials, so their estimates are independent and are combined in a random-effects
-# model. The review's overall estimate against sham and an earlier review (Madsen 2009) are shown next to
-# the pooled result but not pooled with it, because they summarise overlapping trials.
-
-# %%
-describe("specific_effect_vs_sham")
-display(row_specs("specific_effect_vs_sham"))
-
-# %% [markdown]
-# ### Data
-
-# %%
-display(pooled_rows("specific_effect_vs_sham"))
-
-# %% [markdown]
-# ### Effect sizes
-# Standard errors are recovered from the published confidence intervals (width divided by twice the
-# normal quantile); Madsen 2009 reports its SMD with the opposite sign convention, which `sign = -1`
-# corrects.
-
-# %%
-mine = from_published_ci("specific_effect_vs_sham")
-display(mine)
-res = evaluate_claim("specific_effect_vs_sham", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine.dropna(subset=["se"]))
-
-# %% [markdown]
-# ### Model
-# REML random effects with a Wald z interval, as the registry prescribes. Note the weights: the
-# penetrating-sham subgroup has by far the smallest standard error, but with τ² added to every variance
-# the weights become much more even than the precisions alone would give. The prediction interval says
-# where the specific effect of a new sham comparison would be expected to fall.
-
-# %%
-print(res.model.summary())
-print("\nweights (%): " + ", ".join(f"{lab}: {w:.1f}" for lab, w in zip(res.model.labels, res.model.weights)))
-
-# %% [markdown]
-# ### Forest plot
-
-# %%
-show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# `supported_below_threshold` means the confidence interval excludes no effect (there *is* a specific
-# effect, in the claimed direction) but the best estimate is smaller than the clinical-relevance
-# threshold, so the claim's "clinically relevant margin" is not shown.
-
-# %%
-explain_verdict(res)
-
-# %% [markdown]
 # ## Claim `specific_effect_points`
 #
-# ### What the claim is and how the registry tests it
-# If the correct points matter, a sham placed on true points should do some good itself, so acupuncture
-# should beat it by *less* than it beats a sham on non-points. Vickers 2018 Table 8 gives that difference
-# (true-point shams minus non-point shams); `sign = -1` makes a positive value mean "the points matter".
-# Nothing is pooled: the main row is the review's primary analysis, the other two are its sensitivity
-# analyses of the same trials.
+# If the correct points mattered, a sham placed on true points would itself do some good, and real
+# acupuncture would beat it by less than it beats a sham on non-points. Table 8 of Vickers 2018
+# gives that difference between groups of trials. It is an indirect, between-trial comparison, and
+# the certainty table says so. Look at the fidelity row first: the source's sentence says that
+# factors *in addition to* the specific effects of needling are important contributors.
 
 # %%
 describe("specific_effect_points")
-display(row_specs("specific_effect_points"))
-
-# %% [markdown]
-# ### Data
-
-# %%
-display(pooled_rows("specific_effect_points"))
-
-# %% [markdown]
-# ### Effect sizes
-
-# %%
-mine = from_published_ci("specific_effect_points")
-display(mine)
 res = evaluate_claim("specific_effect_points", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine)
-
-# %% [markdown]
-# ### Model
-# No model is fitted: the primary row (marked `primary`) decides the verdict on its own.
-
-# %%
-print(f"model: {res.model}")
-print(f"deciding row: {res.evidence.loc[res.evidence['primary'], 'label'].iloc[0]}")
-
-# %% [markdown]
-# ### Forest plot
+display(evidence(res))
 
 # %%
 show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# `inconclusive` here means the interval is wide enough to include no difference as well as large
-# differences either way: the indirect comparison cannot tell whether the points matter.
+explain_verdict(res)
 
 # %%
+display(certainty_table(res))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `practitioner_skill`
+#
+# Cherkin 2009 randomised patients to points chosen for each patient by an expert diagnostician, to
+# a fixed standard prescription, and to simulated needling with a toothpick at the standard points.
+# The abstract reports each arm's 8-week improvement on the Roland-Morris scale; the decision uses
+# those improvements. Their standard deviations are not reported, so each change-score SD is
+# computed from the baseline SD (Table 1) and the 8-week SD with an assumed baseline-to-8-week
+# correlation, which the sensitivity scenarios vary. The 8-week SD of the individualised arm comes
+# only from a secondary copy of the trial's Table 2 and is marked unverified, so it is also varied
+# by 20%.
+
+# %%
+describe("practitioner_skill")
+res = evaluate_claim("practitioner_skill", registry=registry, dataset=data)
+display(evidence(res))
+
+# %%
+show_figure(res)
 explain_verdict(res)
+
+# %%
+display(certainty_table(res))
+display(fidelity(res))
+
+# %% [markdown]
+# The deciding difference is the difference of the two stated improvements; the change-score SDs
+# only set its width. An exact identity:
+
+# %%
+print(f"individualised minus standardised improvement: {res.estimate:.2f} RMDQ points")
+assert abs(res.estimate - (4.4 - 4.5)) < 1e-12
+
+# %% [markdown]
+# ## Claim `specific_effect_vs_sham`
+#
+# A derived test: how large is the specific effect of real over sham acupuncture? Vickers 2018
+# states its overall estimate only as a rounded value without an interval. Its three sham-type
+# subgroups are recombined with a common-effect model solely to attach an interval to that stated
+# estimate: the registry refuses the recombination unless it reproduces the stated value, and it is
+# never a random-effects pooling of the review's subgroups. The sham types disagree (penetrating
+# shams leave a much smaller difference), which the certainty rating counts as inconsistency.
+
+# %%
+describe("specific_effect_vs_sham")
+res = evaluate_claim("specific_effect_vs_sham", registry=registry, dataset=data)
+display(evidence(res))
+
+# %%
+show_figure(res)
+explain_verdict(res)
+
+# %%
+display(certainty_table(res))
+display(fidelity(res))
 
 # %% [markdown]
 # ## Claim `specific_effect_cherkin2009`
 #
-# ### What the claim is and how the registry tests it
-# Within Cherkin 2009, real acupuncture (both real arms merged) against simulated acupuncture (a
-# toothpick pressed on the skin, no penetration), on Roland-Morris disability scores at the end of
-# treatment.
+# A derived test on the trial the article cites: real needling (both real arms merged with the
+# Cochrane Handbook formula) against simulated acupuncture. The simulated arm started about one RMDQ
+# point lower, so final scores would flatter it; the decision uses the improvement from baseline.
+# The final-score difference reported by an NCBI Bookshelf review is shown as support.
 
 # %%
 describe("specific_effect_cherkin2009")
-display(row_specs("specific_effect_cherkin2009"))
-
-# %% [markdown]
-# ### Data
-# Arm-level final scores. Two arms come from a secondary transcription of the trial's Table 2 and two
-# from an NCBI Bookshelf figure (see `source` and `locator`); the `n` column is empty where the
-# analysed number is not reported.
-
-# %%
-display(arm_rows("specific_effect_cherkin2009"))
-
-# %% [markdown]
-# ### Effect sizes
-# Cherkin 2009 had two real-acupuncture arms (individualized and standardized). To compare "acupuncture"
-# with one control arm without using the control twice, the two arms are first merged into one group
-# with the Cochrane Handbook formula (Table 6.5.a): the combined mean is the size-weighted mean, and the
-# combined SD adds the spread *between* the two arm means to the pooled within-arm variance. Where an
-# arm's analysed n is missing, the randomised n from `arms.csv` is used (the claim flags this). Then
-# `metaacu.effect_sizes("SMD", ...)` gives Hedges' g (the SMD with its small-sample correction) for the
-# merged and the single-arm contrasts. The RMDQ is scored so that higher is worse, so the registry's
-# `sign = -1` turns "acupuncture arm has lower (better) scores" into a positive benefit.
-
-# %%
-mine = arm_effect_sizes("specific_effect_cherkin2009")
-display(mine)
 res = evaluate_claim("specific_effect_cherkin2009", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine, by="label")
-
-# %% [markdown]
-# ### Model
-# Only the merged contrast is "pooled", so this is a random-effects model with a single study: it just
-# returns that study's estimate and Wald interval (no heterogeneity can be estimated). The single-arm
-# contrasts are shown in the plot but not pooled, because they share the control arm with the merged
-# contrast and with each other.
-
-# %%
-print(res.model.summary())
-
-# %% [markdown]
-# ### Forest plot
+display(evidence(res))
 
 # %%
 show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-
-# %%
 explain_verdict(res)
 
+# %%
+display(certainty_table(res))
+display(fidelity(res))
+
 # %% [markdown]
-# ## What would change the verdict
+# ## What would change the verdicts
 #
-# **Against sham.** Leave-one-out scenarios over the three sham types, then (outside the prespecified
-# rule) the Knapp-Hartung interval, which with three rows uses a t distribution with few degrees of
-# freedom and so reflects the uncertainty in τ².
+# The Cherkin contrasts are rerun with the correlation at 0.2 and 0.8 and with the unverified SD
+# scaled by 0.8 and 1.2; none moves an interval across the threshold.
 
 # %%
-res = evaluate_claim("specific_effect_vs_sham", registry=registry, dataset=data)
-what_would_change(res)
-knha_check(res)
+what_would_change_all(("specific_effect_points", "practitioner_skill", "specific_effect_vs_sham", "specific_effect_cherkin2009",))
 
 # %% [markdown]
-# **Points and Cherkin 2009.** No sensitivity scenarios are defined (nothing is imputed and at most one
-# row is pooled). For the points claim the review's own sensitivity analyses are in the evidence table;
-# for Cherkin 2009 the single-arm contrasts show whether either real arm alone changes the picture.
+# ## This notebook's verdicts
 
 # %%
-for cid in ("specific_effect_points", "specific_effect_cherkin2009"):
-    r = evaluate_claim(cid, registry=registry, dataset=data)
-    what_would_change(r)
-    _, thr = threshold_of(r)
-    for _, e in r.evidence[~r.evidence["primary"] & ~r.evidence["pooled"]].iterrows():
-        if pd.notna(e["ci_low"]) and e["measure"] == r.measure:
-            print(f"  if '{e['label']}' decided: {r.show(e['estimate'])} "
-                  f"({r.show(e['ci_low'])} to {r.show(e['ci_high'])}) -> "
-                  f"{apply_rule(r.claim['rule'], e['estimate'], e['ci_low'], e['ci_high'], thr)}")
-    print()
+verdicts(("specific_effect_points", "practitioner_skill", "specific_effect_vs_sham", "specific_effect_cherkin2009",))

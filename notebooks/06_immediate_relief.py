@@ -11,118 +11,150 @@
 # ---
 
 # %% [markdown]
-# # Immediate relief after one treatment
+# # How quickly, how often, for how many?
 #
-# Reproduces the audit of the article's FAQ statement that few people feel relief right after a single
-# treatment. Two of the trials it cites (Inoue 2006, Shin 2013) measured pain right after the first
-# session, and a later review (Xiang 2017) pooled such immediate effects, including the cited trials.
-# Numbers come from `data/pooled_results.csv` and `data/contrasts.csv`; the rule from
-# `data/claims.toml`.
+# The questions and answers say that most research studies show results only after prolonged
+# treatment, that few people get immediate relief after one treatment, that most people find relief,
+# and (in "How many sessions?") that most trials gave acupuncture from once to six times a week. The
+# article cites three trials that measured relief straight after one session: Inoue 2006 (against a
+# sham), Inoue 2009 (against a local anaesthetic injection) and Shin 2013 (against a diclofenac
+# injection).
+
+# %% [markdown]
+# ## How to read a verdict
 #
-# The chain is **data → effect sizes → model → forest plot → verdict**, followed by what would change
-# the verdict. Values are on the benefit scale (positive favours acupuncture).
+# Each result first gets a **category**: where its 95% confidence interval lies relative to no
+# effect and to the claim's clinical-relevance threshold, which the registry fixed before any number
+# was computed. An interval wholly beyond the threshold is an *important effect*; one that excludes
+# no effect but straddles the threshold is an effect *whose importance is uncertain*; one that
+# excludes both no effect and the threshold is an effect *smaller than important*; one that includes
+# no effect but stops short of the threshold *rules out an important effect*; one that reaches from
+# no effect past the threshold is *inconclusive*. The **verdict** then depends on what the article
+# claims: a claim that acupuncture is *effective* is supported by any of the first three, a claim of
+# a *clinically relevant* effect only by the first, a claim that *few* people benefit by the third
+# and fourth (`metaacu.audit.rules.CLAIM_VERDICTS` is the whole table). Every verdict is also shown
+# under a second, pre-specified threshold, so a reader can see whether it hangs on that choice.
+# **Certainty** (GRADE) says how far to trust the deciding estimate: it starts high for randomised
+# trials and loses a level for each serious concern about risk of bias, inconsistency, indirectness,
+# imprecision or publication bias; each concern is a row of `data/certainty.csv` with its reason, or
+# a rule applied to the numbers. The **plain-language statement** turns certainty and size into
+# words ('may' for low, 'likely' for moderate certainty). **Fidelity** compares what the article
+# says a source found with what the source says.
 
 # %% [markdown]
 # ## Set-up
 #
-# Everything comes from the package: the validated extraction tables (`metaacu.audit.data.load_dataset()`),
-# the claims registry (`metaacu.audit.claims.load_registry()`, which checks every id it names against the
-# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.figures.claim_figure`).
-# The helpers imported from `metaacu.audit.walkthrough` only *display* those objects, or redo one step of the audit by hand so
-# that each step can be checked; they do not change any verdict. Figures are drawn with the
-# non-interactive Agg backend and shown as PNG images.
+# Everything comes from the package: the validated tables and the claims registry (`setup()` loads
+# `data/` once and checks every id the registry names), the audit itself (`evaluate_claim`) and the
+# helpers of `metaacu.audit.walkthrough`, which only *display* what the audit computed or redo one step
+# by hand so that it can be checked.
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 from IPython.display import display
 
-from metaacu.audit.claims import evaluate_claim
+from metaacu.audit import evaluate_claim
 from metaacu.audit.walkthrough import (
-    PROVENANCE,
-    apply_rule,
-    compare_with_audit,
+    certainty_table,
     describe,
+    evidence,
     explain_verdict,
-    from_published_ci,
-    pooled_rows,
-    row_specs,
+    fidelity,
     setup,
     show_figure,
-    threshold_of,
-    what_would_change,
+    verdicts,
+    what_would_change_all,
 )
 
 data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
 
 # %% [markdown]
+# ## Claim `results_after_prolonged_treatment`
+#
+# The two Inoue trials report only p-values for pain straight after the first treatment, so the claim
+# is decided on direction: both report relief after one session, which contradicts the claim, weakly
+# because there is no effect size.
+
+# %%
+describe("results_after_prolonged_treatment")
+res = evaluate_claim("results_after_prolonged_treatment", registry=registry, dataset=data)
+print(f"verdict: {res.verdict} - {res.reason}")
+display(fidelity(res))
+
+# %% [markdown]
 # ## Claim `immediate_relief_few`
 #
-# ### What the claim is and how the registry tests it
-# This is a claim that an effect is *rare or absent*, so the registry uses the `few_effect` rule: the
-# claim is contradicted if the evidence shows a clear immediate effect (the interval excludes no effect
-# in favour of acupuncture), and otherwise supported. The claim speaks of the share of people relieved,
-# while the evidence gives standardised mean differences, a mismatch that is flagged.
+# Decided on the cited trial that gives an effect size: Shin 2013 at 30 minutes after one session.
+# It measures a difference in mean pain between groups rather than the share of people relieved,
+# which the certainty rating counts as indirectness. A pooled review of immediate effects (Xiang
+# 2017, not cited by the article) is shown as support.
 
 # %%
 describe("immediate_relief_few")
-display(row_specs("immediate_relief_few"))
-
-# %% [markdown]
-# ### Data
-# The review rows (primary: against sham) and the p-values of the cited trials, which the rule does not
-# use but which point the same way.
-
-# %%
-display(pooled_rows("immediate_relief_few"))
-display(data.contrasts.set_index("row_id").loc[CLAIMS["immediate_relief_few"]["pvalues"],
-                                                ["outcome", "instrument", "pvalue", "n_exp", "n_ctl", *PROVENANCE]])
-
-# %% [markdown]
-# ### Effect sizes
-# SMDs are reported as acupuncture minus control on pain (negative = less pain), so the sign is flipped;
-# SEs come from the published intervals.
-
-# %%
-mine = from_published_ci("immediate_relief_few")
-display(mine)
 res = evaluate_claim("immediate_relief_few", registry=registry, dataset=data)
-_ = compare_with_audit(res, mine)
-
-# %% [markdown]
-# ### Model
-# No model is fitted: the two comparisons (sham and injection) answer different questions and come from
-# the same review; the primary row decides.
-
-# %%
-print(f"model: {res.model}")
-
-# %% [markdown]
-# ### Forest plot
+display(evidence(res))
 
 # %%
 show_figure(res)
-
-# %% [markdown]
-# ### Verdict
-# The threshold does not decide a `few_effect` verdict; the reason only mentions whether the estimate
-# reaches it, to say how large the immediate effect is.
-
-# %%
 explain_verdict(res)
 
+# %%
+display(certainty_table(res))
+display(fidelity(res))
+
 # %% [markdown]
-# ## What would change the verdict
+# ## Claim `most_people_find_relief`
 #
-# No sensitivity scenarios are defined. A mean difference cannot say what *share* of patients felt
-# relief: a moderate average effect is compatible with many patients improving a little or a few
-# improving a lot. The verdict would change if the share of responders after one session were known and
-# small; we also show what the rule gives if the other published row had decided.
+# The share of people treated with acupuncture who improved, in the cited trials that report it,
+# pooled on the logit scale and compared with one half. The Cherkin 2009 share counts all three
+# needling arms, simulated acupuncture included, and 39% of its usual-care arm improved too, so the
+# figure says how many people improved, not that acupuncture caused it.
 
 # %%
-what_would_change(res)
-_, thr = threshold_of(res)
-for _, e in res.evidence[~res.evidence["primary"]].iterrows():
-    print(f"  if '{e['label']}' decided: {res.show(e['estimate'])} ({res.show(e['ci_low'])} to "
-          f"{res.show(e['ci_high'])}) -> {apply_rule(res.claim['rule'], e['estimate'], e['ci_low'], e['ci_high'], thr)}")
+describe("most_people_find_relief")
+res = evaluate_claim("most_people_find_relief", registry=registry, dataset=data)
+display(evidence(res))
+
+# %%
+show_figure(res)
+explain_verdict(res)
+
+# %%
+display(certainty_table(res))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `session_frequency`
+#
+# The range of sessions per week in the cited trials and in the 39 trials of Vickers 2018 (Table 4),
+# against the article's "once a week to up to six times per week". Single-session trials have no weekly
+# frequency and are only listed.
+
+# %%
+describe("session_frequency")
+res = evaluate_claim("session_frequency", registry=registry, dataset=data)
+print(f"verdict: {res.verdict} - {res.reason}")
+display(res.evidence[["study_id", "sessions_per_week_low", "sessions_per_week_high", "sessions_total", "description", "source"]])
+
+# %% [markdown]
+# ## Claim `weekly_minimum`
+#
+# What most acupuncturists recommend is not something any cited source reports.
+
+# %%
+r = evaluate_claim("weekly_minimum", registry=registry, dataset=data)
+print(r.verdict, "-", r.reason)
+
+# %% [markdown]
+# ## What would change the verdicts
+#
+# The responder shares lean on one assumed denominator (the Cherkin needling arms' randomised
+# number) and on the Kvorning denominators enumerated in `05_pregnancy`.
+
+# %%
+what_would_change_all(("immediate_relief_few", "most_people_find_relief",))
+
+# %% [markdown]
+# ## This notebook's verdicts
+
+# %%
+verdicts(("immediate_relief_few", "most_people_find_relief",))

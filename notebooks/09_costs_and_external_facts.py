@@ -11,42 +11,45 @@
 # ---
 
 # %% [markdown]
-# # Costs, and facts this project cannot test
+# # Costs, bibliographic details and external facts
 #
-# Reproduces the audit of the article's cost paragraph, which is arithmetic we can check, and lists three
-# facts from sources outside the article's reference list (an overdose death count, Medicare coverage, a
-# survey finding), which the audit marks not testable. The prices, session frequencies and stated totals
-# are kept in `data/claims.toml` itself.
+# The article states costs, the year and size of the meta-analyses it cites, and several facts from
+# sources outside its reference list: an overdose death count, Medicare's coverage decision, a
+# survey finding, a government summary sentence and a guideline's view of massage and chiropractic.
+# Each external fact is checked against a public source recorded in `data/facts.csv`; each
+# attribution to a source against `data/fidelity.csv`.
+
+# %% [markdown]
+# ## How to read a verdict
 #
-# For arithmetic the chain becomes **stated figures → recomputed totals → plot → verdict**.
+# Facts are **consistent** when the article agrees with the public source, **partly consistent**
+# when part of the statement does and part does not, and **inconsistent** when it does not; numbers
+# are compared exactly, statements as judged (the judgement and its reason are a row of
+# `data/facts.csv`). Arithmetic is recomputed. **Fidelity** records whether the source the article
+# names says what the article attributes to it.
 
 # %% [markdown]
 # ## Set-up
 #
-# Everything comes from the package: the validated extraction tables (`metaacu.audit.data.load_dataset()`),
-# the claims registry (`metaacu.audit.claims.load_registry()`, which checks every id it names against the
-# tables), the audit itself (`evaluate_claim`) and the forest plots (`metaacu.audit.figures.claim_figure`).
-# The helpers imported from `metaacu.audit.walkthrough` only *display* those objects, or redo one step of the audit by hand so
-# that each step can be checked; they do not change any verdict. Figures are drawn with the
-# non-interactive Agg backend and shown as PNG images.
+# Everything comes from the package: the validated tables and the claims registry (`setup()` loads
+# `data/` once and checks every id the registry names), the audit itself (`evaluate_claim`) and the
+# helpers of `metaacu.audit.walkthrough`, which only *display* what the audit computed or redo one step
+# by hand so that it can be checked.
 
 # %%
-import re
-
-import matplotlib
-
-matplotlib.use("Agg")
-import numpy as np
-import pandas as pd
 from IPython.display import display
 
-from metaacu.audit.claims import evaluate_claim
+from metaacu.audit import evaluate_claim
 from metaacu.audit.walkthrough import (
+    certainty_table,
     describe,
+    evidence,
     explain_verdict,
+    fidelity,
     setup,
     show_figure,
-    what_would_change,
+    verdicts,
+    what_would_change_all,
 )
 
 data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, claims by id
@@ -54,79 +57,139 @@ data, registry, CLAIMS = setup()  # validated data/*.csv, data/claims.toml, clai
 # %% [markdown]
 # ## Claim `cost_arithmetic`
 #
-# ### Data
-# Each line: price per session, sessions per week, the total the article states and the period it
-# refers to.
+# Prices, sessions per week and the stated totals are in the registry; each total is recomputed with 4
+# weeks per month and, as a check, with 52/12 weeks per month.
 
 # %%
 describe("cost_arithmetic")
-costs = pd.DataFrame(CLAIMS["cost_arithmetic"]["costs"])
-display(costs)
-
-# %% [markdown]
-# ### Recomputed totals
-# A month is taken as four weeks (which is how the article's totals come out) and, as a check, as the
-# calendar average (a year's weeks divided by its months). We recompute both by hand and compare with the
-# audit's evidence table.
-
-# %%
-weeks = np.where(costs["period"] == "month", 4.0, 1.0)
-calendar = np.where(costs["period"] == "month", 52 / 12, 1.0)
-mine = costs.assign(four_weeks=costs["price"] * costs["per_week"] * weeks,
-                    calendar=costs["price"] * costs["per_week"] * calendar)
-display(mine)
 res = evaluate_claim("cost_arithmetic", registry=registry, dataset=data)
-print(f"matches the audit: {np.allclose(res.evidence[['four_weeks', 'calendar']], mine[['four_weeks', 'calendar']])}")
-print(f"calendar months are {100 * (52 / 48 - 1):.1f}% longer than four weeks")
-
-# %% [markdown]
-# The article gives a price *range* for community sessions; the registry checks the upper price. At the
-# lower end the weekly total would be smaller:
-
-# %%
-low_price = int(re.search(r"\$(\d+)-(\d+)", CLAIMS["cost_arithmetic"]["statement"]).group(1))  # from the claim text
-print(f"community 3x weekly at ${low_price}: ${low_price * 3} a week, ${low_price * 3 * 4} a four-week month")
-
-# %% [markdown]
-# ### Plot
-# Stated against recomputed totals.
-
-# %%
+print(f"verdict: {res.verdict} - {res.reason}")
+display(res.evidence)
 show_figure(res)
 
 # %% [markdown]
-# ### Verdict
+# ## Claim `back_pain_top_cam_reason`
+#
+# The substance is checked against national survey reports; whether the Annals of Internal Medicine
+# said it is a fidelity question.
 
 # %%
-explain_verdict(res)
+describe("back_pain_top_cam_reason")
+res = evaluate_claim("back_pain_top_cam_reason", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
 
 # %% [markdown]
-# ## Claims `opioid_deaths_2019`, `medicare_coverage_2020`, `back_pain_top_cam_reason`
+# ## Claim `opioid_deaths_2019`
 #
-# These facts are not in the literature the article cites, so no row of our data bears on them and the
-# registry marks them `not_testable` without evidence rows.
+# The CDC's count for 2019 against the article's number.
 
 # %%
-external = [
-    evaluate_claim("opioid_deaths_2019", registry=registry, dataset=data),
-    evaluate_claim("medicare_coverage_2020", registry=registry, dataset=data),
-    evaluate_claim("back_pain_top_cam_reason", registry=registry, dataset=data),
-]
-for r in external:
-    describe(r.id)
-    print(f"  evidence rows: {len(r.evidence)}; model: {r.model}")
-    show_figure(r)
-    explain_verdict(r)
-    print()
+describe("opioid_deaths_2019")
+res = evaluate_claim("opioid_deaths_2019", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
 
 # %% [markdown]
-# ## What would change the verdict
+# ## Claim `medicare_approval_2020`
 #
-# For the costs, a stated total that does not equal price times sessions (with four weeks per month)
-# would make the claim inconsistent; using calendar months changes the totals but not the verdict, since
-# the article's own convention is followed. The external facts would need their own sources (for
-# example the agency reports behind them) added to the dataset.
+# Two parts: the date, and what was approved and why. The coverage decision memo is the source for
+# both.
 
 # %%
-for r in [evaluate_claim("cost_arithmetic", registry=registry, dataset=data), *external]:
-    what_would_change(r)
+describe("medicare_approval_2020")
+res = evaluate_claim("medicare_approval_2020", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `medicare_coverage_2020`
+#
+# The questions-and-answers version of the same fact, limited to chronic low back pain.
+
+# %%
+describe("medicare_coverage_2020")
+res = evaluate_claim("medicare_coverage_2020", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `nlm_quote`
+#
+# The quoted sentence, found in the NIH complementary-medicine centre's summary; the fidelity row
+# records the dropped caveat and the attribution.
+
+# %%
+describe("nlm_quote")
+res = evaluate_claim("nlm_quote", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `vickers_publication_year`
+#
+# The journal issue's date against the article's year.
+
+# %%
+describe("vickers_publication_year")
+res = evaluate_claim("vickers_publication_year", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `vickers_counts`
+#
+# Trials and patients of the chronic pain meta-analysis.
+
+# %%
+describe("vickers_counts")
+res = evaluate_claim("vickers_counts", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `manheimer_count`
+#
+# Trials in the low back pain meta-analysis.
+
+# %%
+describe("manheimer_count")
+res = evaluate_claim("manheimer_count", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `massage_chiropractic`
+#
+# An external claim checked against the American College of Physicians' guideline on low back pain.
+
+# %%
+describe("massage_chiropractic")
+res = evaluate_claim("massage_chiropractic", registry=registry, dataset=data)
+print(f"verdict: {res.verdict}\n{res.reason}")
+display(res.evidence.drop(columns=[c for c in ("claim_id", "status", "derivation", "notes") if c in res.evidence]))
+display(fidelity(res))
+
+# %% [markdown]
+# ## Claim `dissolved_org_quote`
+#
+# The article quotes an organisation without naming it, so there is nothing to check the quotation
+# against.
+
+# %%
+r = evaluate_claim("dissolved_org_quote", registry=registry, dataset=data)
+print(r.verdict, "-", r.reason)
+
+# %% [markdown]
+# ## This notebook's verdicts
+
+# %%
+verdicts(("cost_arithmetic", "dissolved_org_quote", "back_pain_top_cam_reason", "opioid_deaths_2019", "medicare_approval_2020", "medicare_coverage_2020", "nlm_quote", "vickers_publication_year", "vickers_counts", "manheimer_count", "massage_chiropractic"))

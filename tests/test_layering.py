@@ -9,6 +9,7 @@ Read from the source with :mod:`ast`, so function-level (lazy) imports are check
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,12 +41,15 @@ def _layer(module: str) -> int:
 MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
 
 
-def _imports(module: str) -> list[tuple[str, tuple[str, ...], int]]:
-    """(target module, imported names, line) of every ``from metaacu... import`` in ``module``."""
-    path = MODULES[module]
-    package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+def _imports(module: str, source: str | None = None, is_package: bool = False) -> list[tuple[str, tuple[str, ...], int]]:
+    """(target module, imported names, line) of every ``from metaacu... import`` in ``module`` (read from
+    its file, or from ``source`` when given)."""
+    if source is None:
+        path = MODULES[module]
+        source, is_package = path.read_text(encoding="utf-8"), path.name == "__init__.py"
+    package = module.split(".") if is_package else module.split(".")[:-1]
     out = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package[: len(package) - node.level + 1]
@@ -70,12 +74,14 @@ def test_the_module_list_is_complete():
     assert {_layer(m) for m in MODULES} == set(range(len(LAYERS)))
 
 
+def _upward(module: str, imports: list[tuple[str, tuple[str, ...], int]]) -> list[str]:
+    return [f"{module} (layer {LAYERS[_layer(module)]}) imports {t} (layer {LAYERS[_layer(_owner(t))]}) at line {line}"
+            for t, _, line in imports if _layer(_owner(t)) > _layer(module)]
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_imports_never_go_up_a_layer(module):
-    for target, _, line in _imports(module):
-        owner = _owner(target)
-        assert _layer(owner) <= _layer(module), (
-            f"{module} (layer {LAYERS[_layer(module)]}) imports {target} (layer {LAYERS[_layer(owner)]}) at line {line}")
+    assert not _upward(module, _imports(module))
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -88,8 +94,10 @@ def test_no_private_names_cross_modules(module):
 
 def test_the_layer_check_can_fail():
     """The checker sees an upward import when there is one (guards against a test that cannot fail)."""
-    assert _layer("metaacu.pooling") < _layer("metaacu.audit.claims")
-    assert any(_owner(t) == "metaacu.pooling" for t, _, _ in _imports("metaacu.audit.claims"))
+    fake = "def f():\n    from .audit.claims import evaluate_claim\n    from ._validation import _hidden\n"
+    found = _upward("metaacu.pooling", _imports("metaacu.pooling", fake))
+    assert found == ["metaacu.pooling (layer engine) imports metaacu.audit.claims (layer audit) at line 2"]
+    assert any(n.startswith("_") for _, names, _ in _imports("metaacu.pooling", fake) for n in names)
 
 
 def test_library_imports_and_runs_without_the_audit():
@@ -98,3 +106,13 @@ def test_library_imports_and_runs_without_the_audit():
     env = {"MPLBACKEND": "Agg", "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"
+
+
+def test_handover_module_map_names_real_modules():
+    """Every `module.py` the HANDOVER module map names exists (in the library, plots or the audit)."""
+    text = (SRC.parents[1] / "HANDOVER.md").read_text(encoding="utf-8")
+    start, end = text.index("## Module map"), text.index("## Validation")
+    names = set(re.findall(r"`([a-z_]+\.py)`", text[start:end]))
+    assert len(names) >= 25
+    files = {p.name for p in SRC.rglob("*.py")}
+    assert names <= files, sorted(names - files)

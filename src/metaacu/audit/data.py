@@ -21,6 +21,7 @@ import pandas as pd
 from metaacu._validation import MetaacuInputError
 
 __all__ = [
+    "JUDGEMENT_TABLES",
     "Dataset",
     "SCHEMAS",
     "default_data_dir",
@@ -40,7 +41,7 @@ Spec = tuple[str, bool, frozenset[str] | None]
 _PROV: dict[str, Spec] = {
     "source": ("str", True, None),
     "locator": ("str", True, None),
-    "status": ("str", True, frozenset({"stated", "derived", "mixed"})),
+    "status": ("str", True, frozenset({"stated", "derived", "mixed", "judged"})),
     "derivation": ("str", False, None),
 }
 _ASSUME: dict[str, Spec] = {"assumption": ("str", False, None), "notes": ("str", False, None)}
@@ -57,6 +58,14 @@ OUTCOMES = frozenset({"pain", "function", "drug_use", "responder", "global_impro
 VALUE_TYPES = frozenset({"final", "change", "baseline"})
 MEASURES = frozenset({"MD", "WMD", "SMD", "RR", "OR", "RD", "HR", "proportion_difference",
                       "ratio_of_means", "NNT", "other"})
+UNVERIFIABLE = frozenset({"sd", "mean", "n"})
+ROB_DOMAINS = frozenset({"sequence_generation", "allocation_concealment", "blinding_participants", "blinding_personnel",
+                         "blinding_outcome_assessment", "incomplete_outcome_data", "selective_reporting", "other_bias"})
+GRADE_DOMAINS = frozenset({"risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"})
+GRADE_JUDGEMENTS = frozenset({"rule", "not serious", "serious", "very serious"})
+CERTAINTY_LEVELS = frozenset({"high", "moderate", "low", "very low"})
+FIDELITY = frozenset({"faithful", "overstated", "misrepresented", "not_found_in_source"})
+FACT_VERDICTS = frozenset({"consistent", "partly_consistent", "inconsistent"})
 
 SCHEMAS: dict[str, dict[str, Spec]] = {
     "studies": {
@@ -75,7 +84,7 @@ SCHEMAS: dict[str, dict[str, Spec]] = {
     },
     "outcomes": {
         "row_id": ("str", True, None), "study_id": ("str", True, None),
-        "arm_id": ("str", True, None), "outcome": ("str", True, OUTCOMES),
+        "arm_id": ("ids", True, None), "outcome": ("str", True, OUTCOMES),
         "instrument": ("str", True, None), "scale_min": ("float", False, None),
         "scale_max": ("float", False, None), "higher_is_worse": ("bool", True, None),
         "timepoint_weeks": ("float", False, None), "value_type": ("str", True, VALUE_TYPES),
@@ -84,7 +93,7 @@ SCHEMAS: dict[str, dict[str, Spec]] = {
         "ci_high": ("float", False, None), "median": ("float", False, None),
         "q1": ("float", False, None), "q3": ("float", False, None),
         "events": ("int", False, None), "total": ("int", False, None),
-        "percent": ("float", False, None), **_PROV, **_ASSUME,
+        "percent": ("float", False, None), "unverified": ("ids", False, UNVERIFIABLE), **_PROV, **_ASSUME,
     },
     "contrasts": {
         "row_id": ("str", True, None), "study_id": ("str", True, None),
@@ -122,6 +131,37 @@ SCHEMAS: dict[str, dict[str, Spec]] = {
         "i2": ("float", False, None), "tau2": ("float", False, None), "q": ("float", False, None),
         "model": ("str", False, None), **_PROV, **_NOTES,
     },
+    "risk_of_bias": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None), "comparison": ("str", True, None),
+        "domain": ("str", True, ROB_DOMAINS), "judgement": ("str", False, frozenset({"low", "unclear", "high"})),
+        "support": ("str", True, None), "judged_by": ("str", True, None), **_PROV, **_NOTES,
+    },
+    "certainty": {
+        "row_id": ("str", True, None), "claim_id": ("str", True, None), "domain": ("str", True, GRADE_DOMAINS),
+        "judgement": ("str", True, GRADE_JUDGEMENTS), "reason": ("str", True, None), **_PROV, **_NOTES,
+    },
+    "published_certainty": {
+        "row_id": ("str", True, None), "claim_id": ("str", True, None), "review_id": ("str", True, None),
+        "comparison": ("str", True, None), "outcome": ("str", True, None), "certainty": ("str", True, CERTAINTY_LEVELS),
+        "reasons": ("str", False, None), "difference_note": ("str", False, None), "source": ("str", True, None),
+        "locator": ("str", True, None), "status": ("str", True, frozenset({"stated"})), **_NOTES,
+    },
+    "fidelity": {
+        "row_id": ("str", True, None), "claim_id": ("str", True, None), "study_id": ("str", False, None),
+        "article_words": ("str", True, None), "source_words": ("str", True, None), "verdict": ("str", True, FIDELITY),
+        "reason": ("str", True, None), **_PROV, **_NOTES,
+    },
+    "facts": {
+        "row_id": ("str", True, None), "claim_id": ("str", True, None), "quantity": ("str", True, None),
+        "article_value": ("str", True, None), "source_value": ("str", True, None),
+        "comparison": ("str", True, frozenset({"equal", "judged"})), "verdict": ("str", False, FACT_VERDICTS),
+        "reason": ("str", True, None), **_PROV, **_NOTES,
+    },
+    "schedules": {
+        "row_id": ("str", True, None), "study_id": ("str", True, None), "sessions_per_week_low": ("float", False, None),
+        "sessions_per_week_high": ("float", False, None), "sessions_total": ("int", False, None),
+        "description": ("str", True, None), **_PROV, **_NOTES,
+    },
     "review_trials": {
         "row_id": ("str", True, None), "analysis_id": ("str", True, None),
         "trial_label": ("str", True, None), "study_id": ("str", False, None),
@@ -136,6 +176,10 @@ SCHEMAS: dict[str, dict[str, Spec]] = {
 }
 _ID_COLUMN = {"studies": "study_id", "arms": "arm_id", "pooled_results": "analysis_id"}
 _OPTIONAL_FILES = frozenset({"pooled_results", "review_trials"})
+#: Tables of judgements (risk of bias, certainty, fidelity, facts); the rest are extracted numbers.
+JUDGEMENT_TABLES = frozenset({"risk_of_bias", "certainty", "published_certainty", "fidelity", "facts"})
+#: Text that marks a source as not public: search-tool ids and local files.
+_NOT_PUBLIC = ("find_string", "index id", "/work/", "file://", "article.txt")
 _COUNT_COLUMNS = frozenset({"n_randomised", "n_analysed", "n", "total", "n_exp", "n_ctl",
                             "k_trials", "n_participants", "n1", "n2", "total1", "total2"})
 _POSITIVE_COLUMNS = frozenset({"sd", "se", "sd1", "sd2"})
@@ -157,6 +201,12 @@ class Dataset:
     mechanism: pd.DataFrame
     pooled_results: pd.DataFrame
     review_trials: pd.DataFrame
+    risk_of_bias: pd.DataFrame
+    certainty: pd.DataFrame
+    published_certainty: pd.DataFrame
+    fidelity: pd.DataFrame
+    facts: pd.DataFrame
+    schedules: pd.DataFrame
 
 
 def default_data_dir() -> Path:
@@ -180,7 +230,8 @@ def _convert(path: Path, line: int, column: str, raw: str, spec: Spec) -> object
         if required:
             raise _err(path, line, column, "a value is required")
         return None
-    if allowed is not None and text not in allowed:
+    parts = text.split(";") if kind == "ids" else [text]
+    if allowed is not None and any(part not in allowed for part in parts):
         raise _err(path, line, column, f"{text!r} is not one of {sorted(allowed)}")
     try:
         if kind == "int":
@@ -275,8 +326,19 @@ def _check_rows(path: Path, table: str, frame: pd.DataFrame, lines: list[int]) -
         raise _err(path, lines[i], id_col, f"duplicate id {frame[id_col].iloc[i]!r}")
     centre = {"outcomes": "mean", "mechanism": "value"}.get(table, "estimate")
     for i, line in enumerate(lines):
-        if frame["status"].iloc[i] != "stated" and pd.isna(frame["derivation"].iloc[i]):
+        status = frame["status"].iloc[i]
+        derivation = frame["derivation"].iloc[i] if "derivation" in frame.columns else None
+        if status != "stated" and "derivation" in frame.columns and pd.isna(derivation):
             raise _err(path, line, "derivation", "status is not 'stated' so a derivation is required")
+        if status == "stated" and derivation is not None and not pd.isna(derivation):
+            raise _err(path, line, "status", "a row with a derivation holds derived values: status must be 'derived' or 'mixed'")
+        source = str(frame["source"].iloc[i])
+        if any(bad in source for bad in _NOT_PUBLIC):
+            raise _err(path, line, "source", f"{source!r} is not a public address (a DOI, PMID or web page is required)")
+        if table == "facts":
+            judged, verdict = frame["comparison"].iloc[i] == "judged", frame["verdict"].iloc[i]
+            if judged == pd.isna(verdict):
+                raise _err(path, line, "verdict", "a verdict is required when comparison is 'judged' and must be empty when it is 'equal'")
         for ev, tot in (("events", "total"), ("events1", "total1"), ("events2", "total2")):
             e, t = _val(frame, i, ev), _val(frame, i, tot)
             if e is not None and t is not None and e > t:
@@ -387,13 +449,17 @@ def _check_keys(directory: Path, tables: dict[str, tuple[pd.DataFrame, list[int]
     check("arms", "study_id", study_ids)
     for table in ("outcomes", "contrasts", "adverse_events", "mechanism"):
         check(table, "study_id", study_ids)
-    check("outcomes", "arm_id", arm_study, same_study=True)
+    check("outcomes", "arm_id", arm_study, same_study=True, many=True)
     check("contrasts", "arm_id_exp", arm_study, same_study=True, many=True)
     check("contrasts", "arm_id_ctl", arm_study, same_study=True, many=True)
     check("adverse_events", "arm_id", arm_study, optional=True, same_study=True)
     check("pooled_results", "review_id", study_ids)
     check("review_trials", "analysis_id", analyses)
     check("review_trials", "study_id", study_ids, optional=True)
+    check("risk_of_bias", "study_id", study_ids)
+    check("fidelity", "study_id", study_ids, optional=True)
+    check("schedules", "study_id", study_ids)
+    check("published_certainty", "review_id", study_ids)
 
 
 def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:

@@ -1,9 +1,11 @@
-"""Helpers for the claim notebooks: show, step by step, how each claim's evidence and verdict are built.
+"""Helpers for the claim notebooks: open up, step by step, how each claim's verdict is reached.
 
-The claims audit (:mod:`metaacu.audit.claims`) does the work in one call; these functions open it up for a
-reader: the registry entry, the extracted rows with their provenance, the effect sizes derived from
-published confidence intervals, the checks behind the verdict and the scenarios that could change it.
-They print or display (they are meant for notebooks) and use only public functions of the package.
+The audit (:func:`metaacu.audit.evaluate_claim`) does the work in one call; these functions show a
+reader the registry entry, the evidence rows with their provenance, the rule-table check behind the
+verdict, the certainty of the evidence, the fidelity of the article to its source and the scenarios
+that could change the verdict.  A few redo one step by hand with the library's public functions
+(effect sizes from arm data, standard errors from published CIs) so that the notebook can compare.
+They print or display; they decide nothing.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .claims import ClaimResult, load_registry
 from ..conversions import combine_many_groups
-from .data import Dataset, load_dataset
 from ..escalc import effect_sizes
-from ..pooling import meta_analysis
-from .rules import DEFINITIONS, effect_verdict, few_effect_verdict
+from .claims import ClaimResult
+from .data import Dataset, load_dataset
+from .evidence import denominators
+from .registry import load_registry
+from .rules import CATEGORIES, CLAIM_VERDICTS, DEFINITIONS, categorise
 
 __all__ = [
-    "PROVENANCE", "apply_rule", "arm_effect_sizes", "arm_rows", "compare_with_audit", "context", "describe", "explain_verdict",
-    "from_published_ci", "knha_check", "pooled_rows", "row_specs", "setup", "show_figure", "threshold_of",
-    "what_would_change",
+    "PROVENANCE", "arm_effect_sizes", "certainty_table", "compare_with_audit", "context", "denominators", "describe", "evidence",
+    "explain_verdict", "fidelity", "from_published_ci", "setup", "show_figure", "verdicts", "what_would_change",
+    "what_would_change_all",
 ]
 
 PROVENANCE = ["source", "locator", "status"]
@@ -44,7 +47,7 @@ def context() -> tuple[Dataset, dict[str, Any]]:
 
 def setup() -> tuple[Dataset, dict[str, Any], dict[str, dict[str, Any]]]:
     """For a notebook: readable pandas display options, and ``(dataset, registry, claims by id)``."""
-    pd.set_option("display.max_colwidth", 60)
+    pd.set_option("display.max_colwidth", 70)
     pd.set_option("display.width", 200)
     pd.set_option("display.precision", 3)
     data, registry = context()
@@ -56,51 +59,56 @@ def _claim(claim_id: str) -> dict[str, Any]:
 
 
 def describe(claim_id: str) -> None:
-    """Print a claim and the analysis the registry fixes for it before any number is computed."""
+    """Print the claim as the article makes it and the analysis the registry fixes before any number."""
     c = _claim(claim_id)
-    print(f"{claim_id}: {c['statement']}")
-    for key in ("section", "references", "population", "comparison", "outcome", "timepoint", "measure",
-                "model", "threshold", "rule"):
+    reg = context()[1]
+    origin = f"derived test of {c['derived_from']}" if c["origin"] == "derived" else "the article's claim"
+    print(f"{claim_id} ({origin}; {c['section']}, paragraph {c['paragraph']})")
+    print(f"  article words: \u201c{c['article_words']}\u201d")
+    print(f"  our paraphrase: {c['statement']}")
+    for key in ("claim_kind", "rule", "population", "comparison", "outcome", "timepoint", "measure", "model"):
         if key in c:
             print(f"  {key:<11} {c[key]}")
+    for key in ("threshold", "alt_threshold"):
+        if key in c:
+            t = reg["thresholds"][c[key]]
+            print(f"  {key:<11} {c[key]} = {t['value']} ({t['scale']}): {t['source']}")
 
 
-def row_specs(claim_id: str) -> pd.DataFrame:
-    """How the registry uses each evidence row (sign, pooled or only shown, primary, imputations)."""
-    frame = pd.DataFrame(_claim(claim_id)["rows"])
-    cols = ["id", "source", "sign", "pool", "primary", "label", "impute_exp_events"]
-    return frame[[c for c in cols if c in frame]].fillna("")
+def evidence(res: ClaimResult, *, display_scale: bool = True) -> pd.DataFrame:
+    """The claim's evidence rows with their role, provenance and assumptions; effects on the display
+    scale (ratios back-transformed, shares in percent) unless ``display_scale=False``."""
+    ev = res.evidence.copy()
+    if ev.empty or "estimate" not in ev:
+        return ev
+    if display_scale:
+        for col in ("estimate", "ci_low", "ci_high"):
+            ev[col] = [_to_display(m, x) for m, x in zip(ev["measure"], ev[col], strict=True)]
+    cols = ["label", "measure", "estimate", "ci_low", "ci_high", "use", "n", *PROVENANCE, "assumption"]
+    return ev[[c for c in cols if c in ev]]
 
 
-def pooled_rows(claim_id: str) -> pd.DataFrame:
-    """The review-level rows (pooled_results.csv) a claim uses, as extracted, with provenance."""
-    ids = [r["id"] for r in _claim(claim_id)["rows"] if r["source"] == "pooled"]
-    cols = ["review_id", "comparison", "measure", "estimate", "ci_low", "ci_high", "k_trials", "n_participants",
-            *PROVENANCE]
-    return context()[0].pooled_results.set_index("analysis_id").loc[ids, cols]
+def _to_display(measure: str, x: float) -> float:
+    if pd.isna(x):
+        return math.nan
+    if measure in _RATIO:
+        return math.exp(x)
+    if measure == "PLO":
+        return float(special.expit(x))
+    return float(x)
 
 
-def arm_rows(claim_id: str) -> pd.DataFrame:
-    """The arm-level rows (outcomes.csv) a claim uses, as extracted (empty columns dropped)."""
-    ids: list[str] = []
-    for r in _claim(claim_id)["rows"]:
-        if r["source"] in ("binary_arms", "continuous_arms"):
-            exp = r["exp"] if isinstance(r["exp"], list) else [r["exp"]]
-            ids += [x for x in (*exp, r["ctl"]) if x not in ids]
-    cols = ["arm_id", "instrument", "timepoint_weeks", "value_type", "n", "mean", "sd", "events", "total",
-            "percent", *PROVENANCE]
-    return context()[0].outcomes.set_index("row_id").loc[ids, cols].dropna(axis=1, how="all")
+def fidelity(res: ClaimResult) -> pd.DataFrame:
+    """What the cited source says next to the article's words, with the fidelity verdict."""
+    cols = ["article_words", "source_words", "verdict", "reason", "source", "locator"]
+    return res.fidelity[cols] if not res.fidelity.empty else pd.DataFrame(columns=cols)
 
 
 def arm_effect_sizes(claim_id: str) -> pd.DataFrame:
-    """Effect sizes of a claim's continuous arm-level rows, recomputed with the public functions.
-
-    Several experimental arms of one trial are first merged into one group
-    (:func:`metaacu.conversions.combine_many_groups`, Cochrane Handbook Table 6.5.a); a missing analysed
-    n is replaced by the randomised n of ``arms.csv``; then :func:`metaacu.effect_sizes` with the claim's
-    measure.  Columns: the merged summary data, the effect on the raw scale, ``sign``, and the
-    benefit-scale ``estimate`` and ``se`` (comparable with the audit's evidence rows by label).
-    """
+    """Effect sizes of a claim's continuous arm-level rows (final values), recomputed with the public
+    functions: several experimental arms merged (:func:`metaacu.conversions.combine_many_groups`,
+    Cochrane Handbook Table 6.5.a), a missing analysed n replaced by the randomised n, then
+    :func:`metaacu.effect_sizes` with the claim's measure."""
     data = context()[0]
     claim = _claim(claim_id)
     out = data.outcomes.set_index("row_id")
@@ -115,21 +123,18 @@ def arm_effect_sizes(claim_id: str) -> pd.DataFrame:
     for spec in claim["rows"]:
         if spec["source"] != "continuous_arms":
             continue
-        exp = spec["exp"] if isinstance(spec["exp"], list) else [spec["exp"]]
-        arms = [arm(x) for x in exp]
-        n1, m1, s1 = (float(v) for v in combine_many_groups(*zip(*arms, strict=True)))
+        n1, m1, s1 = (float(v) for v in combine_many_groups(*zip(*[arm(x) for x in spec["exp"]], strict=True)))
         n2, m2, s2 = arm(spec["ctl"])
         es = effect_sizes(claim["measure"], n1=[n1], mean1=[m1], sd1=[s1], n2=[n2], mean2=[m2], sd2=[s2])
         yi, se = float(es.yi[0]), float(np.sqrt(es.vi[0]))
-        rows.append({"label": spec.get("label", spec["id"]), "n1": n1, "mean1": m1, "sd1": s1, "n2": n2,
-                     "mean2": m2, "sd2": s2, f"{claim['measure']} (raw scale)": yi, "sign": spec.get("sign", 1),
-                     "estimate": spec.get("sign", 1) * yi, "se": se})
+        rows.append({"label": spec.get("label", spec["id"]), "n1": n1, "mean1": m1, "sd1": s1, "n2": n2, "mean2": m2,
+                     "sd2": s2, "sign": spec["sign"], "estimate": spec["sign"] * yi, "se": se})
     return pd.DataFrame(rows).set_index("label")
 
 
 def from_published_ci(claim_id: str) -> pd.DataFrame:
     """Benefit-scale estimate and SE of each published row, derived step by step: log scale for ratios,
-    sign flipped where a negative value favours acupuncture, ``SE = (upper − lower) / (2 z₀.₉₇₅)``."""
+    sign flipped where a negative value favours acupuncture, ``SE = (upper - lower) / (2 z_0.975)``."""
     table = context()[0].pooled_results.set_index("analysis_id")
     out = []
     for spec in _claim(claim_id)["rows"]:
@@ -138,10 +143,10 @@ def from_published_ci(claim_id: str) -> pd.DataFrame:
         r = table.loc[spec["id"]]
         to_scale = math.log if r["measure"] in _RATIO else float
         est, lo, hi = (to_scale(float(r[k])) if pd.notna(r[k]) else math.nan for k in ("estimate", "ci_low", "ci_high"))
-        if spec.get("sign", 1) < 0:
+        if spec["sign"] < 0:
             est, lo, hi = -est, -hi, -lo
-        out.append({"id": spec["id"], "measure": r["measure"], "sign": spec.get("sign", 1), "estimate": est,
-                    "ci_low": lo, "ci_high": hi, "se": (hi - lo) / (2 * _Z975)})
+        out.append({"id": spec["id"], "measure": r["measure"], "sign": spec["sign"], "estimate": est, "ci_low": lo,
+                    "ci_high": hi, "se": (hi - lo) / (2 * _Z975)})
     return pd.DataFrame(out).set_index("id")
 
 
@@ -155,11 +160,11 @@ def compare_with_audit(res: ClaimResult, mine: pd.DataFrame, by: str = "source_i
 
 
 def show_figure(res: ClaimResult) -> None:
-    """Draw the claim's figure and display it inline as a PNG (the Agg backend shows no window)."""
+    """Draw the claim's figure and display it inline as a PNG (works under any matplotlib backend)."""
     import matplotlib.pyplot as plt
     from IPython.display import Image, display
 
-    from .reproduce import claim_figure
+    from .figures import claim_figure
 
     fp = claim_figure(res)
     if fp is None:
@@ -171,69 +176,75 @@ def show_figure(res: ClaimResult) -> None:
     display(Image(data=buf.getvalue()))
 
 
-def threshold_of(res: ClaimResult) -> tuple[dict[str, Any] | None, float | None]:
-    """The registry's threshold entry and its value on the benefit scale (log for ratios)."""
-    name = res.claim.get("threshold")
-    if not name:
-        return None, None
-    t = context()[1]["thresholds"][name]
-    return t, (math.log(t["value"]) if res.is_ratio else float(t["value"]))
-
-
-def apply_rule(rule: str, est: float, lo: float, hi: float, thr: float | None) -> str:
-    """The verdict category the registry's ``effect``/``few_effect`` rule gives these numbers."""
-    fn = few_effect_verdict if rule == "few_effect" else effect_verdict
-    return fn(est, lo, hi, thr, str).category
-
-
 def explain_verdict(res: ClaimResult) -> None:
-    """Print the rule, the threshold (value, scale, source) and each check that led to the verdict."""
+    """Print each check of the rule table that led to the verdict, recomputed here, and the verdict
+    under the alternative threshold."""
     c = res.claim
-    t, thr = threshold_of(res)
-    print(f"rule: {c['rule']}")
-    if t is not None:
-        print(f"threshold '{c['threshold']}': {t['value']} ({t['scale']})\n  source: {t['source']}")
-    if c["rule"] in ("effect", "few_effect"):
-        print(f"estimate on the display scale: {res.show(res.estimate)} "
-              f"(95% CI {res.show(res.ci_low)} to {res.show(res.ci_high)}), measure {res.measure}")
-        print(f"  lower CI bound beyond no effect (favours acupuncture): {res.ci_low > 0}")
-        print(f"  upper CI bound below no effect (favours control):      {res.ci_high < 0}")
-        if thr is not None:
-            print(f"  point estimate at or above the threshold:              {res.estimate >= thr}")
-            print(f"  threshold inside the CI (size not pinned down):        {res.ci_low <= thr <= res.ci_high}")
-        mine = apply_rule(c["rule"], res.estimate, res.ci_low, res.ci_high, thr)
-        print(f"verdict from these checks: {mine}   verdict of the audit: {res.verdict}")
-        assert mine == res.verdict
-    print(f"\n{res.verdict}: {DEFINITIONS[res.verdict]}")
+    print(f"rule: {c['rule']}; claim kind: {c['claim_kind']}")
+    if c["rule"] in ("effect", "persistence"):
+        for name, t, v in (("threshold", res.threshold, None), ("alternative threshold", res.alt_threshold, res.alternative)):
+            info = res.threshold_info if v is None else res.alt_threshold_info
+            if info.get("scale") == "RD" and res.is_ratio:
+                print(f"  {name} {info['label']}: on the risk-difference scale -> {v.category} -> {v.verdict}")
+                continue
+            cat = categorise(res.ci_low, res.ci_high, t)
+            verdict = CLAIM_VERDICTS[(c["claim_kind"], cat)]
+            print(f"  CI {res.show(res.ci_low)} to {res.show(res.ci_high)} against the {name} {info['label']}:")
+            print(f"    category {cat}: {CATEGORIES[cat][1]}")
+            print(f"    a claim of kind {c['claim_kind']} in this category is {verdict}")
+            assert cat == (res.category if v is None else v.category)
+    print(f"\nverdict: {res.verdict} - {DEFINITIONS[res.verdict]}")
     print(f"reason recorded by the audit: {res.reason}")
 
 
-def what_would_change(res: ClaimResult) -> None:
-    """Display the prespecified sensitivity scenarios, whether any changes the verdict, and the flags."""
-    from IPython.display import display
+def certainty_table(res: ClaimResult) -> pd.DataFrame | None:
+    """Print the certainty level and statement; return the five domains (judgement, reason, source)."""
+    cert = res.certainty
+    if cert is None:
+        print("no effect estimate: certainty is not rated")
+        return None
+    print(f"certainty: {cert.level} {cert.symbol} (rated down for {cert.downgrades})")
+    print(f"plain language: {cert.statement}")
+    for p in cert.published.itertuples():
+        print(f"published rating: {p.certainty} ({p.review_id}, {p.outcome}; {p.locator})")
+    return cert.to_frame()[["domain", "judgement", "levels_down", "by_rule", "reason", "source"]]
 
+
+def what_would_change(res: ClaimResult) -> pd.DataFrame:
+    """Print whether a pre-specified scenario or the alternative threshold changes the verdict and the
+    flags; return the scenarios on the display scale."""
     print(f"{res.id}: verdict {res.verdict}")
-    if len(res.sensitivity):
-        s = res.sensitivity.copy()
-        if res.is_ratio:
-            s[["estimate", "ci_low", "ci_high"]] = np.exp(s[["estimate", "ci_low", "ci_high"]])
-            s = s.rename(columns={"estimate": res.measure})
-        display(s)
-    else:
-        print("  no sensitivity scenarios (nothing imputed, fewer than two pooled rows)")
-    print(f"  does any scenario change the verdict? {res.verdict_changes}")
+    if res.alternative is not None:
+        print(f"  under the alternative threshold: {res.alternative.verdict}"
+              f"{' (the verdict changes)' if res.alt_changes else ''}")
+    s = res.sensitivity.copy()
+    for col in ("estimate", "ci_low", "ci_high"):
+        s[col] = [_to_display(res.measure, x) for x in s[col]]
+    print(f"  does any scenario change the verdict? {res.verdict_changes}" if len(s) else "  no sensitivity scenarios")
     print("  flags (what the result leans on):")
     for f in res.flags or ("none",):
         print(f"   - {f}")
+    return s
 
 
-def knha_check(res: ClaimResult) -> str:
-    """Refit the claim's model with a Knapp-Hartung (HKSJ) t interval and apply the same rule; print
-    and return the verdict.  Shown for comparison; the registry's model decides."""
-    m = res.model
-    alt = meta_analysis(m.yi, m.vi, method="REML", test="knha", labels=list(m.labels))
-    v = apply_rule(res.claim["rule"], alt.estimate, alt.ci_low, alt.ci_high, threshold_of(res)[1])
-    pi = alt.prediction_interval()
-    print(f"{res.id}, Knapp-Hartung: {res.show(alt.estimate)} (95% CI {res.show(alt.ci_low)} to "
-          f"{res.show(alt.ci_high)}; prediction interval {res.show(pi.low)} to {res.show(pi.high)}, {pi.method}) -> {v}")
-    return v
+def what_would_change_all(claim_ids: tuple[str, ...]) -> None:
+    """:func:`what_would_change` for several claims, displaying each one's scenarios."""
+    from IPython.display import display
+
+    from .claims import evaluate_claim
+
+    data, registry = context()
+    for cid in claim_ids:
+        scen = what_would_change(evaluate_claim(cid, registry=registry, dataset=data))
+        if len(scen):
+            display(scen)
+        print()
+
+
+def verdicts(claim_ids: tuple[str, ...]) -> pd.DataFrame:
+    """One row per claim: origin, category, verdict, verdict at the alternative threshold, certainty, fidelity."""
+    from .claims import evaluate_claim
+
+    data, registry = context()
+    rows = [evaluate_claim(cid, registry=registry, dataset=data).as_row() for cid in claim_ids]
+    return pd.DataFrame(rows)[["id", "origin", "category", "verdict", "alt_verdict", "certainty", "fidelity"]]
