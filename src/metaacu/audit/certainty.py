@@ -92,7 +92,8 @@ class CertaintyInputs:
     ``participants`` and ``events`` for the optimal information size; ``binary`` whether the outcome
     is dichotomous; ``harm_ratio`` the upper confidence limit over the acceptable rate (harm claims);
     ``target`` what the rating is about (GRADE guidelines 32): ``"null"`` for a claim of any effect
-    (is there an effect?), ``"threshold"`` for a claim about an important effect or its absence.
+    (is there an effect?), ``"threshold"`` for a claim about an important effect or its absence;
+    ``ci_low``, ``pi_low`` and ``pi_high`` on the benefit scale, for the prediction-interval check.
     """
 
     category: str
@@ -104,6 +105,9 @@ class CertaintyInputs:
     events: float = math.nan
     binary: bool = False
     harm_ratio: float = math.nan
+    ci_low: float = math.nan
+    pi_low: float = math.nan
+    pi_high: float = math.nan
 
 
 def trial_risk_of_bias(ds: Dataset, study_id: str, comparison: str = "all") -> tuple[str, dict[str, str]]:
@@ -154,7 +158,12 @@ def _rule_inconsistency(inp: CertaintyInputs, ds: Dataset, prm: dict[str, Any]) 
         if math.isnan(inp.i2):
             return "not serious", "heterogeneity not reported"
         lead = f"I² = {inp.i2:.0f}%" + (f" across {inp.k_pooled} estimates" if inp.k_pooled >= 2 else " (as reported)")
-        return ("serious", f"{lead}, at or above {cut:g}%") if inp.i2 >= cut else ("not serious", f"{lead}, below {cut:g}%")
+        if inp.i2 >= cut:
+            return "serious", f"{lead}, at or above {cut:g}%"
+        if inp.k_pooled >= 3 and inp.pi_low <= 0 < inp.ci_low:
+            return "serious", f"{lead}, but the prediction interval includes no effect although the CI excludes it"
+        pi = "" if math.isnan(inp.pi_low) or inp.k_pooled < 3 else "; the prediction interval is on the same side of no effect as the CI"
+        return "not serious", f"{lead}, below {cut:g}%{pi}"
     if (inp.deciding["study_id"] != "").all():
         return "not serious", "a single trial: inconsistency cannot be judged"
     return "not serious", "heterogeneity of the published summary is not reported; not rated down"

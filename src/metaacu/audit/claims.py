@@ -200,8 +200,9 @@ def _certainty(claim: dict[str, Any], d: Decision, ds: Dataset, reg: dict[str, A
     else:
         i2 = float(deciding["i2"].iloc[0]) if len(deciding) == 1 and "i2" in deciding else math.nan
     target = "null" if claim["claim_kind"] == "any_effect" else "threshold"
+    pi = d.model.prediction_interval() if d.model is not None and d.model.k > 2 else None
     inputs = CertaintyInputs(d.verdict.category, target, deciding, i2, d.model.k if d.model is not None else 0, part, events,
-                             binary, harm_ratio)
+                             binary, harm_ratio, d.ci_low, pi.low if pi else math.nan, pi.high if pi else math.nan)
     return rate_certainty(claim, inputs, ds, reg["certainty"], _statement(claim, d.verdict.category))
 
 
