@@ -21,6 +21,7 @@ _EXPORTS = {
     "MetaAnalysis": "results",
     "Interval": "results",
     "MetaacuInputError": "_validation",
+    "LikelihoodWarning": "_validation",
     "MEASURES": "measures",
     "measure_info": "measures",
     "PROFILES": "profiles",

@@ -3,8 +3,8 @@
 For a single dataset of a few dozen studies, NumPy's per-call overhead (about a microsecond per
 operation on tiny arrays) dominates the arithmetic.  This module repeats the formulas of
 :mod:`metaacu.tau2` and :func:`metaacu.pooling.fit_arrays` on Python floats, with the same estimators,
-the same safeguarded bracketed Newton solver, the same probe for interior likelihood maxima and the
-same convergence tolerance, so that both paths give the same numbers to rounding (tested to 1e-12
+the same safeguarded bracketed Newton solver, the same scan for every local maximum of the likelihood
+(:func:`metaacu.tau2.likelihood_brackets`, vectorised once per fit) and the same convergence tolerance, so that both paths give the same numbers to rounding (tested to 1e-12
 relative in ``tests/test_fast_path.py``).  Large k uses the array path, whose cost grows more slowly.
 """
 
@@ -15,7 +15,9 @@ from collections.abc import Callable, Sequence
 
 from scipy import special
 
-from .tau2 import PROBE_GRID, MAXITER, NOISE_ULPS, TOL
+import numpy as np
+
+from .tau2 import MAXITER, NOISE_ULPS, TOL, likelihood_brackets
 
 __all__ = ["MAX_K", "fit_one"]
 
@@ -77,9 +79,9 @@ def _loglik(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> floa
     return ll if ml else ll - 0.5 * math.log(sw)
 
 
-def _solve(fun: _Fun, start: float, lo: float, scale: float) -> tuple[float, bool, int]:
-    """Safeguarded Newton on ``[lo, ∞)`` for a function decreasing through zero (``f(lo) > 0``)."""
-    x, hi = start, math.inf
+def _solve(fun: _Fun, start: float, lo: float, scale: float, hi: float = math.inf) -> tuple[float, bool, int]:
+    """Safeguarded Newton on ``[lo, hi]`` for a function decreasing through zero (``f(lo) > 0``)."""
+    x = start
     for it in range(1, MAXITER + 1):
         f, slope = fun(x)
         if f > 0:
@@ -134,27 +136,37 @@ def _tau2(y: Sequence[float], v: Sequence[float], method: str, q: float, sw0: fl
 
         t2, ok, it = _solve(fq, max(0.0, _he(y, v, k)), 0.0, sum(v) / k)
         return max(0.0, t2), ok, it
-    ml = method == "ML"
+    return _likelihood(y, v, method == "ML")[:3]
+
+
+def _likelihood(y: Sequence[float], v: Sequence[float], ml: bool) -> tuple[float, bool, int, int, float, float, float]:
+    """ML/REML as :func:`metaacu.tau2._likelihood_fit`: every local maximum, the largest wins.
+
+    Returns ``(tau2, converged, iterations, maxima, loglik, alt_tau2, alt_loglik)``."""
+    k = len(y)
+    at_zero, _, lowers, uppers = likelihood_brackets(np.asarray([y], float), np.asarray([v], float), np.array([float(k)]), ml)
 
     def fs(x: float) -> tuple[float, float]:
         return _score(y, v, x, ml)
 
-    lo, interior = 0.0, False
-    if fs(0.0)[0] <= 0:
-        # as tau2._iterative: probe for an interior maximum of a non-concave likelihood
-        ybar = sum(y) / k
-        spread = sum((a - ybar) ** 2 for a in y) / (k - 1) + sum(v) / k
-        for p in PROBE_GRID:
-            if fs(spread * float(p))[0] > 0:
-                lo, interior = spread * float(p), True
-                break
-        else:
-            return 0.0, True, 0
-    t2, ok, it = _solve(fs, max(_he(y, v, k), lo), lo, sum(v) / k)
-    t2 = max(0.0, t2)
-    if interior and _loglik(y, v, 0.0, ml) >= _loglik(y, v, t2, ml):
-        t2 = 0.0
-    return t2, ok, it
+    scale, he = sum(v) / k, max(0.0, _he(y, v, k))
+    cands: list[tuple[float, bool, int]] = [(0.0, True, 0)] if at_zero[0] else []
+    for lo, hi in zip(lowers.tolist(), uppers.tolist()):
+        if not math.isfinite(hi):  # grown tenfold, as tau2.solve_in_bracket
+            hi = 10.0 * max(lo, 2.2250738585072014e-308)
+            for _ in range(60):
+                if fs(hi)[0] > 0:
+                    lo, hi = hi, 10.0 * hi
+                else:
+                    break
+        start = min(max(he, lo), hi)
+        if not lo < start < hi:
+            start = math.sqrt(lo * hi) if lo > 0 else 0.5 * hi
+        cands.append(_solve(fs, start, lo, scale, hi))
+    scored = sorted(((-_loglik(y, v, t2, ml), t2, ok, it) for t2, ok, it in cands), key=lambda c: (c[0], c[1]))
+    best = scored[0]
+    alt = scored[1] if len(scored) > 1 else (math.nan, math.nan, False, 0)
+    return best[1], best[2], best[3], len(scored), -best[0], alt[1], -alt[0]
 
 
 def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, level: float) -> dict[str, float]:
@@ -165,12 +177,15 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     q = sum(a * (b - mu0) ** 2 for a, b in zip(w0, y))
     sw0_2 = sum(a * a for a in w0)
     q_df = k - 1.0
-    tau2, converged, iterations = _tau2(y, v, method, q, sw0, sw0_2)
+    if method in ("REML", "ML") and k > 1:
+        tau2, converged, iterations, maxima, ll, alt_t, alt_ll = _likelihood(y, v, method == "ML")
+    else:
+        (tau2, converged, iterations), maxima, ll, alt_t, alt_ll = _tau2(y, v, method, q, sw0, sw0_2), 1, math.nan, math.nan, math.nan
     w = [1.0 / (x + tau2) for x in v]
     est, sw = _wmean(w, y)
     se = math.sqrt(1.0 / sw)
     q_p = float(special.chdtrc(q_df, q)) if q_df > 0 else 1.0
-    i2_q = 100.0 * (q - q_df) / q if q > q_df else 0.0
+    i2_q = 100.0 * (q - q_df) / q if q > q_df and q_df > 0 else 0.0
     if method == "EE":
         i2, h2 = i2_q, (q / q_df if q_df > 0 else 1.0)
     elif k > 1:
@@ -197,4 +212,5 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
         "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df, "q_pvalue": q_p, "i2": i2, "h2": h2,
         "i2_q": i2_q, "s2": s2, "converged": converged, "iterations": iterations,
         "at_boundary": tau2 == 0 and method != "EE" and k > 1,
+        "maxima": maxima, "loglik": ll, "alt_tau2": alt_t, "alt_loglik": alt_ll,
     }

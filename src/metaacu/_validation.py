@@ -27,6 +27,10 @@ class MetaacuInputError(ValueError):
     """Invalid input to a metaacu function; the message names the argument and study."""
 
 
+class LikelihoodWarning(RuntimeWarning):
+    """The (restricted) likelihood has more than one local maximum: the global one was used."""
+
+
 def bad_indices(mask: NDArray[np.bool_], limit: int = 5) -> str:
     idx = np.flatnonzero(mask)
     shown = ", ".join(str(i) for i in idx[:limit])

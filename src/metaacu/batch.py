@@ -91,7 +91,7 @@ ERR_NONE, ERR_EMPTY, ERR_MISSING, ERR_VARIANCE, ERR_K1 = 0, 1, 2, 3, 4
 FIELDS: Final = (
     "estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "df", "tau2", "q", "q_pvalue",
     "i2", "h2", "i2_q", "s2", "pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high",
-    "converged", "tau2_at_boundary", "iterations", "k", "error",
+    "converged", "tau2_at_boundary", "iterations", "tau2_maxima", "k", "error",
 )
 _NUMERIC: Final = FIELDS[:18]
 _COL: Final = {name: i for i, name in enumerate(FIELDS)}
@@ -116,8 +116,10 @@ class BatchResult:
     tau2, q, q_pvalue, i2, h2, i2_q, s2 : ndarray of float
     pi_low, pi_high, tau2_ci_low, tau2_ci_high : ndarray of float
     converged, tau2_at_boundary : ndarray of bool
-    iterations, k : ndarray of int
-        Solver iterations and the number of studies in the row.
+    iterations, tau2_maxima, k : ndarray of int
+        Solver iterations, local maxima of the (restricted) likelihood found for ML/REML (1 for other
+        methods; the global one is returned, see :class:`metaacu.MetaAnalysis`) and the number of
+        studies in the row.
     error : ndarray of int8
         Row status, a key of :data:`ERROR_CODES` (0 = fitted).  Invalid rows hold NaN.
     method, test, level, prediction : str, str, float, str
@@ -146,6 +148,7 @@ class BatchResult:
     converged: NDArray[np.bool_]
     tau2_at_boundary: NDArray[np.bool_]
     iterations: NDArray[np.int64]
+    tau2_maxima: NDArray[np.int64]
     k: NDArray[np.int64]
     error: NDArray[np.int8]
     method: str
@@ -166,6 +169,7 @@ class BatchResult:
         cols["converged"] = stacked[:, _COL["converged"]] == 1.0
         cols["tau2_at_boundary"] = stacked[:, _COL["tau2_at_boundary"]] == 1.0
         cols["iterations"] = stacked[:, _COL["iterations"]].astype(np.int64)
+        cols["tau2_maxima"] = stacked[:, _COL["tau2_maxima"]].astype(np.int64)
         cols["k"] = stacked[:, _COL["k"]].astype(np.int64)
         cols["error"] = stacked[:, _COL["error"]].astype(np.int8)
         for arr in cols.values():
@@ -255,6 +259,7 @@ def _fit_block(
     out[bad, _COL["converged"]] = 0.0
     out[bad, _COL["tau2_at_boundary"]] = 0.0
     out[bad, _COL["iterations"]] = 0.0
+    out[bad, _COL["tau2_maxima"]] = 0.0
     out[:, _COL["k"]] = kk
     out[:, _COL["error"]] = code
     return out
@@ -284,6 +289,7 @@ def _fit_group(
     out[idx, _COL["converged"]] = res["converged"]
     out[idx, _COL["tau2_at_boundary"]] = res["at_boundary"]
     out[idx, _COL["iterations"]] = res["iterations"]
+    out[idx, _COL["tau2_maxima"]] = res["maxima"]
 
 
 def _raise_rows(code: NDArray[np.int8], offset: int) -> None:

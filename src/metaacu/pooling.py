@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._scalar import MAX_K, fit_one
-from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from ._validation import LikelihoodWarning, MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .escalc import EffectSizes
 from .measures import measure_info
 from .profiles import get_profile
@@ -58,7 +58,7 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
         q_p = np.where(q_df > 0, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
         # τ²-based I² and H² with the "typical" within-study variance (Higgins & Thompson 2002, eq. 9).
         vtyp = q_df * sw0 / (sw0**2 - (w0 * w0).sum(axis=1))
-        i2_q = np.where(q > q_df, 100.0 * (q - q_df) / q, 0.0)
+        i2_q = np.where((q > q_df) & (q_df > 0), 100.0 * (q - q_df) / q, 0.0)  # k = 1: 0, as metafor
         if method == "EE":
             i2 = i2_q
             h2 = np.where(q_df > 0, q / q_df, 1.0)
@@ -93,6 +93,10 @@ def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test,
         "q_pvalue": q_p, "i2": i2, "h2": h2, "i2_q": i2_q, "s2": s2,
         "converged": fit.converged, "iterations": fit.iterations,
         "at_boundary": (tau2 == 0) & (method != "EE") & (kk > 1),
+        "maxima": fit.maxima if fit.maxima is not None else np.ones(est.shape, dtype=np.int64),
+        "loglik": fit.loglik if fit.loglik is not None else np.full(est.shape, np.nan),
+        "alt_tau2": fit.alt_tau2 if fit.alt_tau2 is not None else np.full(est.shape, np.nan),
+        "alt_loglik": fit.alt_loglik if fit.alt_loglik is not None else np.full(est.shape, np.nan),
     }
 
 
@@ -207,6 +211,12 @@ def meta_analysis(
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)
     if one["at_boundary"]:
         notes.append("tau2 estimate truncated at 0 (on the boundary of the parameter space)")
+    if one["maxima"] > 1:
+        msg = (f"the {'restricted ' if method == 'REML' else ''}likelihood has {int(one['maxima'])} local maxima in tau2: "
+               f"the global one at tau2 = {one['tau2']:.6g} (log-likelihood {one['loglik']:.6g}) is used; the next at "
+               f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})")
+        notes.append(msg)
+        warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=2)
     w = 1.0 / (v + one["tau2"])
     return MetaAnalysis(
         estimate=float(one["estimate"]), se=float(one["se"]), ci_low=float(one["ci_low"]),
@@ -217,4 +227,6 @@ def meta_analysis(
         method=method, test=test, level=level, measure=measure, converged=bool(one["converged"]),
         iterations=int(one["iterations"]), tau2_at_boundary=bool(one["at_boundary"]), s2=float(one["s2"]),
         pi_method=pi_method, profile=profile, notes=tuple(notes), effects=effects,
+        tau2_maxima=int(one["maxima"]),
+        tau2_alternative=(float(one["alt_tau2"]), float(one["alt_loglik"])) if one["maxima"] > 1 else None,
     )

@@ -41,7 +41,7 @@ from scipy import special, stats
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .report import Printable, format_p
 from .results import Interval
-from .tau2 import estimate_tau2, solve_decreasing
+from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
 
@@ -205,17 +205,50 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
         return score, slope if slope < 0 else -0.5 * trr
 
     def fun(t2: F64, rows: NDArray[np.intp]) -> tuple[F64, F64]:
-        f, s = one(float(t2[0]))
-        return np.array([f]), np.array([s])
+        out = [one(float(a)) for a in t2]
+        return np.array([f for f, _ in out]), np.array([s for _, s in out])
 
-    f0, _ = one(0.0)
-    if not f0 > 0:
-        return 0.0, True, 0
-    span = float(y.max() - y.min())
-    upper = np.array([max(10.0 * (span**2 + 1.0), 1.0)])
-    start_raw = _tau2(y, v, x, "HE")[0]
-    fit = solve_decreasing(fun, np.array([True]), upper, np.array([start_raw]))
-    return max(0.0, float(fit.tau2[0])), bool(fit.converged[0]), int(fit.iterations[0])
+    if method in ("PM", "EB"):  # the generalised Q decreases in τ²: at most one root
+        f0, _ = one(0.0)
+        if not f0 > 0:
+            return 0.0, True, 0
+        span = float(y.max() - y.min())
+        upper = np.array([max(10.0 * (span**2 + 1.0), 1.0)])
+        fit = solve_decreasing(fun, np.array([True]), upper, np.array([_tau2(y, v, x, "HE")[0]]))
+        return max(0.0, float(fit.tau2[0])), bool(fit.converged[0]), int(fit.iterations[0])
+    tau2, converged, iterations, _ = _likelihood_maximum(y, v, x, method == "ML", one, fun)
+    return tau2, converged, iterations
+
+
+def _loglik(y: F64, v: F64, x: F64, tau2: float, ml: bool) -> float:
+    """(Restricted) log-likelihood of the mixed-effects model up to a constant."""
+    w, vb, b, _ = _wls(y, v, x, tau2)
+    r = y - x @ b
+    ll = -0.5 * (float(np.sum(np.log(v + tau2))) + float(np.sum(w * r * r)))
+    return ll if ml else ll + 0.5 * float(np.linalg.slogdet(vb)[1])
+
+
+def _likelihood_maximum(y: F64, v: F64, x: F64, ml: bool, one, fun) -> tuple[float, bool, int, list[tuple[float, float]]]:
+    """The global maximum of the (restricted) likelihood over τ² >= 0: the score is scanned on
+    :data:`metaacu.tau2.SCAN_GRID` (multiples of the residual spread) and every interval where it
+    turns from positive to negative is refined, as for the intercept-only model.  Returns
+    ``(tau2, converged, iterations, maxima)`` with every local maximum as ``(tau2, loglik)``."""
+    k, p = x.shape
+    pols = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
+    spread = float(y @ pols @ y) / max(k - p, 1) + float(v.mean())
+    pts = [0.0, *(spread * float(g) for g in SCAN_GRID)]
+    sc = [one(t)[0] for t in pts]
+    brackets = [(pts[j], pts[j + 1]) for j in range(len(pts) - 1) if sc[j] > 0 >= sc[j + 1]]
+    if sc[-1] > 0:
+        brackets.append((pts[-1], np.inf))
+    cands: list[tuple[float, bool, int]] = [(0.0, True, 0)] if sc[0] <= 0 else []
+    he = _tau2(y, v, x, "HE")[0]
+    for lo, hi in brackets:
+        fit = solve_in_bracket(fun, np.array([lo]), np.array([hi]), np.array([he]), np.array([float(v.mean())]))
+        cands.append((max(0.0, float(fit.tau2[0])), bool(fit.converged[0]), int(fit.iterations[0])))
+    scored = sorted(((_loglik(y, v, x, t2, ml), t2, ok, it) for t2, ok, it in cands), key=lambda c: (-c[0], c[1]))
+    _, tau2, ok, it = scored[0]
+    return tau2, ok, it, [(c[1], c[0]) for c in scored]
 
 
 # --------------------------------------------------------------------------- result

@@ -89,6 +89,11 @@ class MetaAnalysis:
         Everything worth a warning: adjustments, boundary estimates, small k.
     effects : EffectSizes or None
         The effect sizes the model was fitted to, if given (arm data for forest plots).
+    tau2_maxima : int
+        ML/REML: local maxima of the (restricted) likelihood found on τ² ≥ 0 (1 otherwise); when
+        above 1 the global one is returned, a :class:`~metaacu.LikelihoodWarning` is issued and
+        ``tau2_alternative`` holds the next best ``(τ², log-likelihood)``.
+    tau2_alternative : (float, float) or None
     """
 
     estimate: float
@@ -122,6 +127,8 @@ class MetaAnalysis:
     profile: str = "metafor"
     notes: tuple[str, ...] = ()
     effects: EffectSizes | None = field(default=None, compare=False)
+    tau2_maxima: int = 1
+    tau2_alternative: tuple[float, float] | None = None
 
     # ---------------------------------------------------------------- derived quantities
     @property

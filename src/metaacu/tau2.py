@@ -30,7 +30,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["TAU2_METHODS", "Tau2Fit", "denoise", "estimate_tau2", "generalised_q", "solve_decreasing"]
+__all__ = ["SCAN_GRID", "TAU2_METHODS", "Tau2Fit", "denoise", "estimate_tau2", "generalised_q", "likelihood_brackets",
+           "loglik", "reml_score", "solve_decreasing", "solve_in_bracket"]
 
 F64 = NDArray[np.float64]
 
@@ -47,11 +48,21 @@ MAXITER: Final = 200
 
 @dataclass(frozen=True)
 class Tau2Fit:
-    """τ² per row with the solver's bookkeeping (arrays of shape ``(m,)``)."""
+    """τ² per row with the solver's bookkeeping (arrays of shape ``(m,)``).
+
+    For ML/REML, ``maxima`` counts the local maxima of the (restricted) likelihood found on
+    ``[0, ∞)`` (1 for every other method) and ``alt_tau2``/``alt_loglik`` give the best of the
+    others (NaN when there is none); ``loglik`` is the log-likelihood at ``tau2`` (NaN for other
+    methods).
+    """
 
     tau2: F64
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
+    maxima: NDArray[np.int64] | None = None
+    loglik: F64 | None = None
+    alt_tau2: F64 | None = None
+    alt_loglik: F64 | None = None
 
 
 def _weighted_mean(w: F64, y: F64) -> F64:
@@ -146,6 +157,17 @@ def _reml_score_slope(yi: F64, vi: F64, tau2: F64, ml: bool) -> tuple[F64, F64]:
     return score, np.where(slope < 0, slope, -0.5 * tr_pp)
 
 
+def reml_score(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
+    """The score alone of :func:`_reml_score_slope` (for the scan for local maxima)."""
+    w = 1.0 / (vi + tau2[:, None])
+    sw = w.sum(axis=1)
+    r = yi - ((w * yi).sum(axis=1) / sw)[:, None]
+    w2 = w * w
+    ypy2 = (w2 * r * r).sum(axis=1)
+    tr_p = sw if ml else sw - w2.sum(axis=1) / sw
+    return 0.5 * (ypy2 - tr_p)
+
+
 def _solve(
     fun,
     start: F64,
@@ -192,67 +214,130 @@ def _solve(
 
 
 def _iterative(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
+    if method in ("REML", "ML"):
+        return _likelihood_fit(yi, vi, kk, method == "ML")
     m = yi.shape[0]
     zero = np.zeros(m)
-    if method in ("PM", "EB"):
-        q0, _ = generalised_q(yi, vi, zero)
+    # PM/EB: the generalised Q decreases in τ², so the estimating equation has at most one root.
+    q0, _ = generalised_q(yi, vi, zero)
 
-        def fun(x: F64, rows: NDArray[np.intp]) -> tuple[F64, F64]:
-            q, dq = generalised_q(yi[rows], vi[rows], x)
-            return q - (kk[rows] - 1.0), dq
+    def fun(x: F64, rows: NDArray[np.intp]) -> tuple[F64, F64]:
+        q, dq = generalised_q(yi[rows], vi[rows], x)
+        return q - (kk[rows] - 1.0), dq
 
-        f0 = q0 - (kk - 1.0)
-    else:
-        ml = method == "ML"
-
-        def fun(x: F64, rows: NDArray[np.intp]) -> tuple[F64, F64]:
-            return _reml_score_slope(yi[rows], vi[rows], x, ml)
-
-        f0, _ = _reml_score_slope(yi, vi, zero, ml)
-    active = (f0 > 0) & (kk > 1)
-    lower = zero.copy()
-    interior = np.zeros(0, dtype=np.intp)
-    if method in ("REML", "ML"):
-        # The (restricted) likelihood need not be concave: its score can be negative at 0 while an
-        # interior maximum with a larger likelihood exists (metafor, started at HE, finds it).  Probe
-        # a grid; where the score turns positive, bracket the root from there, and keep whichever of
-        # the boundary and that root has the larger likelihood.
-        probe = np.flatnonzero(~active & (kk > 1))
-        if probe.size:
-            at = _positive_score_point(yi[probe], vi[probe], kk[probe], method == "ML")
-            found = np.isfinite(at)
-            interior = probe[found]
-            lower[interior] = at[found]
-            active[interior] = True
-    start = np.where(active, np.maximum(_he(yi, vi, kk), lower), 0.0)
-    fit = solve_decreasing(fun, active, initial_upper(yi, vi), start, lower, variance_scale(vi, kk))
-    tau2 = np.where(active, fit.tau2, 0.0)
-    if interior.size:
-        ml = method == "ML"
-        ll_root = _loglik(yi[interior], vi[interior], tau2[interior], ml)
-        ll_zero = _loglik(yi[interior], vi[interior], np.zeros(interior.size), ml)
-        tau2[interior[ll_zero >= ll_root]] = 0.0
-    return Tau2Fit(tau2, fit.converged | ~active, fit.iterations)
+    active = (q0 - (kk - 1.0) > 0) & (kk > 1)
+    start = np.where(active, np.maximum(_he(yi, vi, kk), 0.0), 0.0)
+    fit = solve_decreasing(fun, active, initial_upper(yi, vi), start, zero.copy(), variance_scale(vi, kk))
+    return Tau2Fit(np.where(active, fit.tau2, 0.0), fit.converged | ~active, fit.iterations)
 
 
-#: Probe points for an interior likelihood maximum, as multiples of the spread of the yᵢ.
-PROBE_GRID: Final = 10.0 ** np.linspace(-3.0, 1.0, 13)
+#: Where the likelihood score is scanned for sign changes: multiples of the data's spread
+#: (variance of the yᵢ plus mean vᵢ), three points per decade over eight decades.  A maximum of
+#: the (restricted) likelihood lies in each interval where the score turns from positive to
+#: negative; every such interval is refined and the largest likelihood wins.
+SCAN_GRID: Final = 10.0 ** np.linspace(-6.0, 2.0, 25)
+#: Rows of the scan evaluated at once (bounds the memory of large batches).
+_SCAN_CHUNK: Final = 4096
 
 
-def _positive_score_point(yi: F64, vi: F64, kk: F64, ml: bool) -> F64:
-    """Smallest probe τ² at which the likelihood score is positive (NaN where there is none)."""
+def _spread(yi: F64, vi: F64, kk: F64) -> F64:
     valid = np.isfinite(vi)
     ybar = _mask_mean(yi, valid, kk)
-    spread = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / (kk - 1.0) + _mask_mean(vi, valid, kk)
-    grid = spread[:, None] * PROBE_GRID[None, :]  # (m, G)
-    g = grid.shape[1]
-    score, _ = _reml_score_slope(np.repeat(yi, g, axis=0), np.repeat(vi, g, axis=0), grid.ravel(), ml)
-    pos = score.reshape(-1, g) > 0
-    first = np.argmax(pos, axis=1)
-    return np.where(pos.any(axis=1), grid[np.arange(grid.shape[0]), first], np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(kk - 1.0, 1.0) + _mask_mean(vi, valid, kk)
 
 
-def _loglik(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
+def likelihood_brackets(yi: F64, vi: F64, kk: F64, ml: bool) -> tuple[NDArray[np.bool_], NDArray[np.intp], F64, F64]:
+    """Where the (restricted) likelihood has local maxima, from a scan of its score on ``SCAN_GRID``.
+
+    Returns ``(at_zero, rows, lower, upper)``: whether τ² = 0 is a local maximum of each row (score
+    ≤ 0 there), and one bracket ``(lower, upper)`` per interior maximum with the row it belongs to;
+    ``upper`` is ``inf`` when the score is still positive at the end of the scan.  Rows with fewer
+    than two studies get no bracket.
+    """
+    m, k = yi.shape
+    pts = np.concatenate([np.zeros((m, 1)), _spread(yi, vi, kk)[:, None] * SCAN_GRID[None, :]], axis=1)
+    g = pts.shape[1]
+    if m == 1:  # one dataset (the single-fit path): the grid is the batch, the brackets a short loop
+        sc = reml_score(np.broadcast_to(yi, (g, k)), np.broadcast_to(vi, (g, k)), pts[0], ml).tolist()
+        if kk[0] <= 1:
+            return np.array([True]), np.zeros(0, dtype=np.intp), np.zeros(0), np.zeros(0)
+        p = pts[0].tolist()
+        lo = [p[j] for j in range(g - 1) if sc[j] > 0 >= sc[j + 1]] + ([p[-1]] if sc[-1] > 0 else [])
+        hi = [p[j + 1] for j in range(g - 1) if sc[j] > 0 >= sc[j + 1]] + ([np.inf] if sc[-1] > 0 else [])
+        return np.array([sc[0] <= 0]), np.zeros(len(lo), dtype=np.intp), np.array(lo, float), np.array(hi, float)
+    sc = np.empty((m, g))
+    step = max(1, _SCAN_CHUNK // g)
+    for start in range(0, m, step):
+        sl = slice(start, min(m, start + step))
+        n = sl.stop - sl.start
+        sc[sl] = reml_score(np.repeat(yi[sl], g, axis=0), np.repeat(vi[sl], g, axis=0), pts[sl].ravel(), ml).reshape(n, g)
+    many = (kk > 1)[:, None]
+    down = (sc[:, :-1] > 0) & (sc[:, 1:] <= 0) & many
+    r, j = np.nonzero(down)
+    beyond = np.flatnonzero((sc[:, -1] > 0) & (kk > 1))
+    rows = np.concatenate([r, beyond])
+    lower = np.concatenate([pts[r, j], pts[beyond, -1]])
+    upper = np.concatenate([pts[r, j + 1], np.full(beyond.size, np.inf)])
+    order = np.lexsort((lower, rows))
+    return (sc[:, 0] <= 0) | (kk <= 1), rows[order], lower[order], upper[order]
+
+
+def solve_in_bracket(fun, lower: F64, upper: F64, start: F64, scale: F64) -> Tau2Fit:
+    """Root of a decreasing function in each bracket ``[lower, upper]`` (``upper`` may be ``inf``:
+    it is then grown tenfold from ``10·lower`` until the function is negative).  ``fun(x, rows)`` as
+    in :func:`solve_decreasing`, ``rows`` indexing the brackets."""
+    upper = upper.copy()
+    open_ = np.flatnonzero(~np.isfinite(upper))
+    upper[open_] = 10.0 * np.maximum(lower[open_], np.finfo(float).tiny)
+    for _ in range(60):
+        if open_.size == 0:
+            break
+        f, _ = fun(upper[open_], open_)
+        grow = f > 0
+        lower[open_[grow]] = upper[open_[grow]]
+        upper[open_[grow]] *= 10.0
+        open_ = open_[grow]
+    start = np.clip(start, lower, upper)
+    inside = (start > lower) & (start < upper)
+    start = np.where(inside, start, np.where(lower > 0, np.sqrt(lower * upper), 0.5 * upper))
+    return _solve(fun, start, lower.copy(), upper, np.ones(lower.shape, dtype=bool), scale)
+
+
+def _likelihood_fit(yi: F64, vi: F64, kk: F64, ml: bool) -> Tau2Fit:
+    """ML/REML: the global maximum over τ² ≥ 0 among every local maximum of the likelihood."""
+    m = yi.shape[0]
+    at_zero, rows, lower, upper = likelihood_brackets(yi, vi, kk, ml)
+
+    def fun(x: F64, idx: NDArray[np.intp]) -> tuple[F64, F64]:
+        return _reml_score_slope(yi[rows[idx]], vi[rows[idx]], x, ml)
+
+    scale = variance_scale(vi, kk)
+    he = np.maximum(_he(yi, vi, kk), 0.0)
+    fit = solve_in_bracket(fun, lower, upper, he[rows], scale[rows]) if rows.size else None
+    # candidates: τ² = 0 where it is a local maximum, and every refined interior root
+    c_rows = np.concatenate([np.flatnonzero(at_zero), rows])
+    c_tau2 = np.concatenate([np.zeros(int(at_zero.sum())), fit.tau2 if fit else np.zeros(0)])
+    c_conv = np.concatenate([np.ones(int(at_zero.sum()), dtype=bool), fit.converged if fit else np.zeros(0, dtype=bool)])
+    c_it = np.concatenate([np.zeros(int(at_zero.sum()), dtype=np.int64), fit.iterations if fit else np.zeros(0, dtype=np.int64)])
+    c_ll = loglik(yi[c_rows], vi[c_rows], c_tau2, ml) if c_rows.size else np.zeros(0)
+    # per row: best candidate (ties go to the smaller τ², i.e. the boundary), and the best of the rest
+    order = np.lexsort((c_tau2, -c_ll, c_rows))
+    c_rows, c_tau2, c_conv, c_it, c_ll = c_rows[order], c_tau2[order], c_conv[order], c_it[order], c_ll[order]
+    first = np.ones(c_rows.size, dtype=bool)
+    first[1:] = c_rows[1:] != c_rows[:-1]
+    second = np.zeros(c_rows.size, dtype=bool)
+    second[1:] = first[:-1] & ~first[1:]
+    tau2, conv, it = np.zeros(m), np.ones(m, dtype=bool), np.zeros(m, dtype=np.int64)
+    ll, alt_t, alt_ll = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
+    tau2[c_rows[first]], conv[c_rows[first]], it[c_rows[first]], ll[c_rows[first]] = (
+        c_tau2[first], c_conv[first], c_it[first], c_ll[first])
+    alt_t[c_rows[second]], alt_ll[c_rows[second]] = c_tau2[second], c_ll[second]
+    maxima = np.bincount(c_rows, minlength=m).astype(np.int64)
+    return Tau2Fit(tau2, conv, it, maxima, ll, alt_t, alt_ll)
+
+
+def loglik(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
     """(Restricted) log-likelihood up to a constant (Viechtbauer 2005, eqs. 8 and 10)."""
     v = vi + tau2[:, None]
     w = 1.0 / v
@@ -323,7 +408,9 @@ def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
     -----
     Closed forms (w = 1/v): DL ``(Q − (k−1)) / (Σw − Σw²/Σw)``; HS ``(Q − k)/Σw``; HE
     ``Σ(y − ȳ)²/(k−1) − mean(v)``; SJ ``τ₀² Σuᵢ(yᵢ − μ̂ᵤ)²/(k−1)`` with ``τ₀² = Σ(y − ȳ)²/k`` and
-    ``uᵢ = 1/(vᵢ + τ₀²)``.  ML/REML solve the likelihood score equation on ``τ² ≥ 0``.
+    ``uᵢ = 1/(vᵢ + τ₀²)``.  ML/REML return the global maximum of the (restricted) likelihood on
+    ``τ² ≥ 0``: the likelihood need not be concave, so its score is scanned on :data:`SCAN_GRID`
+    and every local maximum is refined (``maxima`` counts them).
     With one study τ² is 0 for every method.
     """
     m = yi.shape[0]
@@ -332,7 +419,8 @@ def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
         return Tau2Fit(tau2, np.ones(m, dtype=bool), np.zeros(m, dtype=np.int64))
     if method in ITERATIVE:
         fit = _iterative(yi, vi, kk, method)
-        return Tau2Fit(np.where(kk > 1, np.maximum(fit.tau2, 0.0), 0.0), fit.converged, fit.iterations)
+        return Tau2Fit(np.where(kk > 1, np.maximum(fit.tau2, 0.0), 0.0), fit.converged, fit.iterations, fit.maxima,
+                       fit.loglik, fit.alt_tau2, fit.alt_loglik)
     closed = {"DL": _dl, "HE": _he, "HS": _hs, "SJ": _sj}[method]
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = closed(yi, vi, kk)

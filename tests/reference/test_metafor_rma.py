@@ -56,6 +56,19 @@ def fixture() -> dict[str, Any]:
     return json.loads(FIXTURE.read_text())
 
 
+def fit(yi: Any, vi: Any, **kw: Any) -> metaacu.MetaAnalysis:
+    """meta_analysis, recording the warning for a multimodal likelihood: it is issued exactly when
+    the result reports more than one local maximum."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", metaacu.LikelihoodWarning)
+        res = metaacu.meta_analysis(yi, vi, **kw)
+    warned = [w for w in caught if issubclass(w.category, metaacu.LikelihoodWarning)]
+    assert bool(warned) == (res.tau2_maxima > 1)
+    return res
+
+
 def datasets() -> dict[str, dict[str, Any]]:
     return {d["name"]: d for d in fixture()["datasets"]}
 
@@ -175,7 +188,7 @@ def test_rma_tight(ref: dict[str, Any]) -> None:
         with pytest.raises(MetaacuInputError, match="at least 2 studies"):
             metaacu.meta_analysis(yi, vi, method=method, test=test)
         return
-    res = metaacu.meta_analysis(yi, vi, method=method, test=test)
+    res = fit(yi, vi, method=method, test=test)
     assert res.converged
     if not ref["ok"]:
         # metafor's Fisher scoring did not converge; the step-halved run is the reference.
@@ -200,7 +213,7 @@ def test_rma_reml_against_metafor_defaults(ref: dict[str, Any]) -> None:
     yi, vi = np.array(ds["yi"]), np.array(ds["vi"])
     if ds["k"] == 1 and ref["test"] != "z":
         pytest.skip("k = 1 with a t-based test is covered by test_rma_tight")
-    res = metaacu.meta_analysis(yi, vi, method="REML", test=ref["test"])
+    res = fit(yi, vi, method="REML", test=ref["test"])
     if not ref["ok"]:
         # Fisher scoring at the defaults failed (oscillation); metaacu's safeguarded solver does not.
         assert "did not converge" in ref["error"]
