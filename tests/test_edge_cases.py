@@ -26,3 +26,17 @@ def test_first_cumulative_step_and_single_study_subgroup_have_no_heterogeneity()
     sub = metaacu.subgroup_analysis(metaacu.effect_sizes("MD", n1=[20, 20, 20], mean1=[1, 2, 3], sd1=[1, 1, 1], n2=[20, 20, 20],
                                                          mean2=[0, 0, 0], sd2=[1, 1, 1]), ["x", "y", "y"])
     assert sub.groups["x"].i2 == 0.0 and sub.groups["x"].i2_q == 0.0
+
+
+@pytest.mark.parametrize(
+    ("measure", "events1", "events2"),
+    [("RR", [10, 5], [10, 5]), ("RD", [0, 0], [0, 0]), ("RD", [10, 5], [10, 5])],
+)
+def test_mantel_haenszel_zero_standard_error_is_reported_not_divided(measure, events1, events2):
+    # every participant (or none) had the event in every table: the pooled estimate is exact, so
+    # the Wald statistic is 0/0. metafor's rma.mh returns zval NaN and a zero-width interval.
+    with pytest.warns(RuntimeWarning, match="standard error of the pooled estimate is 0"):
+        res = metaacu.mantel_haenszel(events1, [10, 5], events2, [10, 5], measure=measure)
+    assert res.estimate == 0.0 and res.se == 0.0
+    assert np.isnan(res.statistic) and np.isnan(res.pvalue)
+    assert res.ci_low == res.ci_high == 0.0

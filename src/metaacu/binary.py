@@ -34,6 +34,8 @@ Deeks JJ, Higgins JPT. Statistical algorithms in Review Manager 5. Cochrane; 201
 
 from __future__ import annotations
 
+import math
+import warnings
 from dataclasses import dataclass
 from typing import Final
 
@@ -259,8 +261,18 @@ def _heterogeneity(q: float, k_yi: int) -> tuple[int, float, float, float]:
 
 
 def _wald(est: float, se: float, level: float) -> tuple[float, float, float, float]:
-    z = est / se
+    """Wald z, p-value and CI.  A zero standard error (every participant, or none, had the event in
+    every table) gives z and p NaN and a degenerate interval, with a warning, as metafor."""
     crit = special.ndtri(0.5 + level / 2)
+    if not se > 0:
+        warnings.warn(
+            "metaacu: the standard error of the pooled estimate is 0 (events in every participant, "
+            "or in none, in every table): z and p are not defined",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return math.nan, math.nan, est, est
+    z = est / se
     return z, float(2.0 * special.ndtr(-abs(z))), est - crit * se, est + crit * se
 
 
