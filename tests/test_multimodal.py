@@ -94,3 +94,31 @@ def test_heavy_tailed_draws_return_the_grid_maximum(k, df, seed, method):
     ml = method == "ML"
     _, g_ll = grid_maximum(y, v, ml)
     assert loglik(y, v, [res.tau2], ml)[0] >= g_ll - 1e-9 * max(1.0, abs(g_ll))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    k=st.integers(2, 30),
+    df=st.sampled_from([1.0, 2.0, 5.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_generalised_q_is_strictly_decreasing_so_pm_and_eb_have_one_root(k, df, seed):
+    # the reason PM/EB need no multimodality scan: Q(tau2) falls strictly, checked here on a grid
+    # independently of the derivative formula metaacu uses
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 1.0, k)
+    y = rng.standard_t(df, k) * np.sqrt(v)
+    if np.ptp(y) == 0:
+        return
+    g = np.var(y, ddof=1) * 10 ** np.linspace(-6, 4, 400)
+    w = 1.0 / (v[None, :] + g[:, None])
+    mu = (w * y).sum(1) / w.sum(1)
+    q = (w * (y - mu[:, None]) ** 2).sum(1)
+    assert np.all(np.diff(q) < 0)
+    fit = metaacu.meta_analysis(y, v, method="PM")
+    # the root is where Q crosses k - 1 (or 0 when Q(0) < k - 1)
+    q_at = (1 / (v + fit.tau2) * (y - fit.estimate) ** 2).sum()
+    if fit.tau2 > 0:
+        assert q_at == pytest.approx(k - 1, rel=1e-6)
+    else:
+        assert q_at <= k - 1 + 1e-9
