@@ -14,6 +14,8 @@ Row status codes (:data:`ERROR_CODES`)
  2   ``missing value``           NaN or ±inf ``yi``, or NaN ``vi``, among the row's k studies
  3   ``invalid variance``        ``vi <= 0`` or ``vi = +inf`` among the row's k studies
  4   ``k = 1 with a t test``     one study and ``test`` other than ``"z"`` (t needs k − 1 ≥ 1 df)
+ 5   ``out of double range``     variances or effects too far apart to pool in double precision,
+                                 even after exact rescaling (:mod:`metaacu.scaling`)
 ===  ==========================  ==============================================================
 
 With ``errors="raise"`` (the default) any invalid row raises :class:`MetaacuInputError` naming the
@@ -71,6 +73,7 @@ from scipy import special
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .heterogeneity import q_profile
 from .pooling import TESTS, fit_arrays
+from .scaling import exponents, out_of_range, scale_rows
 from .tau2 import TAU2_METHODS
 
 __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysis_batch"]
@@ -84,8 +87,9 @@ ERROR_CODES: Final[dict[int, str]] = {
     2: "missing value",
     3: "invalid variance",
     4: "k = 1 with a t test",
+    5: "out of double range",
 }
-ERR_NONE, ERR_EMPTY, ERR_MISSING, ERR_VARIANCE, ERR_K1 = 0, 1, 2, 3, 4
+ERR_NONE, ERR_EMPTY, ERR_MISSING, ERR_VARIANCE, ERR_K1, ERR_RANGE = 0, 1, 2, 3, 4, 5
 
 #: Column order of the stacked ``(m, len(FIELDS))`` float array made by :func:`batch_blocks`.
 FIELDS: Final = (
@@ -453,7 +457,11 @@ def _codes(yb: F64, vb: F64, kk: NDArray[np.int64], test: str) -> NDArray[np.int
     with np.errstate(invalid="ignore"):
         missing = (real & (~np.isfinite(yb) | np.isnan(vb))).any(axis=1)
         badvar = (real & ~np.isnan(vb) & ~((vb > 0) & (vb < np.inf))).any(axis=1)
+    vr = np.where(real, vb, np.inf)
+    yr = np.where(real, yb, 0.0)
+    too_wide = out_of_range(*scale_rows(yr, vr, exponents(vr)))
     code = np.zeros(kk.shape[0], dtype=np.int8)
+    code[too_wide] = ERR_RANGE
     code[(kk == 1) & (test != "z")] = ERR_K1
     code[badvar] = ERR_VARIANCE
     code[missing] = ERR_MISSING

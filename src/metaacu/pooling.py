@@ -27,6 +27,7 @@ from .escalc import EffectSizes
 from .measures import measure_info
 from .profiles import get_profile
 from .results import MetaAnalysis
+from .scaling import exponents, out_of_range, range_message, scale_rows, unscale
 from .tau2 import TAU2_METHODS, denoise, estimate_tau2
 
 __all__ = ["TESTS", "fit_arrays", "meta_analysis", "resolve_effects"]
@@ -41,7 +42,15 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
     ``yi``/``vi`` have shape ``(m, k)``, padded with ``yi = 0, vi = inf``; ``kk`` holds the number of
     real studies per row.  Returns a dict of ``(m,)`` arrays (estimate, se, ci_low, ci_high,
     statistic, pvalue, df, tau2, q, q_df, q_pvalue, i2, h2, i2_q, s2, converged, iterations, at_boundary).
+    Rows on an extreme scale are fitted rescaled (:mod:`metaacu.scaling`).
     """
+    e = exponents(vi)
+    if e.any():
+        yi, vi = scale_rows(yi, vi, e)
+    return unscale(_fit_unit(yi, vi, kk, method, test, level), e, kk, method == "REML")
+
+
+def _fit_unit(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
     fit = estimate_tau2(yi, vi, kk, method)
     tau2 = fit.tau2
     w = 1.0 / (vi + tau2[:, None])
@@ -198,11 +207,15 @@ def meta_analysis(
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
     if k == 1:
         notes.append("k = 1: no heterogeneity can be estimated; tau2 set to 0")
-    vratio = v.max() / v.min()
+    e = exponents(v[None, :])
+    ys, vs = scale_rows(y[None, :], v[None, :], e)
+    if out_of_range(ys, vs)[0]:
+        raise MetaacuInputError(range_message("these effect sizes and variances"))
+    vratio = vs.max() / vs.min()
     if vratio > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
     if k <= MAX_K:  # pure-Python fast path: same formulas, no per-call NumPy overhead
-        one = fit_one(y.tolist(), v.tolist(), method, test, level)
+        one = unscale(fit_one(ys[0].tolist(), vs[0].tolist(), method, test, level), int(e[0]), float(k), method == "REML")
     else:
         res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
         one = {name: val[0] for name, val in res.items()}
@@ -217,7 +230,7 @@ def meta_analysis(
                f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})")
         notes.append(msg)
         warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=2)
-    w = 1.0 / (v + one["tau2"])
+    w = 1.0 / (vs[0] + np.ldexp(one["tau2"], -2 * int(e[0])))  # percent weights: scale-free
     return MetaAnalysis(
         estimate=float(one["estimate"]), se=float(one["se"]), ci_low=float(one["ci_low"]),
         ci_high=float(one["ci_high"]), statistic=float(one["statistic"]), pvalue=float(one["pvalue"]),

@@ -41,6 +41,7 @@ from scipy import special, stats
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .report import Printable, format_p
 from .results import Interval
+from .scaling import exponents, out_of_range, range_message, scale_rows
 from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
@@ -593,7 +594,13 @@ def meta_regression(
     labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(s) for s in labels)
     if len(labs) != k:
         raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
-    fit = fit_design(y, v, x, names, method=method, test=test, level=lv, intercept=intercept)
+    # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
+    e = exponents(v[None, :])
+    ys2, vs2 = scale_rows(y[None, :], v[None, :], e)
+    if out_of_range(ys2, vs2)[0]:
+        raise MetaacuInputError(range_message("these effect sizes and variances"))
+    ys, vs, c_exp = ys2[0], vs2[0], int(e[0])
+    fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept)
     notes: list[str] = []
     if not fit["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {fit['iterations']} iterations")
@@ -603,16 +610,21 @@ def meta_regression(
     r2 = tau2_re = np.nan
     if method == "EE" and intercept and p > 1:
         # metafor: adjusted R² of the weighted least-squares fit lm(yi ~ X, weights = 1/vi), in percent.
-        w0 = 1.0 / v
-        if np.ptp(y) > 0:
-            rss = float((w0 * (y - x @ fit["estimate"]) ** 2).sum())
-            tss = float((w0 * (y - (w0 * y).sum() / w0.sum()) ** 2).sum())
+        w0 = 1.0 / vs
+        if np.ptp(ys) > 0:
+            rss = float((w0 * (ys - x @ fit["estimate"]) ** 2).sum())
+            tss = float((w0 * (ys - (w0 * ys).sum() / w0.sum()) ** 2).sum())
             r2 = max(0.0, 100.0 * (1.0 - (rss / tss) * (k - 1) / (k - p)))
         else:
             r2 = 0.0
     if method != "EE" and intercept and p > 1:
-        tau2_re = float(estimate_tau2(y[None, :], v[None, :], np.array([float(k)]), method).tau2[0])
+        tau2_re = float(estimate_tau2(ys2, vs2, np.array([float(k)]), method).tau2[0])
         r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - fit["tau2"]) / tau2_re)
+    if c_exp:
+        for key in ("estimate", "se", "ci_low", "ci_high"):
+            fit[key] = np.ldexp(fit[key], c_exp)
+        fit["vcov"] = np.ldexp(fit["vcov"], 2 * c_exp)
+        fit["tau2"], tau2_re = float(np.ldexp(fit["tau2"], 2 * c_exp)), float(np.ldexp(tau2_re, 2 * c_exp))
     for key in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "weights"):
         fit[key] = readonly(np.asarray(fit[key], dtype=float))
     return MetaRegression(
