@@ -27,7 +27,7 @@ from .escalc import EffectSizes
 from .measures import measure_info
 from .profiles import get_profile
 from .results import MetaAnalysis
-from .scaling import exponents, out_of_range, range_message, scale_rows, unscale
+from .scaling import exponents, rescale_one, scale_rows, unscale
 from .tau2 import TAU2_METHODS, denoise, estimate_tau2
 
 __all__ = ["TESTS", "fit_arrays", "meta_analysis", "resolve_effects"]
@@ -207,15 +207,12 @@ def meta_analysis(
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
     if k == 1:
         notes.append("k = 1: no heterogeneity can be estimated; tau2 set to 0")
-    e = exponents(v[None, :])
-    ys, vs = scale_rows(y[None, :], v[None, :], e)
-    if out_of_range(ys, vs)[0]:
-        raise MetaacuInputError(range_message("these effect sizes and variances"))
+    e, ys, vs = rescale_one(y, v)
     vratio = vs.max() / vs.min()
     if vratio > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
     if k <= MAX_K:  # pure-Python fast path: same formulas, no per-call NumPy overhead
-        one = unscale(fit_one(ys[0].tolist(), vs[0].tolist(), method, test, level), int(e[0]), float(k), method == "REML")
+        one = unscale(fit_one(ys.tolist(), vs.tolist(), method, test, level), e, float(k), method == "REML")
     else:
         res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
         one = {name: val[0] for name, val in res.items()}
@@ -230,7 +227,7 @@ def meta_analysis(
                f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})")
         notes.append(msg)
         warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=2)
-    w = 1.0 / (vs[0] + np.ldexp(one["tau2"], -2 * int(e[0])))  # percent weights: scale-free
+    w = 1.0 / (vs + (np.ldexp(one["tau2"], -2 * e) if e else one["tau2"]))  # percent weights: scale-free
     return MetaAnalysis(
         estimate=float(one["estimate"]), se=float(one["se"]), ci_low=float(one["ci_low"]),
         ci_high=float(one["ci_high"]), statistic=float(one["statistic"]), pvalue=float(one["pvalue"]),

@@ -41,7 +41,7 @@ from scipy import special, stats
 from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
 from .report import Printable, format_p
 from .results import Interval
-from .scaling import exponents, out_of_range, range_message, scale_rows
+from .scaling import rescale_one
 from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
@@ -595,11 +595,7 @@ def meta_regression(
     if len(labs) != k:
         raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
     # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
-    e = exponents(v[None, :])
-    ys2, vs2 = scale_rows(y[None, :], v[None, :], e)
-    if out_of_range(ys2, vs2)[0]:
-        raise MetaacuInputError(range_message("these effect sizes and variances"))
-    ys, vs, c_exp = ys2[0], vs2[0], int(e[0])
+    c_exp, ys, vs = rescale_one(y, v)
     fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept)
     notes: list[str] = []
     if not fit["converged"]:
@@ -618,7 +614,7 @@ def meta_regression(
         else:
             r2 = 0.0
     if method != "EE" and intercept and p > 1:
-        tau2_re = float(estimate_tau2(ys2, vs2, np.array([float(k)]), method).tau2[0])
+        tau2_re = float(estimate_tau2(ys[None, :], vs[None, :], np.array([float(k)]), method).tau2[0])
         r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - fit["tau2"]) / tau2_re)
     if c_exp:
         for key in ("estimate", "se", "ci_low", "ci_high"):
