@@ -12,7 +12,8 @@ fi
 STAMP=.venv/.metaacu-installed
 WANT="$(cat pyproject.toml requirements-dev.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
-    echo "[setup] installing metaacu and pinned dependencies into .venv" >&2
+    echo "[setup] installing metaacu and its pinned dependencies (JupyterLab included) into .venv: about 1-3 minutes" >&2
+    echo "[setup] (first run only, and again only after pyproject.toml or requirements-dev.txt change)" >&2
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
     echo "$WANT" > "$STAMP"
