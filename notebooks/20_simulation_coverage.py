@@ -31,22 +31,21 @@
 # tests `z` and `knha`. Within-study variances vᵢ ~ U(0.02, 0.2) (typical variance ṽ ≈ 0.1), so
 # τ² = ṽ·I²/(1 − I²); true effects θᵢ ~ N(μ = 0, τ²); yᵢ ~ N(θᵢ, vᵢ). 5,000 replicates per cell
 # (Monte-Carlo SE of a 95% coverage ≈ 0.3 percentage points). All fits go through the public API
-# (`metaacu.batch.meta_analysis_batch`, identical to `metaacu.meta_analysis` row by row). Runs in well
-# under a minute.
+# (`metaacu.batch.meta_analysis_batch`, identical to `metaacu.meta_analysis` row by row). The time the
+# simulation took on this machine is printed at the end.
 
 # %%
 import time
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 from scipy import stats
 
 import metaacu
 from metaacu.batch import meta_analysis_batch
+from metaacu.plots import inline
 
 SEED = 2014
 NSIM = 5000
@@ -87,12 +86,14 @@ table = cov.pivot_table(index=["method", "k"], columns=["test", "I2"], values="c
 (100 * table).round(1)
 
 # %%
-fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True, sharey=True)
+# A figure of our own (not pyplot's), shown by `inline`: once, in any kernel and under any backend.
+fig = Figure(figsize=(10, 7), layout="constrained")
+axes = fig.subplots(2, 2, sharex=True, sharey=True)
 for (r, method), (c, what) in [((r, m), (c, w)) for r, m in enumerate(("DL", "REML"))
                                for c, w in enumerate(("ci_coverage", "pi_coverage"))]:
     ax = axes[r, c]
     for test, style in (("z", "--"), ("knha", "-")):
-        for i2, color in zip(I2S, plt.cm.viridis(np.linspace(0, 0.9, len(I2S)))):
+        for i2, color in zip(I2S, matplotlib.colormaps["viridis"](np.linspace(0, 0.9, len(I2S)))):
             d = cov[(cov.method == method) & (cov.test == test) & (cov.I2 == i2)]
             ax.plot(d.k, 100 * d[what], style, color=color, marker="o", ms=3,
                     label=f"{test}, I²={100 * i2:.0f}%" if (r, c) == (0, 0) else None)
@@ -102,7 +103,7 @@ for (r, method), (c, what) in [((r, m), (c, w)) for r, m in enumerate(("DL", "RE
     ax.set_ylabel("coverage (%)")
 axes[0, 0].legend(fontsize=7, ncol=2)
 fig.suptitle("Coverage of nominal 95% intervals (dashed: z, solid: HKSJ / t(k−1))")
-fig.tight_layout()
+inline(fig)
 
 # %% [markdown]
 # ## The known results, checked
@@ -139,5 +140,4 @@ print(f"3. Prediction intervals (k <= 5, I2 >= 50%): normal quantile {100 * pz.m
       f"t(k-1) {100 * pt.min():.1f}%-{100 * pt.max():.1f}%")
 assert pz.max() < 0.93 and (pt.values > pz.values).all()
 
-assert elapsed < 60, "the study should run in under a minute"
-print(f"All checks passed ({elapsed:.1f} s).")
+print(f"All checks passed; the simulation took {elapsed:.1f} s.")

@@ -186,7 +186,7 @@ def test_bubble_plot_artists():
     res = _fit(BCG)
     fig, ax = plt.subplots()
     try:
-        assert bubble_plot(res, "ablat", ax=ax) is ax
+        assert bubble_plot(res, "ablat", ax=ax).ax is ax
         gids = {a.get_gid() for a in ax.get_children()}
         assert {"ci_band", "fitted_line", "studies"} <= gids
         pts = next(c for c in ax.collections if c.get_gid() == "studies")

@@ -51,19 +51,75 @@ class Table:
 
 def short_name(info: Any) -> str:
     """Column-header name of the display quantity: ``"Std. mean difference"`` rather than the full name."""
+    if info.code == "PETO":
+        return "Peto odds ratio"
     name = re.sub(r"\s*\(.*\)", "", info.display_name)
     name = name.replace("Standardised", "Std.").replace(", heteroscedastic", "")
     return name
 
 
+# ----------------------------------------------------------------------------- results the plots read
+#: Pooling methods without τ²: the common-effect inverse-variance model and the 2×2-table methods.
+COMMON_METHODS = frozenset({"EE", "MH", "Peto"})
+#: RevMan's name of each method in the column header ("M-H, Fixed, 95% CI").
+_REVMAN_METHOD = {"MH": ("M-H", "Fixed"), "Peto": ("Peto", "Fixed")}
+
+
+def is_binary_pooled(result: Any) -> bool:
+    """A Mantel-Haenszel or Peto result (:class:`metaacu.binary.BinaryPooled`), recognised by its
+    public attributes: it has no ``summary_frame``."""
+    return getattr(result, "method", None) in _REVMAN_METHOD and not hasattr(result, "summary_frame")
+
+
+def pooled_info(result: Any) -> Any:
+    """The measure registry entry of a plottable result (a subgroup analysis: of its overall model)."""
+    model = result.overall if hasattr(result, "groups") and hasattr(result, "overall") else result
+    if not (hasattr(model, "to_frame") and hasattr(model, "info")):
+        raise MetaacuInputError(
+            f"argument 'result' must be a MetaAnalysis, a Mantel-Haenszel/Peto result or a subgroup analysis, "
+            f"not {type(result).__name__}")
+    return model.info
+
+
+def summary_row(result: Any) -> pd.Series:
+    """The pooled statistics a plot shows, as one row with the columns of ``MetaAnalysis.summary_frame``.
+
+    Mantel-Haenszel and Peto results have no summary frame: the row is read from their public
+    attributes (an equal-effects model: τ² = 0, Wald z test, no prediction interval).
+    """
+    if not is_binary_pooled(result):
+        return result.summary_frame().iloc[0]
+    r = result
+    return pd.Series({
+        "measure": r.measure, "method": r.method, "test": "z", "level": float(r.level), "k": int(r.k),
+        "estimate": float(r.estimate), "se": float(r.se), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
+        "statistic": float(r.statistic), "df": float("inf"), "pvalue": float(r.pvalue), "pi_low": NAN,
+        "pi_high": NAN, "tau2": 0.0, "tau": 0.0, "q": float(r.q), "q_df": int(r.q_df),
+        "q_pvalue": float(r.q_pvalue), "i2": float(r.i2), "i2_q": float(r.i2), "h2": float(r.h2),
+        "converged": True,
+    })
+
+
+def ci_digits(info: Any, summary: pd.Series, digits: int) -> int:
+    """Decimals of the CI column: ``digits``, or up to 3 more when the pooled CI would otherwise span
+    fewer than two units of the last decimal (e.g. a risk difference of 0.004 [0.003, 0.005])."""
+    lo, hi = (float(v) for v in info.to_display([summary["ci_low"], summary["ci_high"]]))
+    width, d = hi - lo, digits
+    while np.isfinite(width) and width < 2 * 10.0**-d and d < digits + 3:
+        d += 1
+    return d
+
+
 def _model_name(summary: pd.Series) -> str:
-    return "common effect" if summary["method"] == "EE" else "random effects"
+    return "common effect" if summary["method"] in COMMON_METHODS else "random effects"
 
 
 def _ci_header(summary: pd.Series, two: bool) -> str:
-    model = "Common" if summary["method"] == "EE" else "Random"
     lv = f"{100 * float(summary['level']):g}% CI"
-    return f"{lv}" if two else f"IV, {model}, {lv}"
+    if two:
+        return lv
+    method, model = _REVMAN_METHOD.get(summary["method"], ("IV", "Common" if summary["method"] == "EE" else "Random"))
+    return f"{method}, {model}, {lv}"
 
 
 def het_text(s: pd.Series, digits: int) -> str:
@@ -71,7 +127,7 @@ def het_text(s: pd.Series, digits: int) -> str:
     if int(s["k"]) < 2:
         return "Heterogeneity: not applicable (one study)"
     parts = []
-    if s["method"] != "EE":
+    if s["method"] not in COMMON_METHODS:
         t2 = float(s["tau2"])
         d = digits if (t2 == 0 or t2 >= 10.0**-digits) else digits + 2
         parts.append(f"τ² = {fmt_num(t2, d)}; ")
@@ -150,6 +206,7 @@ class TableBuilder:
             self.arms = ()
         self.data_digits = {c: decimals_needed(frame.loc[frame.row_type == "study", [f"{c}1", f"{c}2"]].to_numpy(),
                                                style.data_digits) for c, _ in self.arms}
+        self.digits = style.digits if result is None else ci_digits(self.info, summary_row(result), style.digits)
         self.cols = self._columns(result)
 
     # ------------------------------------------------------------------ columns
@@ -163,13 +220,13 @@ class TableBuilder:
             if self.extra_rows is not None and "note" in self.extra_rows.columns:
                 cols.append(Column("note", "Note", "right", "left"))
             return cols
-        s0 = result.summary_frame().iloc[0]
+        s0 = summary_row(result)
         two = self.second is not None
         cols.append(Column("ci", _ci_header(s0, two), "right", "right", short_name(self.info)))
         if st.show_weights:
             cols.append(Column("weight", "Weight" if not two else f"Weight ({_model_name(s0).split()[0]})", "right"))
             if two:
-                s1 = self.second.summary_frame().iloc[0]
+                s1 = summary_row(self.second)
                 cols.append(Column("weight2", f"Weight ({_model_name(s1).split()[0]})", "right"))
         if self.columns_df is not None:
             cols += [Column(f"x:{c}", str(c), "right", "left") for c in self.columns_df.columns if c != "year"]
@@ -189,9 +246,9 @@ class TableBuilder:
             cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
             cells.update(self._arm_cells(r))
             if self.style.show_weights:
-                cells["weight"] = fmt_num(float(weights[i]), self.style.weight_digits) + "%"
+                cells["weight"] = _weight_cell(float(weights[i]), self.style.weight_digits)
                 if weights2 is not None:
-                    cells["weight2"] = fmt_num(float(weights2[i]), self.style.weight_digits) + "%"
+                    cells["weight2"] = _weight_cell(float(weights2[i]), self.style.weight_digits)
             if cols is not None:
                 cells.update({f"x:{c}": _fmt_cell(cols.iloc[i][c]) for c in cols.columns if c != "year"})
             est, lo, hi = _disp(self.info, [r["estimate"], r["ci_low"], r["ci_high"]])
@@ -213,16 +270,16 @@ class TableBuilder:
         self.rows.append(Row("pooled", cells, est, lo, hi, weight, model))
 
     def prediction(self, res: Any) -> None:
-        s = res.summary_frame().iloc[0]
-        if not (self.style.show_prediction and s["method"] != "EE" and int(s["k"]) >= 3):
+        s = summary_row(res)
+        if not (self.style.show_prediction and s["method"] not in COMMON_METHODS and int(s["k"]) >= 3):
             return
         lo, hi = _disp(self.info, [s["pi_low"], s["pi_high"]])
-        d = self.style.digits
+        d = self.digits
         cells = {"label": "Prediction interval", "ci": f"[{fmt_num(float(lo), d)}, {fmt_num(float(hi), d)}]"}
         self.rows.append(Row("pi", cells, NAN, float(lo), float(hi)))
 
     def texts(self, res: Any, second: Any = None) -> None:
-        s = res.summary_frame().iloc[0]
+        s = summary_row(res)
         if self.style.show_heterogeneity:
             self.text(het_text(s, self.style.digits))
         if self.style.show_test:
@@ -230,7 +287,7 @@ class TableBuilder:
                 self.text(test_text(s))
             else:
                 for r in (res, second):
-                    sr = r.summary_frame().iloc[0]
+                    sr = summary_row(r)
                     self.text(test_text(sr, _model_name(sr)))
 
     def text(self, span: str) -> None:
@@ -265,7 +322,9 @@ class TableBuilder:
     # ------------------------------------------------------------------ cells
     def _ci(self, est: float, lo: float, hi: float) -> str:
         e, a, b = (float(v) for v in _disp(self.info, [est, lo, hi]))
-        return format_ci(e, a, b, self.style.digits)
+        if not np.isfinite(e):  # e.g. a double-zero 2×2 table: no study-level effect (RevMan's words)
+            return "Not estimable"
+        return format_ci(e, a, b, self.digits)
 
     def _arm_cells(self, r: pd.Series) -> dict[str, str]:
         out = {}
@@ -274,6 +333,11 @@ class TableBuilder:
             for g in (1, 2):
                 out[f"{c}{g}"] = fmt_num(float(r[f"{c}{g}"]), d)
         return out
+
+
+def _weight_cell(w: float, digits: int) -> str:
+    """``"12.3%"``; empty for a study without weight (a table the pooled estimate leaves out)."""
+    return fmt_num(w, digits) + "%" if np.isfinite(w) else ""
 
 
 def subgroup_test_text(sub: Any) -> str:
@@ -350,10 +414,10 @@ def build_table(result: Any, *, second: Any, style: ForestStyle, columns: pd.Dat
     if second is None:
         b.pooled(result, f"Total ({lv})", 100.0, data, "primary")
     else:
-        s0, s1 = result.summary_frame().iloc[0], second.summary_frame().iloc[0]
+        s0, s1 = summary_row(result), summary_row(second)
         b.pooled(result, f"Total, {_model_name(s0)} ({lv})", 100.0, data, "primary")
         b.pooled(second, f"Total, {_model_name(s1)} ({lv})", 100.0, None, "second", "weight2")
-    b.prediction(result if result.summary_frame().iloc[0]["method"] != "EE" or second is None else second)
+    b.prediction(result if summary_row(result)["method"] not in COMMON_METHODS or second is None else second)
     b.extras()
     b.texts(result, second)
     return b.table()

@@ -9,19 +9,24 @@ The plot reads only the tidy frame from :func:`baujat_data`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..sensitivity import leave_one_out
+from .display import AxesCompat, FigureDisplay
+from .style import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
 
     from ..results import MetaAnalysis
 
-__all__ = ["BaujatStyle", "baujat_data", "baujat_plot"]
+__all__ = ["BaujatPlot", "BaujatStyle", "baujat_data", "baujat_plot"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,36 @@ class BaujatStyle:
     leader_color: str = "#888888"
     grid: bool = True
     max_labels: int = 60
+    dpi: float = 150.0
+
+
+@dataclass(frozen=True, repr=False)
+class BaujatPlot(AxesCompat, FigureDisplay):
+    """What :func:`baujat_plot` drew.
+
+    Displays itself once in a notebook (``_repr_png_``/``_repr_svg_``, whatever the backend).  It
+    used to be the bare ``Axes``: Axes methods called on it still work, with a ``DeprecationWarning``.
+
+    Attributes
+    ----------
+    figure, ax : Figure, Axes
+    points : PathCollection
+        One point per study at (``data.x``, ``data.y``).
+    labels : tuple of Annotation
+        The study labels that found a free spot (see the Notes of :func:`baujat_plot`).
+    data : DataFrame
+        :func:`baujat_data`: ``label, x, y``, one row per study.
+    """
+
+    figure: Figure
+    ax: Axes
+    points: PathCollection
+    labels: tuple[Annotation, ...]
+    data: pd.DataFrame
+
+    def __repr__(self) -> str:
+        w, h = self.figure.get_size_inches()
+        return f"<BaujatPlot {len(self.data)} studies, {len(self.labels)} labelled; {w:.1f} × {h:.1f} in>"
 
 
 def baujat_data(result: MetaAnalysis) -> pd.DataFrame:
@@ -59,7 +94,7 @@ def _overlaps(box, boxes) -> bool:
     return any(box.overlaps(b) for b in boxes)
 
 
-def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> None:
+def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> list[Any]:
     """Place each label next to its point where it overlaps no other label and no marker."""
     from matplotlib.transforms import Bbox
 
@@ -70,6 +105,7 @@ def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> None:
     markers = [Bbox.from_extents(px - r_px, py - r_px, px + r_px, py + r_px) for px, py in pts]
     axbox = ax.get_window_extent(renderer)
     placed: list = []
+    made: list = []
     dirs = [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)]
     # label the most influential / heterogeneous studies first: they matter most
     score = xs / (np.max(xs) or 1.0) + ys / (np.max(ys) or 1.0)
@@ -95,12 +131,13 @@ def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> None:
             continue
         ox, oy, ha, va, box, radius = best
         arrow = {"arrowstyle": "-", "color": style.leader_color, "lw": 0.6} if radius > 9 else None
-        ax.annotate(labels[i], (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points", ha=ha, va=va,
-                    fontsize=style.label_size, color=style.label_color, arrowprops=arrow)
+        made.append(ax.annotate(labels[i], (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points", ha=ha,
+                                va=va, fontsize=style.label_size, color=style.label_color, arrowprops=arrow))
         placed.append(box)
+    return made
 
 
-def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatStyle | None = None) -> Axes:
+def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatStyle | None = None) -> BaujatPlot:
     """Draw a Baujat plot of a fitted meta-analysis.
 
     Parameters
@@ -108,12 +145,12 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
     result : MetaAnalysis
         A fitted model with k ≥ 2.
     ax : matplotlib Axes, optional
-        Axes to draw on (a new figure if None).
+        Axes to draw on (default: a new figure, not registered with pyplot).
     style : BaujatStyle, optional
 
     Returns
     -------
-    matplotlib.axes.Axes
+    BaujatPlot
 
     Notes
     -----
@@ -125,23 +162,24 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from metaacu import meta_analysis
     >>> res = meta_analysis([0.1, 0.3, 0.35, 0.6, 1.6], [0.02, 0.03, 0.01, 0.05, 0.04], method="DL")
-    >>> ax = baujat_plot(res)
-    >>> ax.get_xlabel()
+    >>> bp = baujat_plot(res)
+    >>> bp.ax.get_xlabel()
     'Squared Pearson residual (contribution to heterogeneity)'
+    >>> bp.data.sort_values("x").label.iloc[-1]
+    'Study 5'
     """
-    import matplotlib.pyplot as plt
-
     st = style or BaujatStyle()
     frame = baujat_data(result)
-    if ax is None:
+    own = ax is None
+    if own:
         k = len(frame)
-        _, ax = plt.subplots(figsize=(6.4 if k <= 30 else 8.0, 4.8 if k <= 30 else 6.0))
+        fig = new_figure(6.4 if k <= 30 else 8.0, 4.8 if k <= 30 else 6.0, dpi=st.dpi, layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.get_figure()
     xs, ys = frame["x"].to_numpy(), frame["y"].to_numpy()
-    ax.scatter(xs, ys, s=st.marker_size, color=st.marker_color, zorder=3)
+    points = ax.scatter(xs, ys, s=st.marker_size, color=st.marker_color, zorder=3)
     xlab = ("Contribution to overall heterogeneity" if result.method == "EE"
             else "Squared Pearson residual (contribution to heterogeneity)")
     ax.set_xlabel(xlab)
@@ -160,6 +198,8 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
         keep = set(np.argsort(-score)[: st.max_labels])
         labels = [lab if i in keep else "" for i, lab in enumerate(labels)]
     idx = [i for i, lab in enumerate(labels) if lab]
-    if idx:
-        _place_labels(ax, xs[idx], ys[idx], [labels[i] for i in idx], st)
-    return ax
+    if own:  # settle the layout before the labels are placed in display space, then freeze it
+        fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")
+    made = _place_labels(ax, xs[idx], ys[idx], [labels[i] for i in idx], st) if idx else []
+    return BaujatPlot(fig, ax, points, tuple(made), frame)

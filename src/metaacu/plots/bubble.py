@@ -3,18 +3,60 @@ to the model weight, with the fitted line and its confidence band (metafor's ``r
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from .._validation import MetaacuInputError, check_level
+from .display import AxesCompat, FigureDisplay
+from .style import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.collections import PathCollection
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     from ..regression import MetaRegression
 
-__all__ = ["bubble_plot"]
+__all__ = ["BubblePlot", "bubble_plot"]
+
+
+@dataclass(frozen=True, repr=False)
+class BubblePlot(AxesCompat, FigureDisplay):
+    """What :func:`bubble_plot` drew.
+
+    Displays itself once in a notebook (``_repr_png_``/``_repr_svg_``, whatever the backend).  It
+    used to be the bare ``Axes``: Axes methods called on it still work, with a ``DeprecationWarning``.
+
+    Attributes
+    ----------
+    figure, ax : Figure, Axes
+    points : PathCollection
+        The studies (drawn largest first; gid ``"studies"``).
+    line : Line2D
+        The fitted line (gid ``"fitted_line"``).
+    band : PolyCollection
+        Its confidence band (gid ``"ci_band"``).
+    moderator : str
+    data : DataFrame
+        One row per study in the model's order: ``label, x, yi, weight, area`` (area in points²).
+    """
+
+    figure: Figure
+    ax: Axes
+    points: PathCollection
+    line: Line2D
+    band: Any
+    moderator: str
+    data: pd.DataFrame
+
+    def __repr__(self) -> str:
+        w, h = self.figure.get_size_inches()
+        return f"<BubblePlot {len(self.data)} studies against {self.moderator!r}; {w:.1f} × {h:.1f} in>"
+
 
 #: Marker areas (points²) of the lightest and the heaviest study.
 _MIN_AREA, _MAX_AREA = 12.0, 420.0
@@ -39,7 +81,7 @@ def bubble_plot(
     *,
     ax: Axes | None = None,
     level: float | None = None,
-) -> Axes:
+) -> BubblePlot:
     """Scatter of ``yi`` against ``moderator`` with the fitted meta-regression line.
 
     Parameters
@@ -49,13 +91,13 @@ def bubble_plot(
     moderator : str
         Name of a numeric moderator (a coefficient name of ``result``).
     ax : matplotlib Axes, optional
-        Axes to draw on (default: a new figure).
+        Axes to draw on (default: a new figure, not registered with pyplot).
     level : float, optional
         Level of the confidence band (default: the model's).
 
     Returns
     -------
-    matplotlib.axes.Axes
+    BubblePlot
 
     Notes
     -----
@@ -66,18 +108,19 @@ def bubble_plot(
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from metaacu.regression import meta_regression
     >>> res = meta_regression([0.1, 0.3, 0.35, 0.6, 0.5], [0.02, 0.03, 0.01, 0.05, 0.02], [1, 2, 3, 4, 5])
-    >>> ax = bubble_plot(res, "x1")
+    >>> bp = bubble_plot(res, "x1")
+    >>> bp.ax.get_xlabel(), len(bp.data)
+    ('x1', 5)
     """
-    import matplotlib.pyplot as plt
-
     j = _moderator_column(result, moderator)
     lv = result.level if level is None else check_level(level)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6.0, 4.5))
+    own = ax is None
+    if own:
+        fig = new_figure(6.0, 4.5, dpi=150.0, layout="constrained")
+        ax = fig.add_subplot()
+    fig = ax.get_figure()
     x = result.design[:, j]
     w = np.asarray(result.weights, dtype=float)
     # Shrink the largest bubble as k grows so that a few hundred studies stay readable.
@@ -100,4 +143,9 @@ def bubble_plot(
     ax.set_ylabel("Effect size")
     legend = ax.legend(loc="best", frameon=False, fontsize="small")
     legend.legend_handles[-1].set_sizes([40.0])
-    return ax
+    if own:  # settle the constrained layout once, then freeze it so repeated renders are identical
+        for _ in range(2):
+            fig.get_layout_engine().execute(fig)
+        fig.set_layout_engine("none")
+    data = pd.DataFrame({"label": list(result.labels), "x": x, "yi": result.yi, "weight": w, "area": area})
+    return BubblePlot(fig, ax, pts, line, band, moderator, data)

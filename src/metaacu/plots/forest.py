@@ -1,6 +1,7 @@
 """Forest plots in the style of RevMan: a table of studies around a panel of squares and diamonds.
 
-The plot reads only public result frames (``to_frame``, ``summary_frame``) and ``result.info``.
+The plot reads only public result frames (``to_frame``, ``summary_frame``; for Mantel-Haenszel and Peto
+results their public attributes, see ``_layout.summary_row``) and ``result.info``.
 Layout: every text is placed in inches relative to the panel's left or right edge, so column widths
 come from measured text extents; the figure is then sized around everything it holds.
 """
@@ -23,8 +24,9 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
 from .._validation import MetaacuInputError
-from ._layout import Column, Row, Table, build_table
-from .style import FOREST_STYLES, ForestStyle, fmt_tick, nice_ceil, rc_context, resolve_style
+from ._layout import Column, Row, Table, build_table, pooled_info
+from .display import FigureDisplay
+from .style import FOREST_STYLES, ForestStyle, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 
 __all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "add_reference_line",
            "forest_plot"]
@@ -32,9 +34,13 @@ __all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_pre
 _PANEL_KINDS = {"group", "study", "pooled", "pi", "blank", "extra_head", "extra"}
 
 
-@dataclass(frozen=True)
-class ForestPlot:
+@dataclass(frozen=True, repr=False)
+class ForestPlot(FigureDisplay):
     """What :func:`forest_plot` drew.
+
+    A bare ``forest_plot(res)`` at the end of a notebook cell displays the figure (PNG and SVG
+    through ``_repr_png_``/``_repr_svg_``, whatever the matplotlib backend); the figure is not
+    registered with pyplot, so it is displayed once.  ``.show()`` opens it with pyplot.
 
     Attributes
     ----------
@@ -77,6 +83,12 @@ class ForestPlot:
     texts: tuple[Text, ...]
     rows: pd.DataFrame
     references: tuple[Line2D, ...] = ()
+
+    def __repr__(self) -> str:
+        w, h = self.figure.get_size_inches()
+        k = int((self.rows["kind"] == "study").sum())
+        return (f"<ForestPlot {k} studies, {len(self.diamonds)} pooled diamond(s), "
+                f"{len(self.extra_diamonds)} not pooled; {w:.1f} × {h:.1f} in>")
 
 
 # ----------------------------------------------------------------------------- composable helpers
@@ -198,12 +210,14 @@ def forest_plot(
 
     Parameters
     ----------
-    result : MetaAnalysis or subgroup analysis
-        A fitted model, or an object with ``groups`` (ordered mapping name → MetaAnalysis),
-        ``overall``, ``q_between``, ``q_between_df`` and ``q_between_pvalue``.
+    result : MetaAnalysis, BinaryPooled or subgroup analysis
+        A fitted model; a Mantel-Haenszel or Peto result (:func:`metaacu.mantel_haenszel`,
+        :func:`metaacu.peto`: RevMan's "M-H, Fixed" / "Peto, Fixed" columns, odds and risk ratios on
+        a log axis, risk differences on a linear one); or an object with ``groups`` (ordered mapping
+        name → MetaAnalysis), ``overall``, ``q_between``, ``q_between_df`` and ``q_between_pvalue``.
     ax : Axes, optional
         Draw the panel in this axes; the table is placed around it and the caller sizes the figure.
-        By default a new figure is made and sized to fit every text.
+        By default a new figure is made (not registered with pyplot) and sized to fit every text.
     style : {"revman", "journal"} or ForestStyle, optional
     second : MetaAnalysis, optional
         A second model of the same studies (e.g. common effect next to random effects): its
@@ -234,6 +248,8 @@ def forest_plot(
     Returns
     -------
     ForestPlot
+        Displays itself in a notebook; ``.figure`` is the matplotlib figure (save it with
+        :func:`metaacu.plots.save_figure`).
 
     Examples
     --------
@@ -255,16 +271,14 @@ def forest_plot(
             raise MetaacuInputError("forest_plot(None, ...) needs 'extra_rows' to show")
         info = measure_info(measure)
     else:
-        info = (result.overall if hasattr(result, "overall") else result).info
+        info = pooled_info(result)
     table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order,
                         info=info)
     refs = _check_references(reference_lines, xlim)
     with rc_context(st.rc):
         own = ax is None
         if own:
-            import matplotlib.pyplot as plt
-
-            fig = plt.figure(figsize=(6.0, 4.0), dpi=st.dpi)
+            fig = new_figure(6.0, 4.0, dpi=st.dpi)
             ax = fig.add_axes((0.2, 0.1, 0.6, 0.8))
         fig = ax.get_figure()
         return _draw(fig, ax, table, info, st, favours, xlim, own, refs)

@@ -22,16 +22,20 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import MetaacuInputError, as_float_array
-from ._layout import short_name
+from ._layout import pooled_info, short_name
+from .display import FigureDisplay
 from .forest import ratio_ticks
-from .style import FUNNEL_STYLES, FunnelStyle, fmt_tick, rc_context, resolve_style
+from .style import FUNNEL_STYLES, FunnelStyle, fmt_tick, new_figure, rc_context, resolve_style
 
 __all__ = ["FunnelPlot", "funnel_plot"]
 
 
-@dataclass(frozen=True)
-class FunnelPlot:
+@dataclass(frozen=True, repr=False)
+class FunnelPlot(FigureDisplay):
     """What :func:`funnel_plot` drew.
+
+    Displays itself once in a notebook (``_repr_png_``/``_repr_svg_``, whatever the backend);
+    ``.show()`` opens the figure with pyplot.
 
     Attributes
     ----------
@@ -56,6 +60,12 @@ class FunnelPlot:
     limits: tuple[Line2D, ...]
     contours: tuple[Any, ...]
 
+    def __repr__(self) -> str:
+        n = len(self.points.get_offsets())
+        m = 0 if self.filled is None else len(self.filled.get_offsets())
+        w, h = self.figure.get_size_inches()
+        return f"<FunnelPlot {n} studies, {m} imputed, {len(self.contours) // 2} contour levels; {w:.1f} × {h:.1f} in>"
+
 
 def funnel_plot(
     result: Any,
@@ -69,9 +79,11 @@ def funnel_plot(
 
     Parameters
     ----------
-    result : MetaAnalysis
+    result : MetaAnalysis or BinaryPooled
+        A fitted model, or a Mantel-Haenszel / Peto result (its study-level effects; tables without
+        one, e.g. double-zero tables, are not drawn).
     ax : Axes, optional
-        Axes to draw in (default: a new figure of the style's size).
+        Axes to draw in (default: a new figure of the style's size, not registered with pyplot).
     style : {"revman", "journal"} or FunnelStyle, optional
     contours : bool
         Shade the regions where a study would be significant at p < 0.10, 0.05 and 0.01
@@ -98,10 +110,13 @@ def funnel_plot(
     (4, 6)
     """
     st: FunnelStyle = resolve_style(style, FunnelStyle, FUNNEL_STYLES)
+    info = pooled_info(result)
+    if hasattr(result, "groups") and hasattr(result, "overall"):
+        raise MetaacuInputError("funnel_plot needs one model, not a subgroup analysis: pass its `.overall`")
     fr = result.to_frame()
     studies = fr[fr.row_type == "study"]
+    studies = studies[np.isfinite(studies["estimate"].to_numpy(float)) & np.isfinite(studies["se"].to_numpy(float))]
     pooled = fr[fr.row_type == "pooled"].iloc[0]
-    info = result.info
     yi, se = studies["estimate"].to_numpy(float), studies["se"].to_numpy(float)
     fy = fse = None
     if filled is not None:
@@ -116,9 +131,7 @@ def funnel_plot(
     with rc_context(st.rc):
         own = ax is None
         if ax is None:
-            import matplotlib.pyplot as plt
-
-            fig = plt.figure(figsize=(st.width, st.height), dpi=st.dpi, layout="constrained")
+            fig = new_figure(st.width, st.height, dpi=st.dpi, layout="constrained")
             ax = fig.add_subplot()
         fig = ax.get_figure()
         semax = float(np.nanmax(np.concatenate([se, fse if fse is not None else []]))) * 1.08

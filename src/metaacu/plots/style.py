@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ import numpy as np
 
 from .._validation import MetaacuInputError
 
-__all__ = ["FOREST_STYLES", "FUNNEL_STYLES", "ForestStyle", "FunnelStyle", "save_figure"]
+__all__ = ["FOREST_STYLES", "FUNNEL_STYLES", "ForestStyle", "FunnelStyle", "figure_bytes", "new_figure", "save_figure"]
 
 MINUS = "\u2212"
 
@@ -37,7 +38,9 @@ BASE_RC: dict[str, Any] = {
 class ForestStyle:
     """Everything about how a forest plot looks.  Start from a preset and ``dataclasses.replace``.
 
-    Sizes are in points (fonts, lines) or inches (``row_height``, ``plot_width``, gaps).
+    Sizes are in points (fonts, lines) or inches (``row_height``, ``plot_width``, gaps).  ``digits`` is
+    the number of decimals of estimates and CIs; it is raised (by at most 3) when the pooled CI would
+    otherwise span fewer than two units of the last decimal, e.g. for small risk differences.
 
     Examples
     --------
@@ -215,11 +218,44 @@ _METADATA = {
 }
 
 
+def figure_bytes(fig: Any, fmt: str, *, dpi: float | None = None) -> bytes:
+    """Render ``fig`` to PNG, SVG or PDF bytes; the same figure always gives the same bytes.
+
+    Fixes the SVG hash salt, keeps text as paths in SVG, and drops dates and software versions
+    from the metadata.  :func:`save_figure` and the notebook display of every plot use it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    fmt : {"png", "svg", "pdf"}
+    dpi : float, optional
+        Resolution for PNG (default: the figure's).
+
+    Returns
+    -------
+    bytes
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> fig = Figure(figsize=(1, 1))
+    >>> figure_bytes(fig, "png")[:4] == b"\\x89PNG" and figure_bytes(fig, "svg") == figure_bytes(fig, "svg")
+    True
+    """
+    key = "." + str(fmt).lower().lstrip(".")
+    if key not in _METADATA:
+        raise MetaacuInputError(f"argument 'fmt' must be 'png', 'svg' or 'pdf', not {fmt!r}")
+    buf = io.BytesIO()
+    with mpl.rc_context(BASE_RC):
+        fig.savefig(buf, format=key[1:], dpi=dpi or fig.dpi, metadata=_METADATA[key], facecolor="white")
+    return buf.getvalue()
+
+
 def save_figure(fig: Any, path: str | Path, *, dpi: float | None = None) -> Path:
     """Save ``fig`` to PNG, SVG or PDF (by suffix) so that the same figure gives identical bytes.
 
     Fixes the SVG hash salt, keeps text as paths in SVG, and drops dates and software versions
-    from the metadata.
+    from the metadata (see :func:`figure_bytes`).
 
     Parameters
     ----------
@@ -246,6 +282,26 @@ def save_figure(fig: Any, path: str | Path, *, dpi: float | None = None) -> Path
     suffix = p.suffix.lower()
     if suffix not in _METADATA:
         raise MetaacuInputError(f"argument 'path' must end in .png, .svg or .pdf, not {p.suffix!r}")
-    with mpl.rc_context(BASE_RC):
-        fig.savefig(p, dpi=dpi or fig.dpi, metadata=_METADATA[suffix], facecolor="white")
+    p.write_bytes(figure_bytes(fig, suffix, dpi=dpi))
     return p
+
+
+def new_figure(width: float, height: float, *, dpi: float, layout: str | None = None) -> Any:
+    """A figure that belongs to the plot, not to pyplot: nothing shows it behind the caller's back.
+
+    ``matplotlib.figure.Figure`` with an Agg canvas (so text can be measured), never registered
+    with pyplot: a notebook displays the plot object once, through its ``_repr_png_``/``_repr_svg_``,
+    and the inline backend has no figure of its own to display a second time.
+
+    Examples
+    --------
+    >>> fig = new_figure(3.0, 2.0, dpi=100)
+    >>> fig.canvas.get_renderer() is not None, fig.canvas.manager is None
+    (True, True)
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
