@@ -16,8 +16,14 @@ from numpy.typing import ArrayLike, NDArray
 __all__ = [
     "MetaacuInputError",
     "as_float_array",
+    "check_bool",
     "check_choice",
+    "check_digits",
+    "check_events_within_totals",
+    "check_int",
+    "check_labels",
     "check_level",
+    "check_number",
     "check_same_length",
     "readonly",
 ]
@@ -31,11 +37,79 @@ class LikelihoodWarning(RuntimeWarning):
     """The (restricted) likelihood has more than one local maximum: the global one was used."""
 
 
-def bad_indices(mask: NDArray[np.bool_], limit: int = 5) -> str:
+def bad_indices(mask: NDArray[np.bool_], limit: int = 5, labels: Sequence[str] | None = None) -> str:
+    """``"study index 3 (Smith 2001)"`` / ``"study indices 0 (A), 4 (E) and 2 more"``: 0-based
+    positions, with the study labels when ``labels`` has one per study."""
     idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i) for i in idx[:limit])
+    named = labels is not None and len(labels) == mask.size
+
+    def one(i: int) -> str:
+        return f"{i} ({labels[i]})" if named else str(i)  # type: ignore[index]
+
+    shown = ", ".join(one(int(i)) for i in idx[:limit])
     more = f" and {idx.size - limit} more" if idx.size > limit else ""
     return f"study index {shown}{more}" if idx.size == 1 else f"study indices {shown}{more}"
+
+
+def check_labels(labels: Any, k: int | None = None, name: str = "labels") -> tuple[str, ...] | None:
+    """Study labels as a tuple of strings, one per study (``None`` stays ``None`` when ``k`` is
+    not given, else becomes ``"Study 1"``, ...).
+
+    A single string is refused rather than split into one-letter labels; so are scalars, nested
+    sequences and a length other than ``k``."""
+    if labels is None:
+        return None if k is None else tuple(f"Study {i + 1}" for i in range(k))
+    if isinstance(labels, (str, bytes)):
+        raise MetaacuInputError(
+            f"argument {name!r} must hold one label per study; got the single string {labels!r} "
+            f"(give a list, e.g. [{labels!r}], or the name of a column of `data` where that is accepted)"
+        )
+    arr = np.asarray(labels, dtype=object)
+    if arr.ndim != 1:
+        raise MetaacuInputError(f"argument {name!r} must be a one-dimensional sequence of labels, got shape {arr.shape}")
+    labs = tuple(str(x) for x in arr)
+    if k is not None and len(labs) != k:
+        raise MetaacuInputError(f"argument {name!r} has {len(labs)} entries for {k} studies")
+    return labs
+
+
+def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False) -> float:
+    """A finite real number (not a bool or string) within ``[low, high]`` (``low`` excluded when
+    ``low_open``)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise MetaacuInputError(f"argument {name!r} must be a number; got {value!r}")
+    x = float(value)
+    if not np.isfinite(x):
+        raise MetaacuInputError(f"argument {name!r} must be finite; got {value!r}")
+    if low is not None and (x <= low if low_open else x < low):
+        raise MetaacuInputError(f"argument {name!r} must be {'>' if low_open else '>='} {low:g}; got {value!r}")
+    if high is not None and x > high:
+        raise MetaacuInputError(f"argument {name!r} must be <= {high:g}; got {value!r}")
+    return x
+
+
+def check_int(value: Any, name: str, *, low: int | None = None, high: int | None = None) -> int:
+    """A whole number (an ``int`` or NumPy integer, not a bool, float or string) within bounds."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise MetaacuInputError(f"argument {name!r} must be a whole number; got {value!r}")
+    i = int(value)
+    if (low is not None and i < low) or (high is not None and i > high):
+        bounds = f">= {low}" if high is None else f"between {low} and {high}" if low is not None else f"<= {high}"
+        raise MetaacuInputError(f"argument {name!r} must be {bounds}; got {value!r}")
+    return i
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """``True`` or ``False`` (a truthy string such as ``"no"`` is refused)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise MetaacuInputError(f"argument {name!r} must be True or False; got {value!r}")
+    return bool(value)
+
+
+def check_digits(digits: Any) -> int:
+    """Number of decimals for a printed summary: a whole number from 0 to 15."""
+    return check_int(digits, "digits", low=0, high=15)
 
 
 def as_float_array(
@@ -47,15 +121,21 @@ def as_float_array(
     integer: bool = False,
     min_value: float | None = None,
     allow_nan: bool = False,
+    labels: Sequence[str] | None = None,
 ) -> NDArray[np.float64]:
     """Convert ``value`` to a 1-D float array and check it.
 
     Raises
     ------
     MetaacuInputError
-        If the value is not 1-D numeric, contains NaN/inf (unless ``allow_nan``), or breaks a bound;
-        the message names ``name`` and the offending study indices.
+        If the value is not 1-D real numeric (complex numbers and strings are refused), contains
+        NaN/inf (unless ``allow_nan``), or breaks a bound; the message names ``name`` and the
+        offending study indices, with their ``labels`` when given.
     """
+    if isinstance(value, (str, bytes)):
+        raise MetaacuInputError(f"argument {name!r} must be numeric, one value per study; got the string {value!r}")
+    if np.iscomplexobj(value):
+        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -67,19 +147,30 @@ def as_float_array(
     finite = np.isfinite(arr)
     bad = ~finite & ~(np.isnan(arr) if allow_nan else np.zeros_like(finite))
     if bad.any():
-        raise MetaacuInputError(f"argument {name!r} has a missing or infinite value at {bad_indices(bad)}")
+        raise MetaacuInputError(f"argument {name!r} has a missing or infinite value at {bad_indices(bad, labels=labels)}")
     with np.errstate(invalid="ignore"):
         if positive and (bad := finite & (arr <= 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad, labels=labels)}")
         if nonnegative and (bad := finite & (arr < 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be >= 0; check {bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must be >= 0; check {bad_indices(bad, labels=labels)}")
         if min_value is not None and (bad := finite & (arr < min_value)).any():
             raise MetaacuInputError(
-                f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad)}"
+                f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad, labels=labels)}"
             )
         if integer and (bad := finite & (arr != np.round(arr))).any():
-            raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {bad_indices(bad)}")
+            raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {bad_indices(bad, labels=labels)}")
     return arr
+
+
+def check_events_within_totals(
+    events: NDArray[np.float64], totals: NDArray[np.float64], names: tuple[str, str],
+    labels: Sequence[str] | None = None,
+) -> None:
+    """Refuse more events than participants in an arm, naming the arguments and studies."""
+    if (bad := events > totals).any():
+        raise MetaacuInputError(
+            f"argument {names[0]!r} exceeds {names[1]!r} (events > total) at {bad_indices(bad, labels=labels)}"
+        )
 
 
 def check_same_length(arrays: Mapping[str, NDArray[Any]]) -> int:

@@ -212,6 +212,8 @@ def _row_lengths(y: F64, v: F64) -> NDArray[np.int64]:
     """Studies per row from NaN padding: 1 + the last column where yi or vi is not NaN."""
     present = ~(np.isnan(y) & np.isnan(v))
     k = y.shape[1]
+    if k == 0:  # no study columns at all: every row is empty (error code 1)
+        return np.zeros(y.shape[0], dtype=np.int64)
     last = k - np.argmax(present[:, ::-1], axis=1)
     return np.where(present.any(axis=1), last, 0).astype(np.int64)
 
@@ -483,6 +485,8 @@ def _finish(stacked: F64, method: str, test: str, level: float, prediction: str,
 
 
 def _as_2d(x: ArrayLike, name: str) -> F64:
+    if np.iscomplexobj(x):
+        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:

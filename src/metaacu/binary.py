@@ -44,7 +44,17 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from ._validation import (
+    MetaacuInputError,
+    as_float_array,
+    check_choice,
+    check_digits,
+    check_events_within_totals,
+    check_labels,
+    check_level,
+    check_same_length,
+    readonly,
+)
 from .escalc import binary_yi_vi
 from .measures import MeasureInfo, measure_info
 from .report import Printable, format_p
@@ -176,7 +186,7 @@ class BinaryPooled(Printable):
 
     def summary(self, digits: int = 4) -> str:
         """Multi-line text summary, in the spirit of metafor's ``print.rma.mh``."""
-        d = digits
+        d = check_digits(digits)
         name = "Mantel-Haenszel" if self.method == "MH" else "Peto"
         lines = [f"Equal-effects model, {name} method (k = {self.k}; {self.info.name})", ""]
         lines.append(f"I^2 = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
@@ -213,24 +223,20 @@ class BinaryPooled(Printable):
 
 
 # --------------------------------------------------------------------------- shared pieces
-def _tables(events1: ArrayLike, n1: ArrayLike, events2: ArrayLike, n2: ArrayLike) -> tuple[F64, F64, F64, F64]:
-    a = as_float_array(events1, "events1", nonnegative=True, integer=True)
-    t1 = as_float_array(n1, "n1", min_value=1.0, integer=True)
-    c = as_float_array(events2, "events2", nonnegative=True, integer=True)
-    t2 = as_float_array(n2, "n2", min_value=1.0, integer=True)
-    check_same_length({"events1": a, "n1": t1, "events2": c, "n2": t2})
-    for ev, tot, en, tn in ((a, t1, "events1", "n1"), (c, t2, "events2", "n2")):
-        if (bad := ev > tot).any():
-            idx = ", ".join(map(str, np.flatnonzero(bad)))
-            raise MetaacuInputError(f"argument {en!r} exceeds {tn!r} (events > total) at study index {idx}")
-    return a, t1 - a, c, t2 - c
-
-
-def _labels(labels: ArrayLike | None, k: int) -> tuple[str, ...]:
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
-    return labs
+def _tables(
+    events1: ArrayLike, n1: ArrayLike, events2: ArrayLike, n2: ArrayLike, labels: ArrayLike | None
+) -> tuple[F64, F64, F64, F64, tuple[str, ...]]:
+    named = check_labels(labels)
+    a = as_float_array(events1, "events1", nonnegative=True, integer=True, labels=named)
+    t1 = as_float_array(n1, "n1", min_value=1.0, integer=True, labels=named)
+    c = as_float_array(events2, "events2", nonnegative=True, integer=True, labels=named)
+    t2 = as_float_array(n2, "n2", min_value=1.0, integer=True, labels=named)
+    k = check_same_length({"events1": a, "n1": t1, "events2": c, "n2": t2})
+    labs = check_labels(labels, k)
+    assert labs is not None
+    check_events_within_totals(a, t1, ("events1", "n1"), named)
+    check_events_within_totals(c, t2, ("events2", "n2"), named)
+    return a, t1 - a, c, t2 - c, labs
 
 
 def _idx(mask: NDArray[np.bool_]) -> str:
@@ -326,9 +332,8 @@ def mantel_haenszel(
     check_choice(measure, "measure", MH_MEASURES)
     check_choice(correction, "correction", MH_CORRECTIONS)
     lv = check_level(level)
-    a, b, c, d = _tables(events1, n1, events2, n2)
+    a, b, c, d, labs = _tables(events1, n1, events2, n2, labels)
     k_all = a.size
-    labs = _labels(labels, k_all)
     yi, vi, dz, z0 = _study_effects(measure, a, b, c, d)
     notes: list[str] = []
     if z0.any():
@@ -454,9 +459,8 @@ def peto(
     0.2902
     """
     lv = check_level(level)
-    a, b, c, d = _tables(events1, n1, events2, n2)
+    a, b, c, d, labs = _tables(events1, n1, events2, n2, labels)
     k = a.size
-    labs = _labels(labels, k)
     yi, vi, dz, z0 = _study_effects("PETO", a, b, c, d)
     notes: list[str] = []
     if z0.any():

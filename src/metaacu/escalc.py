@@ -27,7 +27,18 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from ._validation import (
+    MetaacuInputError,
+    as_float_array,
+    bad_indices,
+    check_choice,
+    check_events_within_totals,
+    check_labels,
+    check_level,
+    check_number,
+    check_same_length,
+    readonly,
+)
 from .measures import MeasureInfo, measure_info
 from .results import Interval
 
@@ -44,7 +55,16 @@ def hedges_j(m: ArrayLike) -> F64:
 
     Hedges (1981), eq. 6e; metafor's ``.cmicalc``.  ``m`` is the degrees of freedom (n1 + n2 − 2).
     """
-    m = np.asarray(m, dtype=np.float64)
+    try:
+        m = np.asarray(m, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise MetaacuInputError(f"hedges_j() needs numeric degrees of freedom; got {m!r}") from None
+    if (bad := ~(m > 1) | ~np.isfinite(m)).any():
+        flat = np.atleast_1d(bad)
+        raise MetaacuInputError(
+            f"hedges_j() needs finite degrees of freedom m > 1 (n1 + n2 - 2 >= 2); got "
+            f"{np.atleast_1d(m)[flat][0]:g} at {bad_indices(flat)}"
+        )
     return np.exp(special.gammaln(m / 2) - 0.5 * np.log(m / 2) - special.gammaln((m - 1) / 2))
 
 
@@ -53,13 +73,9 @@ def _continuous(code: str, d: Mapping[str, F64], vtype: str) -> tuple[F64, F64]:
     n1, m1, s1, n2, m2, s2 = (d[c] for c in ("n1", "mean1", "sd1", "n2", "mean2", "sd2"))
     if code == "MD":
         return m1 - m2, s1**2 / n1 + s2**2 / n2
-    if code == "ROM":
-        if np.any(bad := (m1 / m2) <= 0):
-            raise MetaacuInputError(
-                "measure 'ROM' needs means of the same sign in both groups; check study index "
-                + ", ".join(map(str, np.flatnonzero(bad)))
-            )
-        return np.log(m1 / m2), s1**2 / (n1 * m1**2) + s2**2 / (n2 * m2**2)
+    if code == "ROM":  # a ratio <= 0 gives NaN, refused with its reason by effect_sizes()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(m1 / m2), s1**2 / (n1 * m1**2) + s2**2 / (n2 * m2**2)
     df = n1 + n2 - 2
     if code == "SMDH":
         sd = np.sqrt((s1**2 + s2**2) / 2)
@@ -189,8 +205,20 @@ class EffectSizes:
         return out
 
     def subset(self, keep: ArrayLike) -> EffectSizes:
-        """The studies selected by a boolean mask or index array, with their data and flags."""
-        idx = np.arange(self.k)[np.asarray(keep)]
+        """The studies selected by a boolean mask (one entry per study) or by 0-based indices."""
+        sel = np.asarray(keep)
+        if sel.dtype == bool:
+            if sel.shape != (self.k,):
+                raise MetaacuInputError(f"argument 'keep': a boolean mask needs {self.k} entries, got shape {sel.shape}")
+            idx = np.flatnonzero(sel)
+        elif sel.size == 0 or np.issubdtype(sel.dtype, np.integer):
+            idx = sel.astype(np.intp).reshape(-1)
+            if (out := (idx < 0) | (idx >= self.k)).any():
+                raise MetaacuInputError(
+                    f"argument 'keep': indices must be 0 to {self.k - 1}; got {idx[out].tolist()[:5]}"
+                )
+        else:
+            raise MetaacuInputError(f"argument 'keep' must be a boolean mask or integer indices; got dtype {sel.dtype}")
         note = tuple(a for a in self.adjustments)  # adjustments name study indices of the full set
         return EffectSizes(
             self.measure, readonly(self.yi[idx].copy()), readonly(self.vi[idx].copy()),
@@ -229,24 +257,40 @@ def _gather(data: pd.DataFrame | None, columns: Mapping[str, Any], needed: tuple
     return out
 
 
-def _validate(family: str, raw: Mapping[str, Any]) -> dict[str, F64]:
+#: Why a measure can be undefined for a study, in words, for the error message.
+_CONTINUITY = "use a continuity correction (add, to) or another measure"
+_UNDEFINED: Final[dict[str, str]] = {
+    "MD": "its variance sd1²/n1 + sd2²/n2 is 0 or not finite (SDs far too small or too large; check their units)",
+    "SMD": "the pooled SD is 0 or the standardised difference is not finite (SDs far too small relative to the "
+           "means; check their units)",
+    "SMDH": "an SD is 0 or the standardised difference is not finite (SDs far too small relative to the means)",
+    "ROM": "the log ratio of means needs means of the same sign in both groups, neither of them 0",
+    "RR": f"a risk of 0 in an arm with no correction (no events, or all events); {_CONTINUITY}",
+    "OR": f"an odds of 0 or infinity in an arm with no correction (no events, or all events); {_CONTINUITY}",
+    "RD": "its variance is 0 (no events in either arm, or all events in both)",
+    "PETO": f"no information (no events, or all events, in both arms); {_CONTINUITY}",
+    "PR": "its variance is 0 (no events, or all events)",
+    "PLO": f"the log odds of 0 or all events is infinite; {_CONTINUITY}",
+}
+
+
+def _validate(family: str, raw: Mapping[str, Any], labels: tuple[str, ...] | None) -> dict[str, F64]:
     arr: dict[str, F64] = {}
     for name, value in raw.items():
         if name.startswith("n"):
             lo = 1.0 if family == "proportion" else 2.0 if family == "continuous" else 1.0
-            arr[name] = as_float_array(value, name, min_value=lo, integer=family != "continuous")
+            arr[name] = as_float_array(value, name, min_value=lo, integer=family != "continuous", labels=labels)
         elif name.startswith("sd"):
-            arr[name] = as_float_array(value, name, positive=True)
+            arr[name] = as_float_array(value, name, positive=True, labels=labels)
         elif name.startswith("events"):
-            arr[name] = as_float_array(value, name, nonnegative=True, integer=True)
+            arr[name] = as_float_array(value, name, nonnegative=True, integer=True, labels=labels)
         else:
-            arr[name] = as_float_array(value, name)
+            arr[name] = as_float_array(value, name, labels=labels)
     check_same_length(arr)
     pairs = {"events1": "n1", "events2": "n2", "events": "n"}
     for ev, tot in pairs.items():
-        if ev in arr and (bad := arr[ev] > arr[tot]).any():
-            idx = ", ".join(map(str, np.flatnonzero(bad)))
-            raise MetaacuInputError(f"argument {ev!r} exceeds {tot!r} (events > total) at study index {idx}")
+        if ev in arr:
+            check_events_within_totals(arr[ev], arr[tot], (ev, tot), labels)
     return arr
 
 
@@ -319,12 +363,18 @@ def effect_sizes(
         raise MetaacuInputError(f"measure {measure!r} is not computed from summary data")
     check_choice(vtype, "vtype", SMD_VTYPES)
     check_choice(to, "to", ZERO_RULES)
-    if not (np.isfinite(add) and add >= 0):
-        raise MetaacuInputError(f"argument 'add' must be a finite number >= 0; got {add!r}")
+    add = check_number(add, "add", low=0.0)
     fam = _FAMILIES[info.family]
     raw = _gather(data, columns, fam.columns)
-    arr = _validate(info.family, raw)
+    if isinstance(labels, str):
+        if data is None or labels not in data.columns:
+            raise MetaacuInputError(f"argument 'labels' names column {labels!r}, which is not in `data`")
+        labels = data[labels].to_numpy()
+    named = check_labels(labels)
+    arr = _validate(info.family, raw, named)
     k = arr[fam.columns[0]].size
+    labs = check_labels(labels, k)
+    assert labs is not None
     adjustments: list[str] = []
     adjusted = np.zeros(k, dtype=bool)
     calc = arr
@@ -340,18 +390,9 @@ def effect_sizes(
             yi, vi = fam.compute(measure, calc)
     bad = ~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0))
     if bad.any():
-        idx = ", ".join(map(str, np.flatnonzero(bad)))
         raise MetaacuInputError(
-            f"measure {measure!r} is not defined for study index {idx} (e.g. no events in either arm, "
-            "or all events); use a continuity correction (add, to) or another measure"
+            f"measure {measure!r} is not defined for {bad_indices(bad, labels=named)}: {_UNDEFINED[measure]}"
         )
-    if isinstance(labels, str):
-        if data is None or labels not in data.columns:
-            raise MetaacuInputError(f"argument 'labels' names column {labels!r}, which is not in `data`")
-        labels = data[labels].to_numpy()
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
     frame = pd.DataFrame({c: arr[c] for c in fam.columns})
     opts: dict[str, Any] = {"add": add, "to": to}
     if info.family == "continuous":

@@ -22,7 +22,16 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._scalar import MAX_K, fit_one
-from ._validation import LikelihoodWarning, MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from ._validation import (
+    LikelihoodWarning,
+    MetaacuInputError,
+    as_float_array,
+    check_choice,
+    check_labels,
+    check_level,
+    check_same_length,
+    readonly,
+)
 from .escalc import EffectSizes
 from .measures import measure_info
 from .profiles import get_profile
@@ -129,14 +138,14 @@ def resolve_effects(
     else:
         if vi is None:
             raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
-        y = as_float_array(yi, "yi")
-        v = as_float_array(vi, "vi", positive=True)
+        named = check_labels(labels)
+        y = as_float_array(yi, "yi", labels=named)
+        v = as_float_array(vi, "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
     if measure is not None:
         measure_info(measure)
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(x) for x in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    labs = check_labels(labels, k)
+    assert labs is not None
     return y, v, labs, measure, effects, notes
 
 

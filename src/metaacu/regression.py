@@ -38,7 +38,16 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
-from ._validation import MetaacuInputError, as_float_array, check_choice, check_level, check_same_length, readonly
+from ._validation import (
+    MetaacuInputError,
+    as_float_array,
+    check_choice,
+    check_digits,
+    check_labels,
+    check_level,
+    check_same_length,
+    readonly,
+)
 from .report import Printable, format_p
 from .results import Interval
 from .scaling import rescale_one
@@ -422,7 +431,7 @@ class MetaRegression(Printable):
 
     def summary(self, digits: int = 4) -> str:
         """Multi-line text summary, in the spirit of metafor's ``print.rma``."""
-        d = digits
+        d = check_digits(digits)
         kind = "Fixed-effects" if self.method == "EE" else "Mixed-effects"
         lines = [f"{kind} meta-regression (k = {self.k}; p = {self.p}; tau^2 estimator: {self.method}; test: {self.test})", ""]
         if self.method != "EE":
@@ -577,8 +586,9 @@ def meta_regression(
     method = check_choice(method, "method", REGRESSION_METHODS)
     test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
-    y = as_float_array(yi, "yi")
-    v = as_float_array(vi, "vi", positive=True)
+    named = check_labels(labels)
+    y = as_float_array(yi, "yi", labels=named)
+    v = as_float_array(vi, "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
     frame = _as_frame(moderators)
     if frame.shape[0] != k:
@@ -591,9 +601,8 @@ def meta_regression(
             f"meta-regression needs more studies than coefficients: k = {k}, p = {p} ({', '.join(names)})"
         )
     _check_rank(x, names)
-    labs = tuple(f"Study {i + 1}" for i in range(k)) if labels is None else tuple(str(s) for s in labels)
-    if len(labs) != k:
-        raise MetaacuInputError(f"argument 'labels' has {len(labs)} entries for {k} studies")
+    labs = check_labels(labels, k)
+    assert labs is not None
     # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
     c_exp, ys, vs = rescale_one(y, v)
     fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._validation import check_digits
+
 if TYPE_CHECKING:
     from .results import MetaAnalysis
 
@@ -103,7 +105,7 @@ def format_p(p: float, *, prefix: bool = True) -> str:
 
 def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
     """A metafor-like printout."""
-    d = digits
+    d = check_digits(digits)
     kind = "Random-effects" if res.is_random else "Common-effect"
     lines = [f"{kind} model (k = {res.k}; tau^2 estimator: {_METHODS[res.method]}; test: {_TESTS[res.test]})"]
     if res.measure:

@@ -29,7 +29,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, check_choice, check_level, readonly
+from ._validation import MetaacuInputError, check_choice, check_digits, check_level, readonly
 from .escalc import EffectSizes
 from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
@@ -117,7 +117,7 @@ class SubgroupAnalysis(Printable):
 
     def summary(self, digits: int = 4) -> str:
         """Text summary: one line per subgroup, the overall model and the test of differences."""
-        d = digits
+        d = check_digits(digits)
         lines = [
             f"Subgroup analysis (k = {self.overall.k}; {len(self.groups)} subgroups; tau^2: {self.tau2_mode}, "
             f"{self.method}; test: {self.test})", "",

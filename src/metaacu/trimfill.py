@@ -22,7 +22,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, check_choice, check_level
+from ._validation import MetaacuInputError, check_bool, check_choice, check_digits, check_int, check_level, check_number
 from .bias import F64, check_univariate
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
@@ -114,7 +114,7 @@ class TrimAndFill:
 
     def summary(self, digits: int = 4) -> str:
         """Text summary."""
-        d = digits
+        d = check_digits(digits)
         se = f" (SE = {self.se_k0:.{d}f})" if np.isfinite(self.se_k0) else ""
         p = f", {format_p(self.p_k0)}" if np.isfinite(self.p_k0) else ""
         how = "common-effect model" if self.common_effect else f"{self.original.method} model"
@@ -196,8 +196,15 @@ def trim_and_fill(
     """
     res = check_univariate(result, "trim_and_fill")
     estimator = check_choice(estimator, "estimator", ("L0", "R0", "Q0"))
+    common_effect = check_bool(common_effect, "common_effect")
+    maxiter = check_int(maxiter, "maxiter", low=1)
     fit_method = "EE" if common_effect else res.method
     y0, v0 = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
+    if side is None and np.ptp(v0) == 0:
+        raise MetaacuInputError(
+            "trim_and_fill(): the side of the funnel cannot be estimated when every study has the same "
+            "variance (the slope of yi on its standard error is undefined); give side='left' or 'right'"
+        )
     if side is None:
         X = np.column_stack([np.ones_like(v0), np.sqrt(v0)])
         slope = fit_design(y0, v0, X, ("intrcpt", "sei"), method=fit_method, test="z", level=0.95,
@@ -314,6 +321,7 @@ class FailSafeN:
 
     def summary(self, digits: int = 4) -> str:
         """Text summary."""
+        digits = check_digits(digits)
         names = {"rosenthal": "Rosenthal", "orwin": "Orwin", "rosenberg": "Rosenberg"}
         lines = [f"Fail-safe N calculation using the {names[self.method]} approach (k = {self.k})"]
         if self.method == "orwin":
@@ -384,6 +392,9 @@ def fail_safe_n(
     alpha = check_level(alpha, "alpha")
     if target is not None and method != "orwin":
         raise MetaacuInputError("argument 'target' applies to method='orwin' only")
+    if target is not None:
+        target = check_number(target, "target")
+    weighted = check_bool(weighted, "weighted")
     res = check_univariate(result, "fail_safe_n")
     y, v = np.asarray(res.yi, dtype=float), np.asarray(res.vi, dtype=float)
     k = y.size

@@ -100,7 +100,7 @@ def test_escalc(case: dict[str, Any]) -> None:
             compute(case)
         msg = str(err.value)
         assert case["measure"] in msg
-        named = {int(i) for i in re.findall(r"\d+", msg.split("study ind", 1)[1].split("(")[0])}
+        named = {int(i) for i in re.findall(r"\d+", msg.split("study ind", 1)[1].split(":")[0].split("(")[0])}
         assert named == set(bad.tolist()), msg
         if case["to"] == "none" or case["add"] == 0 or case["measure"] not in BINARY | PROPORTION:
             # without a correction each study stands alone: the defined ones must still agree
