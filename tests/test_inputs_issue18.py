@@ -136,3 +136,28 @@ def test_undefined_continuous_measure_names_the_sds_and_the_study():
 def test_errors_name_the_study_label(call, match):
     with pytest.raises(MetaacuInputError, match=match):
         call()
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"favours": ("a",)}, "'favours' must be two strings"),
+    ({"favours": "ab"}, "'favours' must be two strings"),
+    ({"measure": "bogus"}, "'measure' applies only to forest_plot\\(None"),
+    ({"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [np.nan], "ci_low": [0.1], "ci_high": [0.3]})},
+     r"'extra_rows', row 0 \(Pub\): needs finite estimate"),
+    ({"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [0.5], "ci_low": [0.1], "ci_high": [0.3]})},
+     r"ci_low <= estimate <= ci_high; got 0.5, 0.1, 0.3"),
+])
+def test_forest_plot_options(kwargs, match, res10):
+    with pytest.raises(MetaacuInputError, match=match):
+        metaacu.forest_plot(res10, **kwargs)
+
+
+@pytest.mark.parametrize("plot", [metaacu.forest_plot, metaacu.funnel_plot])
+@pytest.mark.parametrize("what", [[0.1, 0.2], None, "result"])
+def test_plots_of_something_that_is_not_a_result(plot, what):
+    if plot is metaacu.forest_plot and what is None:
+        match = "needs 'extra_rows'"
+    else:
+        match = "argument 'result' must be a MetaAnalysis"
+    with pytest.raises(MetaacuInputError, match=match):
+        plot(what)

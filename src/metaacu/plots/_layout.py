@@ -306,6 +306,16 @@ class TableBuilder:
         missing = {"label", "estimate", "ci_low", "ci_high"} - set(ex.columns)
         if missing:
             raise MetaacuInputError(f"argument 'extra_rows' lacks column(s) {sorted(missing)}")
+        for i, (_, r) in enumerate(ex.iterrows()):
+            try:
+                e, lo, hi = (float(r[c]) for c in ("estimate", "ci_low", "ci_high"))
+            except (TypeError, ValueError):
+                raise MetaacuInputError(f"argument 'extra_rows', row {i} ({r['label']}): estimate and CI must be numbers") from None
+            if not (np.isfinite([e, lo, hi]).all() and lo <= e <= hi):
+                raise MetaacuInputError(
+                    f"argument 'extra_rows', row {i} ({r['label']}): needs finite estimate, ci_low and ci_high with "
+                    f"ci_low <= estimate <= ci_high; got {e:g}, {lo:g}, {hi:g}"
+                )
         if blank:
             self.blank()
         self.rows.append(Row("extra_head", {"label": self.style.extra_header}))

@@ -264,6 +264,17 @@ def forest_plot(
         raise MetaacuInputError("argument 'columns' must be a pandas DataFrame")
     if extra_rows is not None and not isinstance(extra_rows, pd.DataFrame):
         raise MetaacuInputError("argument 'extra_rows' must be a pandas DataFrame")
+    if favours is not None and (
+        isinstance(favours, str) or len(favours) != 2 or not all(isinstance(f, str) for f in favours)
+    ):
+        raise MetaacuInputError(
+            f"argument 'favours' must be two strings (left of no effect, right of it), e.g. ('acupuncture', 'sham'); "
+            f"got {favours!r}"
+        )
+    if result is not None and measure is not None:
+        raise MetaacuInputError(
+            "argument 'measure' applies only to forest_plot(None, extra_rows=...); a result brings its own measure"
+        )
     if result is None:
         from ..measures import measure_info
 
