@@ -13,10 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from scipy import special
-
 import numpy as np
 
+from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .tau2 import MAXITER, NOISE_ULPS, TOL, likelihood_brackets
 
 __all__ = ["MAX_K", "fit_one"]
@@ -184,29 +183,20 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     w = [1.0 / (x + tau2) for x in v]
     est, sw = _wmean(w, y)
     se = math.sqrt(1.0 / sw)
-    q_p = float(special.chdtrc(q_df, q)) if q_df > 0 else 1.0
-    i2_q = 100.0 * (q - q_df) / q if q > q_df and q_df > 0 else 0.0
+    q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
     if method == "EE":
-        i2, h2 = i2_q, (q / q_df if q_df > 0 else 1.0)
-    elif k > 1:
-        vtyp = q_df * sw0 / (sw0**2 - sw0_2)
-        i2, h2 = 100.0 * tau2 / (tau2 + vtyp), tau2 / vtyp + 1.0
+        i2, h2 = i2_q, h2_q
     else:
-        i2, h2 = 0.0, 1.0
+        i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - sw0_2 / sw0), q_df)
     r = _denoise([yi - est for yi in y], y)
     s2 = sum(wi * ri * ri for wi, ri in zip(w, r)) / q_df if k > 1 else math.nan
     if test in ("knha", "adhoc"):
         se *= math.sqrt(s2 if test == "knha" else max(1.0, s2))
     else:
         s2 = 1.0
-    p = 0.5 + level / 2
     stat = est / se if se > 0 else math.copysign(math.inf, est) if est != 0 else math.nan
-    if test == "z":
-        df, crit = math.inf, float(special.ndtri(p))
-        pval = float(2.0 * special.ndtr(-abs(stat)))
-    else:
-        df, crit = q_df, float(special.stdtrit(q_df, p))
-        pval = float(2.0 * special.stdtr(q_df, -abs(stat)))
+    df = math.inf if test == "z" else q_df
+    crit, pval = critical_value(level, df), float(two_sided_p(stat, df))
     return {
         "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se, "statistic": stat,
         "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df, "q_pvalue": q_p, "i2": i2, "h2": h2,

@@ -61,6 +61,7 @@ True
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, fields
 from typing import Any, Final
@@ -68,10 +69,10 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .heterogeneity import q_profile
+from .inference import critical_value
 from .pooling import TESTS, fit_arrays
 from .scaling import exponents, out_of_range, scale_rows
 from .tau2 import TAU2_METHODS
@@ -218,12 +219,6 @@ def _row_lengths(y: F64, v: F64) -> NDArray[np.int64]:
     return np.where(present.any(axis=1), last, 0).astype(np.int64)
 
 
-def _crit(level: float, test: str, df: F64) -> F64 | float:
-    p = 0.5 + level / 2
-    # Same functions scipy.stats.norm.ppf / t.ppf call, so identical to MetaAnalysis.prediction_interval.
-    return float(special.ndtri(p)) if test == "z" else special.stdtrit(df, p)
-
-
 def _fit_block(
     y: F64,
     v: F64,
@@ -282,9 +277,9 @@ def _fit_group(
         out[idx, _COL[name]] = res[name]
     est, se, tau2 = res["estimate"], res["se"], res["tau2"]
     if prediction == "higgins":
-        crit: Any = special.stdtrit(length - 2.0, 0.5 + level / 2) if length >= 3 else np.nan
+        crit: Any = critical_value(level, length - 2.0) if length >= 3 else np.nan
     else:
-        crit = _crit(level, test, res["df"])
+        crit = critical_value(level, math.inf if test == "z" else res["df"])
     half = crit * np.sqrt(se**2 + tau2)
     out[idx, _COL["pi_low"]] = est - half
     out[idx, _COL["pi_high"]] = est + half

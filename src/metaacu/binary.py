@@ -56,6 +56,7 @@ from ._validation import (
     readonly,
 )
 from .escalc import binary_yi_vi
+from .inference import critical_value, q_heterogeneity, two_sided_p
 from .measures import MeasureInfo, measure_info
 from .report import Printable, format_p
 from .results import Interval
@@ -152,7 +153,7 @@ class BinaryPooled(Printable):
     def confidence_interval(self, level: float | None = None) -> Interval:
         """Wald interval for the pooled effect (pooling scale) at ``level`` (default: the result's)."""
         lv = self.level if level is None else check_level(level)
-        z = special.ndtri(0.5 + lv / 2)
+        z = critical_value(lv)
         return Interval(self.estimate - z * self.se, self.estimate + z * self.se, lv, "Wald (normal)")
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
@@ -162,7 +163,7 @@ class BinaryPooled(Printable):
         weight, pi_low, pi_high, events1, n1, events2, n2`` (pooling scale).
         """
         lv = self.level if level is None else check_level(level)
-        z = special.ndtri(0.5 + lv / 2)
+        z = critical_value(lv)
         se = np.sqrt(self.vi)
         studies = pd.DataFrame(
             {
@@ -258,18 +259,15 @@ def _study_effects(code: str, a: F64, b: F64, c: F64, d: F64) -> tuple[F64, F64,
 
 def _heterogeneity(q: float, k_yi: int) -> tuple[int, float, float, float]:
     """Q df, p-value and Q-based I², H² (metafor's ``rma.mh``/``rma.peto``: 0, 1, 0, 1 when k ≤ 1)."""
-    df = k_yi - 1
-    if df < 1:
-        return max(df, 0), 1.0, 0.0, 1.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
-    return df, float(special.chdtrc(df, q)), i2, q / df
+    df = max(k_yi - 1, 0)
+    q_p, i2, h2 = q_heterogeneity(q, df)
+    return df, float(q_p), float(i2), float(h2)
 
 
 def _wald(est: float, se: float, level: float) -> tuple[float, float, float, float]:
     """Wald z, p-value and CI.  A zero standard error (every participant, or none, had the event in
     every table) gives z and p NaN and a degenerate interval, with a warning, as metafor."""
-    crit = special.ndtri(0.5 + level / 2)
+    crit = critical_value(level)
     if not se > 0:
         warnings.warn(
             "metaacu: the standard error of the pooled estimate is 0 (events in every participant, "
@@ -279,7 +277,7 @@ def _wald(est: float, se: float, level: float) -> tuple[float, float, float, flo
         )
         return math.nan, math.nan, est, est
     z = est / se
-    return z, float(2.0 * special.ndtr(-abs(z))), est - crit * se, est + crit * se
+    return z, float(two_sided_p(z)), est - crit * se, est + crit * se
 
 
 # --------------------------------------------------------------------------- Mantel-Haenszel

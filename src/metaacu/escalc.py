@@ -39,6 +39,7 @@ from ._validation import (
     check_same_length,
     readonly,
 )
+from .inference import critical_value
 from .measures import MeasureInfo, measure_info
 from .results import Interval
 
@@ -190,7 +191,7 @@ class EffectSizes:
     def confidence_interval(self, level: float = 0.95) -> Interval:
         """Per-study Wald interval ``yi ± z·√vi`` (arrays in ``low``/``high``)."""
         lv = check_level(level)
-        z = special.ndtri(0.5 + lv / 2)
+        z = critical_value(lv)
         return Interval(self.yi - z * self.sei, self.yi + z * self.sei, lv, "Wald (normal)")
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:

@@ -14,12 +14,12 @@ Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
 
 from ._scalar import MAX_K, fit_one
 from ._validation import (
@@ -33,6 +33,7 @@ from ._validation import (
     readonly,
 )
 from .escalc import EffectSizes
+from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .measures import measure_info
 from .profiles import get_profile
 from .results import MetaAnalysis
@@ -72,17 +73,12 @@ def _fit_unit(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -
     r0 = yi - ((w0 * yi).sum(axis=1) / sw0)[:, None]
     q = (w0 * r0 * r0).sum(axis=1)
     q_df = kk - 1.0
+    q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
+    if method == "EE":
+        i2, h2 = i2_q, h2_q
+    else:
+        i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - (w0 * w0).sum(axis=1) / sw0), q_df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q_p = np.where(q_df > 0, special.chdtrc(np.maximum(q_df, 1.0), q), 1.0)
-        # τ²-based I² and H² with the "typical" within-study variance (Higgins & Thompson 2002, eq. 9).
-        vtyp = q_df * sw0 / (sw0**2 - (w0 * w0).sum(axis=1))
-        i2_q = np.where((q > q_df) & (q_df > 0), 100.0 * (q - q_df) / q, 0.0)  # k = 1: 0, as metafor
-        if method == "EE":
-            i2 = i2_q
-            h2 = np.where(q_df > 0, q / q_df, 1.0)
-        else:
-            i2 = np.where(kk > 1, 100.0 * tau2 / (tau2 + vtyp), 0.0)
-            h2 = np.where(kk > 1, tau2 / vtyp + 1.0, 1.0)
         r = denoise(yi - est[:, None], yi, vi)
         s2 = np.where(kk > 1, (w * r * r).sum(axis=1) / q_df, np.nan)
     if test in ("knha", "adhoc"):
@@ -95,16 +91,10 @@ def _fit_unit(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -
 
 
 def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level) -> dict[str, Any]:
-    if test == "z":
-        df = np.full(est.shape, np.inf)
-        crit = special.ndtri(0.5 + level / 2)
-        stat = est / se
-        pval = 2.0 * special.ndtr(-np.abs(stat))
-    else:
-        df = q_df
-        crit = special.stdtrit(df, 0.5 + level / 2)  # what stats.t.ppf calls, without its overhead
-        stat = est / se
-        pval = 2.0 * special.stdtr(df, -np.abs(stat))
+    df = np.full(est.shape, np.inf) if test == "z" else q_df
+    crit = critical_value(level, math.inf if test == "z" else df)
+    stat = est / se
+    pval = two_sided_p(stat, math.inf if test == "z" else df)
     return {
         "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
         "statistic": stat, "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df,

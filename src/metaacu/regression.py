@@ -36,7 +36,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from ._validation import (
     MetaacuInputError,
@@ -48,6 +48,7 @@ from ._validation import (
     check_same_length,
     readonly,
 )
+from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .report import Printable, format_p
 from .results import Interval
 from .scaling import rescale_one
@@ -363,7 +364,7 @@ class MetaRegression(Printable):
         return self.yi - self.fitted
 
     def _crit(self, level: float) -> float:
-        return float(special.ndtri(0.5 + level / 2) if not np.isfinite(self.df) else stats.t.ppf(0.5 + level / 2, self.df))
+        return float(critical_value(level, self.df))
 
     def confidence_interval(self, level: float | None = None) -> Interval:
         """Intervals for the coefficients (arrays in ``low``/``high``) at ``level``."""
@@ -489,14 +490,9 @@ def fit_design(
     se = np.sqrt(np.diag(vb))
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = b / se
-    if test != "z":
-        df = float(k - p)
-        pval = 2.0 * special.stdtr(df, -np.abs(stat))
-        crit = float(stats.t.ppf(0.5 + level / 2, df))
-    else:
-        df = np.inf
-        pval = 2.0 * special.ndtr(-np.abs(stat))
-        crit = float(special.ndtri(0.5 + level / 2))
+    df = float(k - p) if test != "z" else np.inf
+    pval = two_sided_p(stat, df)
+    crit = critical_value(level, df)
     idx = list(range(1, p) if intercept else range(p)) if btt is None else list(btt)
     m = len(idx)
     if m:
@@ -512,14 +508,11 @@ def fit_design(
     p0 = _p_matrix(v, x, 0.0)
     qe = max(0.0, float(y @ p0 @ y))
     qe_df = k - p
-    qe_p = float(special.chdtrc(qe_df, qe)) if qe_df > 0 else 1.0
+    qe_p, i2_q, h2_q = q_heterogeneity(qe, qe_df)
     if method == "EE":
-        i2 = max(0.0, 100.0 * (qe - qe_df) / qe) if qe > 0 else 0.0
-        h2 = qe / qe_df if qe_df > 0 else 1.0
+        i2, h2 = i2_q, h2_q
     else:
-        vt = qe_df / np.trace(p0)
-        i2 = 100.0 * tau2 / (vt + tau2)
-        h2 = tau2 / vt + 1.0
+        i2, h2 = tau2_heterogeneity(tau2, typical_variance(qe_df, float(np.trace(p0))), qe_df)
     return {
         "estimate": b, "se": se, "statistic": stat, "pvalue": pval, "ci_low": b - crit * se, "ci_high": b + crit * se,
         "vcov": vb, "df": df, "qm": qm, "qm_df": m, "qm_pvalue": qm_p, "qm_test": "chi2" if test == "z" else "F",

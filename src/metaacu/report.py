@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._validation import check_digits
+from .inference import critical_value
 
 if TYPE_CHECKING:
     from .results import MetaAnalysis
@@ -52,10 +53,8 @@ def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
 
 def tidy_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
     """Per-study rows plus one pooled row; see :meth:`MetaAnalysis.to_frame`."""
-    from scipy import stats
-
     lv = res.level if level is None else level
-    z = stats.norm.ppf(0.5 + lv / 2)
+    z = critical_value(lv)
     se = np.sqrt(res.vi)
     studies = pd.DataFrame(
         {

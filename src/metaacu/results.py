@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_level
+from .inference import critical_value
 from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
@@ -147,9 +147,7 @@ class MetaAnalysis:
         return self.method != "EE"
 
     def _crit(self, level: float, df: float) -> float:
-        # scipy.special directly: the functions stats.norm.ppf / stats.t.ppf call, ~40 µs less per call.
-        p = 0.5 + level / 2
-        return float(special.ndtri(p) if not np.isfinite(df) else special.stdtrit(df, p))
+        return float(critical_value(level, df))
 
     def confidence_interval(self, level: float | None = None) -> Interval:
         """Confidence interval for the pooled effect at ``level`` (default: the model's)."""

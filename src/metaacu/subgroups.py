@@ -31,6 +31,7 @@ from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_digits, check_level, readonly
 from .escalc import EffectSizes
+from .inference import q_heterogeneity, tau2_heterogeneity, typical_variance
 from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
 from .report import Printable, format_p
@@ -177,16 +178,12 @@ def _common_group_model(
         r0 = yg - (w0 * yg).sum() / w0.sum()
         q = float((w0 * r0 * r0).sum())
         q_df = kg - 1
-        if q_df > 0:
-            vtyp = q_df * w0.sum() / (w0.sum() ** 2 - (w0 * w0).sum())
-            q_p = float(special.chdtrc(q_df, q))
-            i2_q = max(0.0, 100.0 * (q - q_df) / q) if q > 0 else 0.0
-            if method == "EE":
-                i2, h2 = i2_q, q / q_df
-            else:
-                i2, h2 = 100.0 * tau2 / (tau2 + vtyp), tau2 / vtyp + 1.0
+        q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
+        if method == "EE":
+            i2, h2 = i2_q, h2_q
         else:
-            q_p, i2_q, i2, h2 = 1.0, 0.0, 0.0, 1.0
+            sw0 = float(w0.sum())
+            i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - float((w0 * w0).sum()) / sw0), q_df)
         w = 1.0 / (vg + tau2)
         out[name] = MetaAnalysis(
             estimate=float(fit["estimate"][j]), se=float(fit["se"][j]), ci_low=float(fit["ci_low"][j]),

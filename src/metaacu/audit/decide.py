@@ -16,11 +16,12 @@ import pandas as pd
 from scipy import special
 
 from .._validation import MetaacuInputError
+from ..inference import Z975
 from ..pooling import meta_analysis
 from ..results import MetaAnalysis
 from . import rules
 from .data import Dataset
-from .evidence import Z975, Scenario, evidence_frame
+from .evidence import Scenario, evidence_frame
 
 __all__ = ["Decision", "decide_effect", "decide_majority", "decide_persistence", "display", "threshold_value"]
 

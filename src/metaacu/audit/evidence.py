@@ -22,17 +22,16 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._validation import MetaacuInputError
 from ..conversions import change_score_sd, combine_many_groups
 from ..escalc import effect_sizes
+from ..inference import Z975
 from .data import Dataset
 
 __all__ = ["COLUMNS", "Scenario", "denominators", "evidence_frame", "responder_counts", "uncertain_denominator"]
 
 RATIO: Final = frozenset({"RR", "OR"})
-Z975: Final = float(stats.norm.ppf(0.975))
 COLUMNS: Final = ("label", "estimate", "ci_low", "ci_high", "se", "use", "role", "n", "k_trials", "i2", "events_ctl",
                   "total_ctl", "events_exp", "total_exp", "measure", "study_id", "review_id", "rob_comparison",
                   "source_id", "source", "locator", "status", "assumption")

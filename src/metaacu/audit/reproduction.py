@@ -7,6 +7,7 @@ import math
 import pandas as pd
 from scipy import stats
 
+from ..inference import Z975
 from .claims import ClaimResult
 from .data import Dataset
 
@@ -71,7 +72,7 @@ def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict) ->
 
     rows = []
     pr = ds.pooled_results.set_index("analysis_id")
-    z = float(stats.norm.ppf(0.975))
+    z = Z975
     for res in results:
         spec = res.claim.get("model")
         if isinstance(spec, dict) and "reconstructs" in spec:

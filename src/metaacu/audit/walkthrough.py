@@ -21,6 +21,7 @@ from scipy import special
 
 from ..conversions import combine_many_groups
 from ..escalc import effect_sizes
+from ..inference import Z975
 from .claims import ClaimResult
 from .data import Dataset, load_dataset
 from .evidence import denominators
@@ -35,7 +36,6 @@ __all__ = [
 
 PROVENANCE = ["source", "locator", "status"]
 _RATIO = frozenset({"RR", "OR"})
-_Z975 = float(special.ndtri(0.975))
 
 
 @lru_cache(maxsize=1)
@@ -146,7 +146,7 @@ def from_published_ci(claim_id: str) -> pd.DataFrame:
         if spec["sign"] < 0:
             est, lo, hi = -est, -hi, -lo
         out.append({"id": spec["id"], "measure": r["measure"], "sign": spec["sign"], "estimate": est, "ci_low": lo,
-                    "ci_high": hi, "se": (hi - lo) / (2 * _Z975)})
+                    "ci_high": hi, "se": (hi - lo) / (2 * Z975)})
     return pd.DataFrame(out).set_index("id")
 
 

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from .._validation import MetaacuInputError, as_float_array
+from ..inference import Z975
 from ._layout import pooled_info, short_name
 from .display import FigureDisplay
 from .forest import ratio_ticks
@@ -136,7 +137,7 @@ def funnel_plot(
         fig = ax.get_figure()
         semax = float(np.nanmax(np.concatenate([se, fse if fse is not None else []]))) * 1.08
         sgrid = np.linspace(0.0, semax, 101)
-        z = stats.norm.ppf(0.975)
+        z = Z975
         est = float(pooled["estimate"])
         allx = np.concatenate([yi, fy if fy is not None else [], est + z * semax * np.array([-1.0, 1.0])])
         if contours:
