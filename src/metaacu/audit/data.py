@@ -4,15 +4,13 @@ Every CSV is read as text with the :mod:`csv` module (so that the line number of
 known), checked cell by cell against a schema, converted to typed pandas columns and then checked
 across tables (unique ids, foreign keys).  Any problem raises
 :class:`~metaacu._validation.MetaacuInputError` whose message names the file, the CSV line number
-(the header is line 1) and the column.  Nothing is dropped or coerced silently.
+(the header is line 1) and the column.  Nothing is dropped or coerced silently.  Files are read through
+:mod:`metaacu.audit.csvio` (UTF-8 with an optional byte-order mark; plain ASCII decimal numbers).
 """
 
 from __future__ import annotations
 
-import csv
-import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +18,12 @@ import pandas as pd
 
 from metaacu._validation import MetaacuInputError
 
+from .csvio import as_path, parse_cell, read_csv_records, shorten
+from .csvio import located as _err
+
 __all__ = [
     "JUDGEMENT_TABLES",
+    "RATIO_MEASURES",
     "Dataset",
     "SCHEMAS",
     "default_data_dir",
@@ -182,9 +184,14 @@ JUDGEMENT_TABLES = frozenset({"risk_of_bias", "certainty", "published_certainty"
 _NOT_PUBLIC = ("find_string", "index id", "/work/", "file://", "article.txt")
 _COUNT_COLUMNS = frozenset({"n_randomised", "n_analysed", "n", "total", "n_exp", "n_ctl",
                             "k_trials", "n_participants", "n1", "n2", "total1", "total2"})
+#: Sizes of one arm (or of pooled arms) behind a mean and SD: a group of one has no SD.
+_ARM_SIZE_COLUMNS: dict[str, frozenset[str]] = {
+    "arms": frozenset({"n_randomised", "n_analysed"}), "outcomes": frozenset({"n"}),
+    "contrasts": frozenset({"n_exp", "n_ctl"}), "review_trials": frozenset({"n1", "n2"})}
+#: Measures analysed on the log scale: estimate and both CI bounds must be > 0.
+RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ratio_of_means"})
 _POSITIVE_COLUMNS = frozenset({"sd", "se", "sd1", "sd2"})
 _NONNEG_COLUMNS = frozenset({"events", "events1", "events2", "tau2", "q"})
-_PVALUE_RE = re.compile(r"^[<>]?(0(\.\d+)?|1(\.0+)?|\.\d+)$")
 _DTYPES = {"str": "string", "ids": "string", "weeks": "string", "pvalue": "string",
            "int": "Int64", "float": "Float64", "bool": "boolean"}
 
@@ -217,52 +224,26 @@ def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "data"
 
 
-def _err(path: Path, line: int, column: str, message: str) -> MetaacuInputError:
-    return MetaacuInputError(f"{path.name}, line {line}, column {column!r}: {message}")
-
-
-def _convert(path: Path, line: int, column: str, raw: str, spec: Spec) -> object:
+def _convert(path: Path, table: str, line: int, column: str, raw: str, spec: Spec) -> object:
     kind, required, allowed = spec
     text = raw.strip()
     if text != raw:
-        raise _err(path, line, column, f"leading or trailing whitespace in {raw!r}")
+        raise _err(path, line, column, f"leading or trailing whitespace in {shorten(raw)}")
     if text == "":
         if required:
             raise _err(path, line, column, "a value is required")
         return None
     parts = text.split(";") if kind == "ids" else [text]
     if allowed is not None and any(part not in allowed for part in parts):
-        raise _err(path, line, column, f"{text!r} is not one of {sorted(allowed)}")
+        raise _err(path, line, column, f"{shorten(text)} is not one of {sorted(allowed)}")
     try:
-        if kind == "int":
-            value: object = int(text)
-        elif kind == "float":
-            value = float(text)
-            if not math.isfinite(value):
-                raise ValueError("not finite")
-        elif kind == "bool":
-            if text not in ("true", "false"):
-                raise ValueError("expected true or false")
-            value = text == "true"
-        elif kind == "pvalue":
-            if not _PVALUE_RE.match(text):
-                raise ValueError("expected a number in [0, 1], optionally prefixed by < or >")
-            value = text
-        elif kind == "weeks":
-            for part in text.split(";"):
-                if float(part) < 0:
-                    raise ValueError("weeks must be >= 0")
-            value = text
-        elif kind == "ids":
-            if any(p == "" for p in text.split(";")):
-                raise ValueError("empty id in semicolon list")
-            value = text
-        else:
-            value = text
+        value = parse_cell(kind, text)
     except ValueError as exc:
-        raise _err(path, line, column, f"cannot read {text!r} as {kind}: {exc}") from None
+        raise _err(path, line, column, f"cannot read {shorten(text)} as {kind}: {exc}") from None
     if column in _COUNT_COLUMNS and isinstance(value, int) and value < 1:
         raise _err(path, line, column, f"count must be >= 1, got {value}")
+    if column in _ARM_SIZE_COLUMNS.get(table, ()) and isinstance(value, int) and value < 2:
+        raise _err(path, line, column, f"an arm needs at least 2 patients (a group of one has no SD), got {value}")
     if column in _POSITIVE_COLUMNS and isinstance(value, float) and value <= 0:
         raise _err(path, line, column, f"must be > 0, got {value}")
     if column in _NONNEG_COLUMNS and isinstance(value, (int, float)) and value < 0:
@@ -273,32 +254,25 @@ def _convert(path: Path, line: int, column: str, raw: str, spec: Spec) -> object
 def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
     """Read one CSV with its schema; return the typed frame and each row's CSV line number."""
     schema = SCHEMAS[table]
-    path = Path(path)
     if not path.is_file():
         raise MetaacuInputError(f"{path.name}: file not found at {path} (the data live in the repository's data/ folder; set METAACU_DATA to use another)")
-    with open(path, newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise _err(path, 1, "<header>", "file is empty") from None
-        missing = [c for c in schema if c not in header]
-        if missing:
-            raise _err(path, 1, missing[0], "required column is missing")
-        extra = [c for c in header if c not in schema]
-        if extra:
-            raise _err(path, 1, extra[0], "unknown column (would be dropped)")
-        if len(set(header)) != len(header):
-            raise _err(path, 1, "<header>", "duplicate column name")
-        records: list[dict[str, object]] = []
-        lines: list[int] = []
-        for row in reader:
-            line = reader.line_num
-            if len(row) != len(header):
-                raise _err(path, line, "<row>", f"expected {len(header)} fields, got {len(row)}")
-            records.append({col: _convert(path, line, col, raw, schema[col])
-                            for col, raw in zip(header, row, strict=True)})
-            lines.append(line)
+    header, rows = read_csv_records(path)
+    missing = [c for c in schema if c not in header]
+    if missing:
+        raise _err(path, 1, missing[0], "required column is missing")
+    extra = [c for c in header if c not in schema]
+    if extra:
+        raise _err(path, 1, extra[0], "unknown column (would be dropped)")
+    if len(set(header)) != len(header):
+        raise _err(path, 1, "<header>", "duplicate column name")
+    records: list[dict[str, object]] = []
+    lines: list[int] = []
+    for line, row in rows:
+        if len(row) != len(header):
+            raise _err(path, line, "<row>", f"expected {len(header)} fields, got {len(row)}")
+        records.append({col: _convert(path, table, line, col, raw, schema[col])
+                        for col, raw in zip(header, row, strict=True)})
+        lines.append(line)
     frame = pd.DataFrame.from_records(records, columns=list(schema))
     frame = frame.astype({c: _DTYPES[schema[c][0]] for c in schema})
     _check_rows(path, table, frame, lines)
@@ -317,8 +291,16 @@ def _val(frame: pd.DataFrame, i: int, col: str) -> float | None:
     return None if pd.isna(v) else float(v)
 
 
+def _check_ratio(path: Path, line: int, measure: str, values: dict[str, float | None]) -> None:
+    """A ratio (analysed on the log scale) and its CI bounds must be > 0."""
+    for column, v in values.items():
+        if v is not None and v <= 0:
+            raise _err(path, line, column,
+                       f"{measure} is a ratio (analysed on the log scale), so {column} must be > 0, got {v:g}")
+
+
 def _check_rows(path: Path, table: str, frame: pd.DataFrame, lines: list[int]) -> None:
-    """Within-row checks: provenance, orderings of CI/quartiles, events <= total."""
+    """Within-row checks: provenance, CIs (both bounds, non-zero width, > 0 for ratios), orderings, events <= total."""
     id_col = _ID_COLUMN.get(table, "row_id")
     dup = frame[id_col].duplicated(keep="first")
     if dup.any():
@@ -344,6 +326,13 @@ def _check_rows(path: Path, table: str, frame: pd.DataFrame, lines: list[int]) -
             if e is not None and t is not None and e > t:
                 raise _err(path, line, ev, f"events {e:g} exceed {tot} {t:g}")
         lo, est, hi = _val(frame, i, "ci_low"), _val(frame, i, centre), _val(frame, i, "ci_high")
+        if "measure" in frame.columns and frame["measure"].iloc[i] in RATIO_MEASURES:
+            _check_ratio(path, line, str(frame["measure"].iloc[i]), {"estimate": est, "ci_low": lo, "ci_high": hi})
+        if (lo is None) != (hi is None):
+            given, empty = ("ci_low", "ci_high") if hi is None else ("ci_high", "ci_low")
+            raise _err(path, line, empty, f"{empty} is empty but {given} is given: give both CI bounds or neither")
+        if lo is not None and lo == hi:
+            raise _err(path, line, "ci_high", f"zero-width CI (ci_low = ci_high = {lo:g}) gives no standard error")
         if lo is not None and hi is not None and lo > hi:
             raise _err(path, line, "ci_low", f"ci_low {lo:g} > ci_high {hi:g}")
         if est is not None and lo is not None and est < lo:
@@ -382,44 +371,46 @@ def load_studies(path: str | os.PathLike[str]) -> pd.DataFrame:
     Raises
     ------
     MetaacuInputError
-        If any cell or row breaks the schema; the message names file, line and column.
+        If ``path`` is not a path, the file is not UTF-8, has no data rows, or any cell or row breaks
+        the schema (numbers must be plain ASCII decimal notation); the message names file, line and
+        column.
     """
-    return _read_table(Path(path), "studies")[0]
+    return _read_table(as_path(path, "path", "load_studies"), "studies")[0]
 
 
 def load_arms(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``arms.csv`` (one row per trial arm); see :func:`load_studies`."""
-    return _read_table(Path(path), "arms")[0]
+    return _read_table(as_path(path, "path", "load_arms"), "arms")[0]
 
 
 def load_outcomes(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``outcomes.csv`` (arm-level results); see :func:`load_studies`."""
-    return _read_table(Path(path), "outcomes")[0]
+    return _read_table(as_path(path, "path", "load_outcomes"), "outcomes")[0]
 
 
 def load_contrasts(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``contrasts.csv`` (between-arm statistics); see :func:`load_studies`."""
-    return _read_table(Path(path), "contrasts")[0]
+    return _read_table(as_path(path, "path", "load_contrasts"), "contrasts")[0]
 
 
 def load_adverse_events(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``adverse_events.csv``; see :func:`load_studies`."""
-    return _read_table(Path(path), "adverse_events")[0]
+    return _read_table(as_path(path, "path", "load_adverse_events"), "adverse_events")[0]
 
 
 def load_mechanism(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``mechanism.csv`` (mechanistic findings); see :func:`load_studies`."""
-    return _read_table(Path(path), "mechanism")[0]
+    return _read_table(as_path(path, "path", "load_mechanism"), "mechanism")[0]
 
 
 def load_pooled_results(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``pooled_results.csv`` (review-level estimates); see :func:`load_studies`."""
-    return _read_table(Path(path), "pooled_results")[0]
+    return _read_table(as_path(path, "path", "load_pooled_results"), "pooled_results")[0]
 
 
 def load_review_trials(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Load and validate ``review_trials.csv`` (trial rows of review analyses)."""
-    return _read_table(Path(path), "review_trials")[0]
+    return _read_table(as_path(path, "path", "load_review_trials"), "review_trials")[0]
 
 
 def _check_keys(directory: Path, tables: dict[str, tuple[pd.DataFrame, list[int]]]) -> None:
@@ -460,6 +451,14 @@ def _check_keys(directory: Path, tables: dict[str, tuple[pd.DataFrame, list[int]
     check("fidelity", "study_id", study_ids, optional=True)
     check("schedules", "study_id", study_ids)
     check("published_certainty", "review_id", study_ids)
+    pooled = tables["pooled_results"][0]
+    measure_of = dict(zip(pooled["analysis_id"], pooled["measure"], strict=True))
+    trials, lines = tables["review_trials"]
+    for i, line in enumerate(lines):
+        measure = measure_of[trials["analysis_id"].iloc[i]]
+        if measure in RATIO_MEASURES:
+            _check_ratio(directory / "review_trials.csv", line, f"{measure} (the measure of its analysis)",
+                         {c: _val(trials, i, c) for c in ("estimate", "ci_low", "ci_high")})
 
 
 def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:
@@ -480,10 +479,13 @@ def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:
     Raises
     ------
     MetaacuInputError
-        On any schema, range, uniqueness or foreign-key violation; the message names file, CSV
-        line number and column.
+        If ``directory`` is not a path; on a file that is not UTF-8 (a byte-order mark is tolerated)
+        or has no data rows; on any schema, number-format, range, CI, uniqueness or foreign-key
+        violation.  The message names file, CSV line number and column.
     """
-    base = Path(directory) if directory is not None else default_data_dir()
+    base = as_path(directory, "directory", "load_dataset") if directory is not None else default_data_dir()
+    if base.exists() and not base.is_dir():
+        raise MetaacuInputError(f"load_dataset: {base} is a file; pass the folder that holds the CSV files")
     tables: dict[str, tuple[pd.DataFrame, list[int]]] = {}
     for table in SCHEMAS:
         path = base / f"{table}.csv"

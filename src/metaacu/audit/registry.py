@@ -8,6 +8,7 @@ tests :func:`metaacu.meta_analysis` offers, so changing it in the file changes t
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Final
@@ -15,6 +16,7 @@ from typing import Any, Final
 from .._validation import MetaacuInputError
 from ..pooling import TESTS
 from ..tau2 import TAU2_METHODS
+from .csvio import as_path, read_text
 from .data import GRADE_DOMAINS, Dataset, default_data_dir, load_dataset
 from .rules import CLAIM_KINDS
 
@@ -176,7 +178,7 @@ def rated_claims(reg: dict[str, Any]) -> list[str]:
     return [c["id"] for c in reg["claim"] if c["rule"] in RATED_RULES]
 
 
-def load_registry(path: str | Path | None = None, dataset: Dataset | None = None) -> dict[str, Any]:
+def load_registry(path: str | os.PathLike[str] | None = None, dataset: Dataset | None = None) -> dict[str, Any]:
     """Read and validate ``claims.toml``; every id it names must exist in ``dataset``.
 
     Parameters
@@ -189,17 +191,21 @@ def load_registry(path: str | Path | None = None, dataset: Dataset | None = None
     Raises
     ------
     MetaacuInputError
-        On any missing or invalid key; the message names the file, the claim and the key.
+        If ``path`` is not a path or ``dataset`` not a :class:`Dataset`; if the file is not UTF-8 (a
+        byte-order mark is tolerated; the message gives line and byte) or not TOML; on any missing or
+        invalid key (the message names the file, the claim and the key).
     """
-    path = Path(path) if path is not None else default_data_dir() / "claims.toml"
+    path = as_path(path, "path", "load_registry") if path is not None else default_data_dir() / "claims.toml"
+    if dataset is not None and not isinstance(dataset, Dataset):
+        raise MetaacuInputError(f"load_registry: argument 'dataset' must be a metaacu.audit.Dataset (from load_dataset), "
+                                f"got {type(dataset).__name__}")
     if not path.is_file():
         raise MetaacuInputError(f"claims registry not found at {path} (pass path=, or set METAACU_DATA to the data folder)")
-    with open(path, "rb") as fh:
-        try:
-            reg = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as exc:
-            raise MetaacuInputError(f"{path}: not valid TOML ({exc})") from None
-    ds = dataset or load_dataset(path.parent)
+    try:
+        reg = tomllib.loads(read_text(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise MetaacuInputError(f"{path}: not valid TOML ({exc})") from None
+    ds = dataset if dataset is not None else load_dataset(path.parent)
     ids = {
         "pooled": set(ds.pooled_results["analysis_id"]), "contrast": set(ds.contrasts["row_id"]),
         "outcome": set(ds.outcomes["row_id"]), "harm": set(ds.adverse_events["row_id"]),
