@@ -1,7 +1,7 @@
 """Forest plots in the style of RevMan: a table of studies around a panel of squares and diamonds.
 
 The plot reads only public result frames (``to_frame``, ``summary_frame``; for Mantel-Haenszel and Peto
-results their public attributes, see ``_layout.summary_row``) and ``result.info``.
+results their public attributes, see ``forest_table.summary_row``) and ``result.info``.
 Layout: every text is placed in inches relative to the panel's left or right edge, so column widths
 come from measured text extents; the figure is then sized around everything it holds.
 """
@@ -24,7 +24,7 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
 from .._validation import MetaacuInputError
-from ._layout import Column, Row, Table, build_table, pooled_info
+from .forest_table import Column, Row, Table, build_table, pooled_info
 from .display import FigureDisplay
 from .style import FOREST_STYLES, ForestStyle, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 

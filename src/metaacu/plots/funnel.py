@@ -23,7 +23,7 @@ from scipy import stats
 
 from .._validation import MetaacuInputError, as_float_array
 from ..inference import Z975
-from ._layout import pooled_info, short_name
+from .forest_table import pooled_info, short_name
 from .display import FigureDisplay
 from .forest import ratio_ticks
 from .style import FUNNEL_STYLES, FunnelStyle, fmt_tick, new_figure, rc_context, resolve_style
