@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib import transforms as mtrans
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
@@ -24,8 +23,9 @@ from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
 from .._validation import MetaacuInputError
-from .forest_table import Column, Row, Table, build_table, pooled_info
 from .display import FigureDisplay
+from .forest_table import Row, Table, build_table, pooled_info
+from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
 from .style import FOREST_STYLES, ForestStyle, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 
 __all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "add_reference_line",
@@ -325,12 +325,45 @@ def add_reference_line(ax: Axes, x: float, y0: float, y1: float, *, color: str =
 
 def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favours: tuple[str, str] | None,
           xlim: Sequence[float] | None, own: bool, refs: list[tuple[float, str]] | None = None) -> ForestPlot:
+    """Draw a built table: the axis, the graphics of each row, the text columns, then what goes under
+    the axis (favours labels, reference-line key); the figure is resized around them when it is ours."""
     rows = table.rows
     n = len(rows)
+    scale, (x0, x1) = _set_axis(ax, table, info, xlim)
+    row_pt = st.row_height * 72.0
+    squares, whiskers = _draw_squares(ax, rows, st, (x0, x1), row_pt)
+    marks = _draw_row_marks(ax, rows, st, (x0, x1), row_pt)
+    if info.family != "proportion":
+        _draw_null_lines(ax, rows, info.null_value, st)
+    cells, texts = make_texts(ax, table, st)
+    widths = column_widths(fig, table, cells, texts["group_heads"], st)
+    place_texts(fig, ax, table, cells, texts, widths, st)
+    panel_w = max(st.plot_width, max(width_in(fig, h) for h in texts["heads"][-2:]) + 0.1)
+    if own:
+        fit_figure(fig, ax, panel_w, n * st.row_height, st.margin)
+    fav: tuple[Text, ...] = ()
+    if favours is not None:
+        xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
+        fav = add_favours(ax, f"{st.favours_prefix}{favours[0]}", f"{st.favours_prefix}{favours[1]}", x=xnull,
+                          below=_tick_depth(fig, ax) + 3)
+    panel = [i for i, r in enumerate(rows) if r.kind in _PANEL_KINDS and r.kind != "blank"]
+    ref_lines, ref_texts = _references(fig, ax, refs or [], (min(panel, default=0), max(panel, default=n - 1)),
+                                       favours is not None, st)
+    if own and (favours is not None or ref_lines):
+        fit_figure(fig, ax, panel_w, n * st.row_height, st.margin)
+    draw_rules(fig, ax, table, widths, st)
+    all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav, *ref_texts)
+    return ForestPlot(fig, ax, squares, whiskers, tuple(marks["arrows"]), tuple(marks["diamonds"]),
+                      tuple(marks["extra_diamonds"]), tuple(marks["prediction"]), MappingProxyType(cells),
+                      tuple(all_texts), _row_frame(rows), tuple(ref_lines))
+
+
+def _set_axis(ax: Axes, table: Table, info: Any, xlim: Sequence[float] | None) -> tuple[str, tuple[float, float]]:
+    """Scale, limits and ticks of the effect axis; one data row per table row, top to bottom."""
     scale, (x0, x1), ticks = _scale_and_limits(table, info, xlim)
     ax.set_xscale(scale)
     ax.set_xlim(x0, x1)
-    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_ylim(len(table.rows) - 0.5, -0.5)
     ax.set_xticks(ticks, [fmt_tick(t) for t in ticks])
     ax.minorticks_off()
     ax.set_yticks([])
@@ -338,91 +371,91 @@ def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favou
         ax.spines[side].set_visible(False)
     ax.patch.set_visible(False)
     ax.tick_params(axis="x", length=3, pad=2)
-    row_pt = st.row_height * 72.0
+    return scale, (x0, x1)
 
-    # ---- graphics
+
+def _draw_squares(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float],
+                  row_pt: float) -> tuple[PathCollection | None, LineCollection | None]:
+    """Study squares (area proportional to weight) and their CI whiskers, clipped to the axis."""
     study = [(i, r) for i, r in enumerate(rows) if r.kind == "study"]
-    squares = whiskers = None
-    arrows: list[Line2D] = []
-    if study:
-        w = np.array([r.weight for _, r in study], float)
-        wmax = np.nanmax(w) if np.any(w > 0) else 1.0
-        side = st.max_square * row_pt
-        sizes = side**2 * np.clip(np.nan_to_num(w), 0, None) / wmax
-        segs = [[(max(r.lo, x0), i), (min(r.hi, x1), i)] for i, r in study]
-        whiskers = LineCollection(segs, colors=st.whisker_color, linewidths=st.line_width, zorder=2)
-        ax.add_collection(whiskers, autolim=False)
-        squares = ax.scatter([r.est for _, r in study], [i for i, _ in study], s=sizes, marker="s",
-                             c=st.square_color, linewidths=0, zorder=3)
-    diamonds: list[Polygon] = []
-    extra_diamonds: list[Polygon] = []
-    prediction: list[Rectangle] = []
+    if not study:
+        return None, None
+    x0, x1 = lims
+    w = np.array([r.weight for _, r in study], float)
+    wmax = np.nanmax(w) if np.any(w > 0) else 1.0
+    side = st.max_square * row_pt
+    sizes = side**2 * np.clip(np.nan_to_num(w), 0, None) / wmax
+    segs = [[(max(r.lo, x0), i), (min(r.hi, x1), i)] for i, r in study]
+    whiskers = LineCollection(segs, colors=st.whisker_color, linewidths=st.line_width, zorder=2)
+    ax.add_collection(whiskers, autolim=False)
+    squares = ax.scatter([r.est for _, r in study], [i for i, _ in study], s=sizes, marker="s",
+                         c=st.square_color, linewidths=0, zorder=3)
+    return squares, whiskers
+
+
+def _draw_row_marks(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float],
+                    row_pt: float) -> dict[str, list[Any]]:
+    """Pooled diamonds, hollow diamonds of rows not pooled, prediction bars and the arrows of
+    intervals that leave the axis."""
+    x0, x1 = lims
+    out: dict[str, list[Any]] = {"arrows": [], "diamonds": [], "extra_diamonds": [], "prediction": []}
     for i, r in enumerate(rows):
         if r.kind in ("study", "extra"):
             color = st.whisker_color if r.kind == "study" else st.extra_color
             if r.kind == "extra":
-                extra_diamonds.append(add_diamond(ax, r.est, max(r.lo, x0), min(r.hi, x1), i,
-                                                  height=st.diamond_height, color=color, hollow=True, lw=st.line_width))
-            for end, lim, mk in ((r.lo, x0, "<"), (r.hi, x1, ">")):
-                if (end < lim) if mk == "<" else (end > lim):
-                    arrows.append(Line2D([lim], [i], marker=mk, markersize=0.3 * row_pt, color=color,
-                                         markeredgewidth=0, clip_on=False, zorder=4))
-                    ax.add_line(arrows[-1])
+                out["extra_diamonds"].append(add_diamond(ax, r.est, max(r.lo, x0), min(r.hi, x1), i,
+                                                         height=st.diamond_height, color=color, hollow=True,
+                                                         lw=st.line_width))
+            for off, lim, mk in ((r.lo < x0, x0, "<"), (r.hi > x1, x1, ">")):
+                if off:
+                    arrow = Line2D([lim], [i], marker=mk, markersize=0.3 * row_pt, color=color,
+                                   markeredgewidth=0, clip_on=False, zorder=4)
+                    ax.add_line(arrow)
+                    out["arrows"].append(arrow)
         elif r.kind == "pooled":
             color = st.diamond_color if r.model != "second" else st.second_diamond_color
-            diamonds.append(add_diamond(ax, r.est, r.lo, r.hi, i, height=st.diamond_height, color=color, lw=0.5))
+            out["diamonds"].append(add_diamond(ax, r.est, r.lo, r.hi, i, height=st.diamond_height, color=color, lw=0.5))
         elif r.kind == "pi":
-            prediction.append(add_prediction_interval(ax, max(r.lo, x0), min(r.hi, x1), i, color=st.prediction_color))
-    if info.family != "proportion":
-        null = info.null_value
-        run: list[int] = []
-        for i, r in enumerate([*rows, Row("end")]):
-            if r.kind in _PANEL_KINDS:
-                run.append(i)
-                continue
-            while run and rows[run[-1]].kind == "blank":
-                run.pop()
-            if run:
-                add_null_line(ax, null, run[0] - 0.5, run[-1] + 0.5, lw=st.line_width)
-            run = []
+            out["prediction"].append(add_prediction_interval(ax, max(r.lo, x0), min(r.hi, x1), i,
+                                                             color=st.prediction_color))
+    return out
 
-    # ---- texts
-    cells, texts = _make_texts(ax, table, st)
-    widths = _column_widths(fig, table, cells, texts["group_heads"], st)
-    _place(fig, ax, table, cells, texts, widths, st)
-    panel_w = max(st.plot_width, max(_width_in(fig, h) for h in texts["heads"][-2:]) + 0.1)
-    if own:
-        _fit(fig, ax, panel_w, n * st.row_height, st.margin)
-    fav: tuple[Text, ...] = ()
-    if favours is not None:
-        tick_bb = ax.xaxis.get_tightbbox()
-        depth = (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
-        xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
-        pre = st.favours_prefix
-        fav = add_favours(ax, f"{pre}{favours[0]}", f"{pre}{favours[1]}", x=xnull, below=depth + 3)
-    panel = [i for i, r in enumerate(rows) if r.kind in _PANEL_KINDS and r.kind != "blank"]
-    ref_lines, ref_texts = _references(fig, ax, refs or [], (min(panel, default=0), max(panel, default=n - 1)),
-                                       favours is not None, st)
-    if own and (favours is not None or ref_lines):
-        _fit(fig, ax, panel_w, n * st.row_height, st.margin)
-    _rules(fig, ax, table, widths, st)
-    frame = pd.DataFrame({
-        "kind": [r.kind for r in rows], "y": np.arange(n, dtype=float),
+
+def _draw_null_lines(ax: Axes, rows: Sequence[Row], null: float, st: ForestStyle) -> None:
+    """The line of no effect through each run of panel rows (not through headers between them)."""
+    run: list[int] = []
+    for i, r in enumerate([*rows, Row("end")]):
+        if r.kind in _PANEL_KINDS:
+            run.append(i)
+            continue
+        while run and rows[run[-1]].kind == "blank":
+            run.pop()
+        if run:
+            add_null_line(ax, null, run[0] - 0.5, run[-1] + 0.5, lw=st.line_width)
+        run = []
+
+
+def _tick_depth(fig: Figure, ax: Axes) -> float:
+    """How far the tick labels reach below the axis, in points."""
+    tick_bb = ax.xaxis.get_tightbbox()
+    return (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
+
+
+def _row_frame(rows: Sequence[Row]) -> pd.DataFrame:
+    """What was drawn, one row per table row (``ForestPlot.rows``)."""
+    return pd.DataFrame({
+        "kind": [r.kind for r in rows], "y": np.arange(len(rows), dtype=float),
         "label": [r.cells.get("label", r.span) for r in rows], "estimate": [r.est for r in rows],
         "ci_low": [r.lo for r in rows], "ci_high": [r.hi for r in rows], "weight": [r.weight for r in rows],
         "model": [r.model for r in rows],
     })
-    all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav, *ref_texts)
-    return ForestPlot(fig, ax, squares, whiskers, tuple(arrows), tuple(diamonds), tuple(extra_diamonds),
-                      tuple(prediction), MappingProxyType(cells), tuple(all_texts), frame, tuple(ref_lines))
 
 
 def _references(fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tuple[int, int], below_favours: bool,
                 st: ForestStyle) -> tuple[list[Line2D], list[Text]]:
     """Draw the reference lines and their key, one line of text each under the axis (and favours)."""
     lines, keys = [], []
-    tick_bb = ax.xaxis.get_tightbbox()
-    depth = (ax.get_window_extent().y0 - tick_bb.y0) * 72.0 / fig.dpi if tick_bb is not None else 10.0
+    depth = _tick_depth(fig, ax)
     step = 1.35 * float(st.font_size)
     start = depth + 3 + (step if below_favours else 0.0)
     for i, (x, label) in enumerate(refs):
@@ -436,126 +469,3 @@ def _references(fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tupl
 
 
 # ----------------------------------------------------------------------------- text layout
-def _make_texts(ax: Axes, table: Table, st: ForestStyle) -> tuple[dict[tuple[int, str], Text], dict[str, list[Any]]]:
-    cells: dict[tuple[int, str], Text] = {}
-    heads: list[Text] = []
-    group_heads: list[tuple[Text, list[Column]]] = []
-    # created in axes x / data y: an x of 0 in data coordinates is undefined on log and logit axes
-    trans = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
-    base = {"va": "center", "clip_on": False, "color": st.text_color, "transform": trans}
-    for i, r in enumerate(table.rows):
-        weight = "bold" if r.kind in ("pooled", "group", "extra_head") else "normal"
-        color = st.extra_color if r.kind in ("extra", "extra_head") else st.text_color
-        fstyle = "italic" if r.kind in ("extra_head", "pi") else "normal"
-        for key, txt in r.cells.items():
-            if txt:
-                cells[(i, key)] = ax.text(0, i, txt, **{**base, "color": color}, fontweight=weight, fontstyle=fstyle)
-        if r.span:
-            cells[(i, "span")] = ax.text(0, i, r.span, **base, ha="left")
-    for c in table.columns:
-        heads.append(ax.text(0, 1, c.header, **base, fontweight="bold"))
-    done: list[str] = []
-    for c in table.columns:
-        if c.group and c.group not in done:
-            done.append(c.group)
-            members = [m for m in table.columns if m.group == c.group]
-            group_heads.append((ax.text(0, 0, c.group, **base, fontweight="bold", ha="center"), members))
-    # headers over the panel
-    ci_col = next(c for c in table.columns if c.key == "ci")
-    heads.append(ax.text(0.5, 0, ci_col.group, **base, fontweight="bold", ha="center"))
-    heads.append(ax.text(0.5, 1, ci_col.header, **base, fontweight="bold", ha="center"))
-    return cells, {"heads": heads, "group_head_pairs": group_heads, "group_heads": [t for t, _ in group_heads]}
-
-
-def _width_in(fig: Figure, t: Text) -> float:
-    return t.get_window_extent().width / fig.dpi
-
-
-def _column_widths(fig: Figure, table: Table, cells: dict[tuple[int, str], Text], group_heads: list[Text],
-                   st: ForestStyle) -> dict[str, float]:
-    widths = {c.key: 0.0 for c in table.columns}
-    for (_, key), t in cells.items():
-        if key in widths:
-            widths[key] = max(widths[key], _width_in(fig, t))
-    return widths
-
-
-def _offsets(table: Table, widths: dict[str, float], st: ForestStyle) -> dict[str, tuple[float, float]]:
-    """(left, right) edge of each column in inches from the panel edge it hangs on."""
-    out: dict[str, tuple[float, float]] = {}
-    x = -st.panel_gap
-    for c in reversed([c for c in table.columns if c.side == "left"]):
-        out[c.key] = (x - widths[c.key], x)
-        x -= widths[c.key] + st.col_gap
-    x = st.panel_gap
-    for c in (c for c in table.columns if c.side == "right"):
-        out[c.key] = (x, x + widths[c.key])
-        x += widths[c.key] + st.col_gap
-    return out
-
-
-def _place(fig: Figure, ax: Axes, table: Table, cells: dict[tuple[int, str], Text], texts: dict[str, list[Any]],
-           widths: dict[str, float], st: ForestStyle) -> None:
-    # headers and group headers take part in the widths: widen columns until they fit
-    head_texts = texts["heads"][: len(table.columns)]
-    for c, h in zip(table.columns, head_texts, strict=True):
-        widths[c.key] = max(widths[c.key], _width_in(fig, h))
-    for t, members in texts["group_head_pairs"]:
-        span = sum(widths[m.key] for m in members) + st.col_gap * (len(members) - 1)
-        need = _width_in(fig, t) - span
-        if need > 0:
-            for m in members:
-                widths[m.key] += need / len(members)
-    off = _offsets(table, widths, st)
-    blend = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
-
-    def tr(c: Column, x: float) -> mtrans.Transform:
-        return blend + mtrans.ScaledTranslation(x, 0, fig.dpi_scale_trans)
-
-    col = {c.key: c for c in table.columns}
-    label = col["label"]
-    for (_, key), t in cells.items():
-        if key == "span":
-            c, x, ha = label, off["label"][0], "left"
-        else:
-            c = col[key]
-            x, ha = (off[key][0], "left") if c.align == "left" else (off[key][1], "right")
-        t.set_x(0.0 if c.side == "left" else 1.0)
-        t.set_transform(tr(c, x))
-        t.set_ha(ha)
-    for c, h in zip(table.columns, head_texts, strict=True):
-        x, ha = (off[c.key][0], "left") if c.align == "left" else (off[c.key][1], "right")
-        h.set_x(0.0 if c.side == "left" else 1.0)
-        h.set_transform(tr(c, x))
-        h.set_ha(ha)
-    for t, members in texts["group_head_pairs"]:
-        left, right = off[members[0].key][0], off[members[-1].key][1]
-        t.set_x(0.0 if members[0].side == "left" else 1.0)
-        t.set_transform(tr(members[0], (left + right) / 2))
-
-
-def _fit(fig: Figure, ax: Axes, panel_w: float, panel_h: float, margin: float) -> None:
-    """Size the figure so that everything drawn lies inside it with ``margin`` inches to spare."""
-    left = right = bottom = top = 1.0
-    for _ in range(3):
-        w, h = left + panel_w + right, bottom + panel_h + top
-        fig.set_size_inches(w, h)
-        ax.set_position((left / w, bottom / h, panel_w / w, panel_h / h))
-        bb = fig.get_tightbbox()
-        dl, dr = margin - bb.x0, bb.x1 - w + margin
-        db, dt = margin - bb.y0, bb.y1 - h + margin
-        if max(abs(dl), abs(dr), abs(db), abs(dt)) < 1e-3:
-            break
-        left, right, bottom, top = left + dl, right + dr, bottom + db, top + dt
-
-
-def _rules(fig: Figure, ax: Axes, table: Table, widths: dict[str, float], st: ForestStyle) -> None:
-    """Thin horizontal rules under the column headers and above the first study, table-wide."""
-    off = _offsets(table, widths, st)
-    axbb = ax.get_position()
-    wfig = fig.get_size_inches()[0]
-    lo = axbb.x0 + off["label"][0] / wfig
-    right_keys = [c.key for c in table.columns if c.side == "right"]
-    hi = axbb.x1 + (off[right_keys[-1]][1] / wfig if right_keys else 0.0)
-    trans = mtrans.blended_transform_factory(fig.transFigure, ax.transData)
-    fig.add_artist(Line2D([lo, hi], [1.5, 1.5], transform=trans, color=st.rule_color, lw=0.6))
