@@ -15,7 +15,8 @@ import pytest
 
 from metaacu import MetaacuInputError
 from metaacu.audit import default_data_dir, load_dataset, load_registry
-from metaacu.audit.data import SCHEMAS, _ID_COLUMN, load_outcomes, load_studies
+from metaacu.audit.data import SCHEMAS, load_outcomes, load_studies
+from metaacu.audit.rowchecks import ID_COLUMN
 
 DATA = default_data_dir()
 SHIN = "shin2013_nrs_w02chg_msat"  # outcomes row with n, mean and sd, used by a claim
@@ -39,7 +40,7 @@ def _set(folder: Path, table: str, row_id: str, **cells: str) -> int:
     path = folder / f"{table}.csv"
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
-    header, key = rows[0], rows[0].index(_ID_COLUMN.get(table, "row_id"))
+    header, key = rows[0], rows[0].index(ID_COLUMN.get(table, "row_id"))
     [row] = [r for r in rows[1:] if r[key] == row_id]
     for column, value in cells.items():
         assert row[header.index(column)] != value, "the edit must change the cell"
@@ -56,7 +57,7 @@ def _set(folder: Path, table: str, row_id: str, **cells: str) -> int:
 
 def _get(table: str, row_id: str, column: str) -> str:
     with open(DATA / f"{table}.csv", newline="", encoding="utf-8") as fh:
-        [row] = [r for r in csv.DictReader(fh) if r[_ID_COLUMN.get(table, "row_id")] == row_id]
+        [row] = [r for r in csv.DictReader(fh) if r[ID_COLUMN.get(table, "row_id")] == row_id]
     return row[column]
 
 

@@ -20,6 +20,7 @@ from metaacu._validation import MetaacuInputError
 
 from .csvio import as_path, parse_cell, read_csv_records, shorten
 from .csvio import located as _err
+from .rowchecks import RATIO_MEASURES, cell_value, check_ratio, check_rows
 
 __all__ = [
     "JUDGEMENT_TABLES",
@@ -176,20 +177,15 @@ SCHEMAS: dict[str, dict[str, Spec]] = {
         "weight": ("float", False, None), **_PROV, **_NOTES,
     },
 }
-_ID_COLUMN = {"studies": "study_id", "arms": "arm_id", "pooled_results": "analysis_id"}
 _OPTIONAL_FILES = frozenset({"pooled_results", "review_trials"})
 #: Tables of judgements (risk of bias, certainty, fidelity, facts); the rest are extracted numbers.
 JUDGEMENT_TABLES = frozenset({"risk_of_bias", "certainty", "published_certainty", "fidelity", "facts"})
-#: Text that marks a source as not public: search-tool ids and local files.
-_NOT_PUBLIC = ("find_string", "index id", "/work/", "file://", "article.txt")
 _COUNT_COLUMNS = frozenset({"n_randomised", "n_analysed", "n", "total", "n_exp", "n_ctl",
                             "k_trials", "n_participants", "n1", "n2", "total1", "total2"})
 #: Sizes of one arm (or of pooled arms) behind a mean and SD: a group of one has no SD.
 _ARM_SIZE_COLUMNS: dict[str, frozenset[str]] = {
     "arms": frozenset({"n_randomised", "n_analysed"}), "outcomes": frozenset({"n"}),
     "contrasts": frozenset({"n_exp", "n_ctl"}), "review_trials": frozenset({"n1", "n2"})}
-#: Measures analysed on the log scale: estimate and both CI bounds must be > 0.
-RATIO_MEASURES = frozenset({"RR", "OR", "HR", "ratio_of_means"})
 _POSITIVE_COLUMNS = frozenset({"sd", "se", "sd1", "sd2"})
 _NONNEG_COLUMNS = frozenset({"events", "events1", "events2", "tau2", "q"})
 _DTYPES = {"str": "string", "ids": "string", "weeks": "string", "pvalue": "string",
@@ -275,84 +271,13 @@ def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
         lines.append(line)
     frame = pd.DataFrame.from_records(records, columns=list(schema))
     frame = frame.astype({c: _DTYPES[schema[c][0]] for c in schema})
-    _check_rows(path, table, frame, lines)
+    check_rows(path, table, frame, lines)
     return frame, lines
 
 
 def _empty(table: str) -> pd.DataFrame:
     schema = SCHEMAS[table]
     return pd.DataFrame({c: pd.Series(dtype=_DTYPES[s[0]]) for c, s in schema.items()})
-
-
-def _val(frame: pd.DataFrame, i: int, col: str) -> float | None:
-    if col not in frame.columns:
-        return None
-    v = frame[col].iloc[i]
-    return None if pd.isna(v) else float(v)
-
-
-def _check_ratio(path: Path, line: int, measure: str, values: dict[str, float | None]) -> None:
-    """A ratio (analysed on the log scale) and its CI bounds must be > 0."""
-    for column, v in values.items():
-        if v is not None and v <= 0:
-            raise _err(path, line, column,
-                       f"{measure} is a ratio (analysed on the log scale), so {column} must be > 0, got {v:g}")
-
-
-def _check_rows(path: Path, table: str, frame: pd.DataFrame, lines: list[int]) -> None:
-    """Within-row checks: provenance, CIs (both bounds, non-zero width, > 0 for ratios), orderings, events <= total."""
-    id_col = _ID_COLUMN.get(table, "row_id")
-    dup = frame[id_col].duplicated(keep="first")
-    if dup.any():
-        i = int(dup.to_numpy().nonzero()[0][0])
-        raise _err(path, lines[i], id_col, f"duplicate id {frame[id_col].iloc[i]!r}")
-    centre = {"outcomes": "mean", "mechanism": "value"}.get(table, "estimate")
-    for i, line in enumerate(lines):
-        status = frame["status"].iloc[i]
-        derivation = frame["derivation"].iloc[i] if "derivation" in frame.columns else None
-        if status != "stated" and "derivation" in frame.columns and pd.isna(derivation):
-            raise _err(path, line, "derivation", "status is not 'stated' so a derivation is required")
-        if status == "stated" and derivation is not None and not pd.isna(derivation):
-            raise _err(path, line, "status", "a row with a derivation holds derived values: status must be 'derived' or 'mixed'")
-        source = str(frame["source"].iloc[i])
-        if any(bad in source for bad in _NOT_PUBLIC):
-            raise _err(path, line, "source", f"{source!r} is not a public address (a DOI, PMID or web page is required)")
-        if table == "facts":
-            judged, verdict = frame["comparison"].iloc[i] == "judged", frame["verdict"].iloc[i]
-            if judged == pd.isna(verdict):
-                raise _err(path, line, "verdict", "a verdict is required when comparison is 'judged' and must be empty when it is 'equal'")
-        for ev, tot in (("events", "total"), ("events1", "total1"), ("events2", "total2")):
-            e, t = _val(frame, i, ev), _val(frame, i, tot)
-            if e is not None and t is not None and e > t:
-                raise _err(path, line, ev, f"events {e:g} exceed {tot} {t:g}")
-        lo, est, hi = _val(frame, i, "ci_low"), _val(frame, i, centre), _val(frame, i, "ci_high")
-        if "measure" in frame.columns and frame["measure"].iloc[i] in RATIO_MEASURES:
-            _check_ratio(path, line, str(frame["measure"].iloc[i]), {"estimate": est, "ci_low": lo, "ci_high": hi})
-        if (lo is None) != (hi is None):
-            given, empty = ("ci_low", "ci_high") if hi is None else ("ci_high", "ci_low")
-            raise _err(path, line, empty, f"{empty} is empty but {given} is given: give both CI bounds or neither")
-        if lo is not None and lo == hi:
-            raise _err(path, line, "ci_high", f"zero-width CI (ci_low = ci_high = {lo:g}) gives no standard error")
-        if lo is not None and hi is not None and lo > hi:
-            raise _err(path, line, "ci_low", f"ci_low {lo:g} > ci_high {hi:g}")
-        if est is not None and lo is not None and est < lo:
-            raise _err(path, line, centre, f"{centre} {est:g} below ci_low {lo:g}")
-        if est is not None and hi is not None and est > hi:
-            raise _err(path, line, centre, f"{centre} {est:g} above ci_high {hi:g}")
-        q1, med, q3 = _val(frame, i, "q1"), _val(frame, i, "median"), _val(frame, i, "q3")
-        if med is not None and ((q1 is not None and q1 > med) or (q3 is not None and med > q3)):
-            raise _err(path, line, "median", "median must lie between q1 and q3")
-        smin, smax = _val(frame, i, "scale_min"), _val(frame, i, "scale_max")
-        if smin is not None and smax is not None and smin >= smax:
-            raise _err(path, line, "scale_min", "scale_min must be < scale_max")
-        if table == "outcomes" and frame["value_type"].iloc[i] != "change":
-            m = _val(frame, i, "mean")
-            if m is not None and smin is not None and smax is not None and not smin <= m <= smax:
-                raise _err(path, line, "mean", f"mean {m:g} outside scale [{smin:g}, {smax:g}]")
-        for col, lo_b, hi_b in (("percent", 0, 100), ("i2", 0, 100), ("weight", 0, 100)):
-            v = _val(frame, i, col)
-            if v is not None and not lo_b <= v <= hi_b:
-                raise _err(path, line, col, f"must lie in [{lo_b}, {hi_b}], got {v:g}")
 
 
 def load_studies(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -457,8 +382,8 @@ def _check_keys(directory: Path, tables: dict[str, tuple[pd.DataFrame, list[int]
     for i, line in enumerate(lines):
         measure = measure_of[trials["analysis_id"].iloc[i]]
         if measure in RATIO_MEASURES:
-            _check_ratio(directory / "review_trials.csv", line, f"{measure} (the measure of its analysis)",
-                         {c: _val(trials, i, c) for c in ("estimate", "ci_low", "ci_high")})
+            check_ratio(directory / "review_trials.csv", line, f"{measure} (the measure of its analysis)",
+                         {c: cell_value(trials, i, c) for c in ("estimate", "ci_low", "ci_high")})
 
 
 def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:
