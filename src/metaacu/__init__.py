@@ -19,7 +19,7 @@ _EXPORTS = {
     "hedges_j": "escalc",
     "meta_analysis": "pooling",
     "MetaAnalysis": "results",
-    "Interval": "results",
+    "Interval": "interval",
     "MetaacuInputError": "_validation",
     "LikelihoodWarning": "_validation",
     "MEASURES": "measures",

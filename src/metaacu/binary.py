@@ -59,7 +59,7 @@ from .escalc import binary_yi_vi
 from .inference import critical_value, q_heterogeneity, two_sided_p
 from .measures import MeasureInfo, measure_info
 from .report import Printable, format_p
-from .results import Interval
+from .interval import Interval
 
 __all__ = ["BinaryPooled", "MH_MEASURES", "MH_CORRECTIONS", "mantel_haenszel", "peto"]
 

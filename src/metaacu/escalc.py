@@ -41,7 +41,7 @@ from ._validation import (
 )
 from .inference import critical_value
 from .measures import MeasureInfo, measure_info
-from .results import Interval
+from .interval import Interval
 
 __all__ = ["EffectSizes", "effect_sizes", "change_score_effect_sizes", "hedges_j"]
 

@@ -50,7 +50,7 @@ from ._validation import (
 )
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .report import Printable, format_p
-from .results import Interval
+from .interval import Interval
 from .scaling import rescale_one
 from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_level
 from .inference import critical_value
+from .interval import Interval
 from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
@@ -19,24 +20,6 @@ if TYPE_CHECKING:
 __all__ = ["Interval", "MetaAnalysis"]
 
 F64 = NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Interval:
-    """An interval estimate: ``low`` and ``high`` (floats, or arrays for per-study intervals)."""
-
-    low: Any
-    high: Any
-    level: float
-    method: str = ""
-
-    def __iter__(self):
-        return iter((self.low, self.high))
-
-    def __repr__(self) -> str:
-        if np.ndim(self.low) == 0:
-            return f"Interval(low={self.low:.6g}, high={self.high:.6g}, level={self.level:g}, method={self.method!r})"
-        return f"Interval(k={np.size(self.low)}, level={self.level:g}, method={self.method!r})"
 
 
 @dataclass(frozen=True, repr=False)

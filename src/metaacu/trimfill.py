@@ -27,7 +27,8 @@ from .bias import F64, check_univariate
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
 from .report import format_p
-from .results import Interval, MetaAnalysis
+from .interval import Interval
+from .results import MetaAnalysis
 
 __all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
 
