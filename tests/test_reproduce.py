@@ -15,13 +15,20 @@ from metaacu.audit.notebooks import execute_notebook, notebook_sources
 
 @pytest.fixture(scope="module")
 def run_twice(tmp_path_factory):
-    a = reproduce(tmp_path_factory.mktemp("a"), notebooks=False, progress=lambda s: None)
-    b = reproduce(tmp_path_factory.mktemp("b"), notebooks=False, progress=lambda s: None)
-    return a, b
+    """Two runs without notebooks: into a new folder, and over a folder left by an earlier run."""
+    a = reproduce(tmp_path_factory.mktemp("a") / "results", notebooks=False, progress=lambda s: None)
+    b = tmp_path_factory.mktemp("b") / "results"
+    (b / "notebooks").mkdir(parents=True)
+    (b / "notebooks" / "01_chronic_pain.ipynb").write_text("{}", encoding="utf-8")  # executed earlier
+    for name in ("claims.csv", "claims.md", "reproduction.csv", "report.html", "stale.txt"):
+        (b / name).write_text("from an earlier run", encoding="utf-8")
+    lines: list[str] = []
+    reproduce(b, notebooks=False, progress=lines.append)
+    return a, b, lines
 
 
 def test_outputs_exist_for_every_claim(run_twice):
-    out, _ = run_twice
+    out = run_twice[0]
     claims = pd.read_csv(out / "claims.csv")
     assert (out / "claims.md").exists() and (out / "reproduction.csv").exists()
     figures = {p.stem for p in (out / "figures").glob("*.png")}
@@ -31,12 +38,29 @@ def test_outputs_exist_for_every_claim(run_twice):
         assert (out / "figures" / f"{cid}.svg").exists()
 
 
-def test_two_runs_give_identical_tables_and_svgs(run_twice):
-    a, b = run_twice
-    for name in ("claims.csv", "claims.md", "reproduction.csv", "report.html"):
-        assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    for svg in (a / "figures").glob("*.svg"):
-        assert svg.read_bytes() == (b / "figures" / svg.name).read_bytes(), svg.name
+def test_two_runs_give_identical_files(run_twice):
+    """Every file, MANIFEST.json included, is byte-identical; nothing of the earlier run survives."""
+    a, b, _ = run_twice
+    files = sorted(p.relative_to(a).as_posix() for p in a.rglob("*"))
+    assert files == sorted(p.relative_to(b).as_posix() for p in b.rglob("*"))
+    assert {"claims.csv", "claims.md", "reproduction.csv", "report.html", "MANIFEST.json"} <= set(files)
+    assert "stale.txt" not in files and not any(f.startswith("notebooks") for f in files)
+    for name in files:
+        if (a / name).is_file():
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_no_notebooks_is_recorded_and_said(run_twice):
+    import json
+
+    from metaacu.audit.reproduce import verify_results
+
+    _, b, lines = run_twice
+    manifest = json.loads((b / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert manifest["status"] == "complete" and not manifest["complete_without_skips"]
+    assert manifest["steps"][-1]["status"] == "skipped" and "--no-notebooks" in manifest["skipped"][0]
+    assert any(line.startswith("NOTE: SKIPPED") and "--no-notebooks" in line for line in lines)
+    assert verify_results(b) == []
 
 
 def test_claim_figures_draw_only_rows_on_the_claims_measure():
@@ -70,7 +94,7 @@ class _Collector(HTMLParser):
 
 
 def test_report_has_no_broken_links_or_images(run_twice):
-    out, _ = run_twice
+    out = run_twice[0]
     p = _Collector()
     p.feed((out / "report.html").read_text(encoding="utf-8"))
     assert p.imgs and all(src.startswith("data:image/png;base64,") and len(src) > 1000 for src in p.imgs)
@@ -81,7 +105,7 @@ def test_report_has_no_broken_links_or_images(run_twice):
 def test_report_verdicts_equal_recomputed(run_twice):
     from metaacu.audit.claims import audit_claims
 
-    out, _ = run_twice
+    out = run_twice[0]
     table = pd.read_csv(out / "claims.csv").set_index("id")["verdict"].to_dict()
     assert table == {r.id: r.verdict for r in audit_claims()}
     html = (out / "report.html").read_text(encoding="utf-8")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .claims import ClaimResult, audit_claims, evaluate_claim, load_registry
 from .data import Dataset, default_data_dir, load_dataset
-from .reproduce import reproduce
+from .reproduce import reproduce, verify_results
 
 __all__ = ["ClaimResult", "Dataset", "audit_claims", "default_data_dir", "evaluate_claim", "load_dataset",
-           "load_registry", "reproduce"]
+           "load_registry", "reproduce", "verify_results"]

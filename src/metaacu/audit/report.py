@@ -213,6 +213,7 @@ _CSS = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}ta
         ".supported{color:#1a7f37}.not_supported{color:#9a3412}.weakly_supported{color:#52606d}.weakly_contradicted{color:#9a3412}"
         ".contradicted{color:#b42318}.inconclusive{color:#9a6700}.consistent{color:#1a7f37}.partly_consistent{color:#9a6700}"
         ".inconsistent{color:#b42318}.not_testable{color:#52606d}img{max-width:100%}.scroll{overflow-x:auto}"
+        ".skipped{background:#fff4ce;padding:6px 10px;border-left:4px solid #9a6700}"
         "figcaption{font-size:90%;color:#333;margin-bottom:1.5em}.repro table{table-layout:fixed;width:1600px}"
         ".repro td{word-break:break-word}")
 
@@ -226,8 +227,12 @@ def _img(path: Path, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
-def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.DataFrame) -> str:
-    """A self-contained HTML report: Summary of findings, risk of bias, every claim, reproduction."""
+def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.DataFrame,
+                notebooks_run: bool = True) -> str:
+    """A self-contained HTML report: Summary of findings, risk of bias, every claim, reproduction.
+
+    ``notebooks_run=False`` (``reproduce --no-notebooks``) puts a notice at the top that this run
+    skipped the notebooks; ``MANIFEST.json`` beside the report records every step either way."""
     e = html.escape
     sof = sof_frame(results)
     sof_rows = "".join(
@@ -246,6 +251,12 @@ def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.
         "<code>data/claims.toml</code>; judgements (risk of bias, certainty, fidelity, facts) are rows of <code>data/</code> "
         "with their sources. In every figure, right of the solid line favours acupuncture; dashed lines are the claim's "
         "clinical-relevance threshold and the alternative one.</p>",
+        "<p class='manifest'>This folder's <code>MANIFEST.json</code> records every step of the run that wrote it, "
+        "any step skipped, the data used and the SHA-256 of every file; "
+        "<code>metaacu.audit.verify_results(folder)</code> checks the folder against it.</p>",
+        *([] if notebooks_run else [
+            "<p class='skipped'><b>Notebooks were not executed in this run</b> (<code>--no-notebooks</code>): this "
+            "folder has no <code>notebooks/</code>.</p>"]),
         "<h2 id='sof'>Summary of findings</h2>",
         f"<div class='scroll'><table><tr>{head}</tr>{sof_rows}</table></div>",
     ]

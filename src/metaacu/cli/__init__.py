@@ -1,7 +1,8 @@
 """Command line: ``metaacu pool``, ``metaacu reproduce``, ``metaacu claims``, ``metaacu demo``.
 
 A :class:`metaacu.MetaacuInputError` from any subcommand is printed as one line on stderr and ends
-the command with exit status 2; ``--debug`` shows the traceback instead.  The audit
+the command with exit status 2; a failed step of ``reproduce`` (:class:`metaacu.audit.reproduce.ReproduceError`)
+ends it with exit status 1.  ``--debug`` shows the traceback instead.  The audit
 (:mod:`metaacu.audit`) is imported only by ``reproduce`` and ``claims``.
 """
 
@@ -37,8 +38,15 @@ def _claims(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from metaacu.audit import reproduce
+    from metaacu.audit.reproduce import ReproduceError
 
-    reproduce(args.out, notebooks=not args.no_notebooks)
+    try:
+        reproduce(args.out, notebooks=not args.no_notebooks)
+    except ReproduceError as exc:  # a failed step: one line, exit 1 (the output folder is unchanged)
+        if args.debug:
+            raise
+        print(f"metaacu reproduce: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -73,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_parser(sub, [common])
     r = sub.add_parser("reproduce", parents=[common], help="run every analysis from the bundled data into a folder")
     r.add_argument("--out", default="results", help="output folder (default %(default)s)")
-    r.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
+    r.add_argument("--no-notebooks", action="store_true",
+                   help="skip executing the notebooks (recorded in MANIFEST.json; no notebooks/ is written)")
     r.set_defaults(func=_reproduce)
     c = sub.add_parser("claims", parents=[common], help="print the verdict table")
     c.set_defaults(func=_claims)
