@@ -228,3 +228,24 @@ def test_the_report_says_when_notebooks_were_skipped():
     skipped = html_report([], {}, repro, notebooks_run=False)
     assert "Notebooks were not executed in this run" in skipped and "MANIFEST.json" in skipped
     assert "Notebooks were not executed" not in html_report([], {}, repro, notebooks_run=True)
+
+
+def test_progress_lines_update_in_place_in_a_terminal_and_are_kept_in_a_log():
+    import io
+
+    from metaacu.cli import _Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    lines = ["[2/5] evaluate the claims", "      a (1/2): supported", "      bb (2/2): inconclusive", "[3/5] draw"]
+    tty, log = Tty(), io.StringIO()
+    for sink in (tty, log):
+        p = _Progress(sink)
+        for line in lines:
+            p(line)
+        p.close()
+    assert log.getvalue() == "\n".join(lines) + "\n"
+    assert tty.getvalue() == ("[2/5] evaluate the claims\n\r      a (1/2): supported\r      bb (2/2): inconclusive\n"
+                              "[3/5] draw\n")

@@ -10,6 +10,8 @@ Data flow: registry (:mod:`.registry`) + tables (:mod:`.data`) → evidence on t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -301,8 +303,14 @@ def evaluate_claim(claim_id: str, *, registry: dict[str, Any] | None = None, dat
     return ClaimResult(verdict=v.verdict, category=v.category, reason=v.reason, evidence=frame, **common)
 
 
-def audit_claims(*, registry: dict[str, Any] | None = None, dataset: Dataset | None = None) -> list[ClaimResult]:
-    """Evaluate every claim in registry order."""
+def audit_claims(*, registry: dict[str, Any] | None = None, dataset: Dataset | None = None,
+                 progress: Callable[[int, int, ClaimResult], None] | None = None) -> list[ClaimResult]:
+    """Evaluate every claim in registry order; ``progress(i, n, result)`` is called after each."""
     ds = dataset or load_dataset()
     reg = registry or load_registry(dataset=ds)
-    return [evaluate_claim(c["id"], registry=reg, dataset=ds) for c in reg["claim"]]
+    out: list[ClaimResult] = []
+    for i, c in enumerate(reg["claim"], start=1):
+        out.append(evaluate_claim(c["id"], registry=reg, dataset=ds))
+        if progress is not None:
+            progress(i, len(reg["claim"]), out[-1])
+    return out

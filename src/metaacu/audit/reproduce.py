@@ -12,9 +12,8 @@ refuses to replace a non-empty folder that it did not write itself (see :func:`r
 Each results folder holds ``MANIFEST.json``: status, every step with what it did or why it was
 skipped, the data folder with a SHA-256 of each of its files, package versions and the SHA-256 of
 every file written; :func:`verify_results` checks a folder against it.  The manifest has no
-timestamp, so two runs on the same data and environment give the same files byte for byte, with one
-exception: ``notebooks/20_simulation_coverage.ipynb`` shows the wall-clock time of its simulation, so
-that copy and its hash in the manifest differ between runs (with ``--no-notebooks`` there is none).
+timestamp, so two runs on the same data and environment give the same files byte for byte (no
+notebook prints a run time).
 """
 
 from __future__ import annotations
@@ -73,7 +72,10 @@ def _load(run: _Run) -> str:
 
 
 def _evaluate(run: _Run) -> str:
-    run.results = audit_claims(registry=run.registry, dataset=run.dataset)
+    def tick(i: int, n: int, res: Any) -> None:
+        run.progress(f"      {res.id} ({i}/{n}): {res.verdict}")
+
+    run.results = audit_claims(registry=run.registry, dataset=run.dataset, progress=tick)
     return f"{len(run.results)} claims"
 
 
@@ -89,7 +91,8 @@ def _draw_figures(run: _Run) -> str:
     folder.mkdir()
     makers = [(r.id, lambda r=r: claim_figure(r)) for r in run.results]
     makers.append(("risk_of_bias", lambda: risk_of_bias_plot(run.dataset)))
-    for name, make in makers:  # one figure open at a time
+    for i, (name, make) in enumerate(makers, start=1):  # one figure open at a time
+        run.progress(f"      {name} ({i}/{len(makers)})")
         fp = make()
         if fp is None:  # a claim with nothing to draw (no estimate): by design, not a skipped step
             continue

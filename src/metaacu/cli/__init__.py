@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 __all__ = ["build_parser", "main"]
 
@@ -36,17 +37,48 @@ def _claims(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Progress:
+    """Progress lines of ``reproduce``: item lines (indented) overwrite each other in a terminal, so each
+    step shows one updating line; in a log (not a terminal) every line is kept."""
+
+    def __init__(self, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stdout
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.pending = 0
+
+    def __call__(self, line: str) -> None:
+        item = line.startswith("      ")
+        if self.tty and item:
+            self.stream.write("\r" + line + " " * max(0, self.pending - len(line)))
+            self.pending = len(line)
+        else:
+            if self.pending:
+                self.stream.write("\n")
+                self.pending = 0
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.pending:
+            self.stream.write("\n")
+            self.pending = 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from metaacu.audit import reproduce
     from metaacu.audit.reproduce import ReproduceError
 
+    progress = _Progress()
     try:
-        reproduce(args.out, notebooks=not args.no_notebooks)
+        reproduce(args.out, notebooks=not args.no_notebooks, progress=progress)
     except ReproduceError as exc:  # a failed step: one line, exit 1 (the output folder is unchanged)
         if args.debug:
             raise
+        progress.close()
         print(f"metaacu reproduce: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
+    finally:
+        progress.close()
     return 0
 
 
