@@ -55,11 +55,11 @@ from ._validation import (
     check_same_length,
     readonly,
 )
-from .escalc import binary_yi_vi
+from .escalc import EffectSizes, binary_yi_vi, data_column
 from .inference import critical_value, q_heterogeneity, two_sided_p
-from .measures import MeasureInfo, measure_info
-from .report import Printable, format_p
 from .interval import Interval
+from .measures import MeasureInfo, measure_info
+from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
 
 __all__ = ["BinaryPooled", "MH_MEASURES", "MH_CORRECTIONS", "mantel_haenszel", "peto"]
 
@@ -156,12 +156,15 @@ class BinaryPooled(Printable):
         z = critical_value(lv)
         return Interval(self.estimate - z * self.se, self.estimate + z * self.se, lv, "Wald (normal)")
 
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+    def to_frame(self, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
         """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
 
         Columns as :meth:`MetaAnalysis.to_frame`: ``row_type, label, estimate, se, ci_low, ci_high,
-        weight, pi_low, pi_high, events1, n1, events2, n2`` (pooling scale).
+        weight, pi_low, pi_high, events1, n1, events2, n2``.  ``scale="pooling"`` (default): log OR /
+        log RR / RD; ``scale="response"``: estimates and CIs back-transformed (odds ratio, risk ratio;
+        identity for RD) and no ``se`` column.  ``frame.attrs['scale']`` says which.
         """
+        check_choice(scale, "scale", SCALES)
         lv = self.level if level is None else check_level(level)
         z = critical_value(lv)
         se = np.sqrt(self.vi)
@@ -183,7 +186,10 @@ class BinaryPooled(Printable):
         )
         out = pd.concat([studies, pooled], ignore_index=True)
         out.attrs.update({"measure": self.measure, "level": lv, "method": self.method, "test": "z"})
-        return out
+        return on_scale(out, self.measure, scale)
+
+    def _table_caption(self) -> str:
+        return scale_label(self.info)
 
     def summary(self, digits: int = 4) -> str:
         """Multi-line text summary, in the spirit of metafor's ``print.rma.mh``."""
@@ -196,6 +202,8 @@ class BinaryPooled(Printable):
             f"  (k = {self.k_heterogeneity} studies with a study-level effect)"
         )
         lines.append("")
+        if self.info.is_ratio:
+            lines.append(f"Pooling scale ({pooling_name(self.info)}):")
         lines.append(
             f"estimate = {self.estimate:.{d}f}  se = {self.se:.{d}f}  z = {self.statistic:.{d}f}  "
             f"{format_p(self.pvalue)}"
@@ -204,6 +212,7 @@ class BinaryPooled(Printable):
         lines.append(f"{lab}: {self.ci_low:.{d}f} to {self.ci_high:.{d}f}")
         if self.info.is_ratio:
             t = self.info.to_display
+            lines.append("Back-transformed (exp):")
             lines.append(
                 f"{self.info.display_name}: {float(t(self.estimate)):.{d}f} ({lab} {float(t(self.ci_low)):.{d}f} "
                 f"to {float(t(self.ci_high)):.{d}f})"
@@ -213,7 +222,6 @@ class BinaryPooled(Printable):
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-
     def __repr__(self) -> str:
         return (
             f"<BinaryPooled {self.method} {self.measure} k={self.k} estimate={self.estimate:.4g} "
@@ -221,9 +229,40 @@ class BinaryPooled(Printable):
         )
 
 
-
-
 # --------------------------------------------------------------------------- shared pieces
+_COUNTS: Final = ("events1", "n1", "events2", "n2")
+
+
+def _counts_input(
+    fn: str, counts: tuple[object, ...], data: pd.DataFrame | None, labels: ArrayLike | str | None
+) -> tuple[list[ArrayLike], ArrayLike | None, EffectSizes | None]:
+    """The three ways of giving the 2×2 tables: an :class:`EffectSizes` of a binary measure (its
+    ``data`` holds the counts, its labels are used unless ``labels`` is given), arrays, or column
+    names of ``data``.  Returns the four count arrays, the labels and the effect sizes if given."""
+    if isinstance(counts[0], EffectSizes):
+        es = counts[0]
+        extra = [n for n, v in zip(("n1", "events2", "n2", "data"), (*counts[1:], data)) if v is not None]
+        if extra:
+            raise MetaacuInputError(f"{fn}(): argument 'events1' is an EffectSizes, which holds the counts; "
+                                    f"do not also give {', '.join(extra)}")
+        if es.info.family != "binary" or not set(_COUNTS) <= set(es.data.columns):
+            raise MetaacuInputError(f"{fn}() needs 2x2 tables: argument 'events1' is an EffectSizes of measure "
+                                    f"{es.measure!r}; give effect sizes of a binary measure (RR, OR, RD, PETO)")
+        return [es.data[c].to_numpy() for c in _COUNTS], es.labels if labels is None else labels, es
+    if missing := [n for n, v in zip(_COUNTS, counts) if v is None]:
+        raise MetaacuInputError(f"{fn}() needs events1, n1, events2 and n2 (arrays, or column names with data=); "
+                                f"missing argument(s) {', '.join(missing)}")
+    return [data_column(data, n, v) for n, v in zip(_COUNTS, counts)], data_column(data, "labels", labels), None
+
+
+def _correction_note(es: EffectSizes | None) -> list[str]:
+    """Say so when the effect sizes' own continuity correction is not the one used here."""
+    if es is None or (es.options.get("add"), es.options.get("to")) in ((0.5, "only0"), (None, None)):
+        return []
+    return [(f"study-level effects recomputed from the counts (1/2 added to tables with a zero cell); the effect "
+             f"sizes' own correction (add={es.options['add']:g}, to={es.options['to']!r}) is not used")]
+
+
 def _tables(
     events1: ArrayLike, n1: ArrayLike, events2: ArrayLike, n2: ArrayLike, labels: ArrayLike | None
 ) -> tuple[F64, F64, F64, F64, tuple[str, ...]]:
@@ -282,36 +321,46 @@ def _wald(est: float, se: float, level: float) -> tuple[float, float, float, flo
 
 # --------------------------------------------------------------------------- Mantel-Haenszel
 def mantel_haenszel(
-    events1: ArrayLike,
-    n1: ArrayLike,
-    events2: ArrayLike,
-    n2: ArrayLike,
+    events1: ArrayLike | str | EffectSizes | None = None,
+    n1: ArrayLike | str | None = None,
+    events2: ArrayLike | str | None = None,
+    n2: ArrayLike | str | None = None,
     *,
-    measure: str = "OR",
+    data: pd.DataFrame | None = None,
+    measure: str | None = None,
     level: float = 0.95,
     correction: str = "metafor",
-    labels: ArrayLike | None = None,
+    labels: ArrayLike | str | None = None,
 ) -> BinaryPooled:
     """Mantel-Haenszel pooled odds ratio, risk ratio or risk difference (metafor's ``rma.mh``).
 
     Parameters
     ----------
-    events1, n1, events2, n2 : array-like
-        Events and totals in the experimental (1) and control (2) arms.
-    measure : {"OR", "RR", "RD"}
-        Pooled on the log scale for OR and RR.
+    events1, n1, events2, n2 : array-like or str
+        Events and totals in the experimental (1) and control (2) arms, or column names of
+        ``data``.  Or ``events1`` alone: an :class:`~metaacu.EffectSizes` of a binary measure
+        (``effect_sizes("RR", ...)``), whose ``data`` holds the counts and whose labels are used.
+    data : DataFrame, optional
+        If given, the counts (and ``labels``) may be column names, as in :func:`metaacu.effect_sizes`.
+    measure : {"OR", "RR", "RD"}, optional
+        Pooled on the log scale for OR and RR.  Default: the measure of an :class:`EffectSizes`,
+        else ``"OR"``.  A measure that contradicts the effect sizes' (``measure="RR"`` with OR
+        effect sizes) is refused, naming both; so are ``"PETO"`` effect sizes (use :func:`peto`).
     level : float
         Confidence level, a fraction.
     correction : {"metafor", "revman5"}
         Zero-cell convention (see the module notes): ``"metafor"`` keeps raw counts inside MH and
         adds 1/2 only for the study-level effects; ``"revman5"`` adds 1/2 inside MH to tables with
         a zero cell and drops double-zero tables (OR and RR; RD is the same under both).
-    labels : array-like, optional
-        Study labels.
+    labels : array-like or str, optional
+        Study labels (or a column of ``data``).
 
     Returns
     -------
     BinaryPooled
+        The same numbers whichever way the tables are given.  Only the counts of an
+        :class:`EffectSizes` are used: the study-level effects are recomputed as metafor's
+        ``rma.mh`` does (a note says so when the effect sizes used another continuity correction).
 
     Notes
     -----
@@ -326,14 +375,28 @@ def mantel_haenszel(
     >>> res = mantel_haenszel([4, 6, 3], [123, 306, 231], [11, 29, 11], [139, 303, 220], measure="RR")
     >>> round(float(np.exp(res.estimate)), 4)
     0.259
+    >>> from metaacu import effect_sizes
+    >>> es = effect_sizes("RR", events1=[4, 6, 3], n1=[123, 306, 231], events2=[11, 29, 11], n2=[139, 303, 220])
+    >>> mantel_haenszel(es).estimate == res.estimate
+    True
     """
-    check_choice(measure, "measure", MH_MEASURES)
+    counts, labels, es = _counts_input("mantel_haenszel", (events1, n1, events2, n2), data, labels)
+    if es is not None:
+        if measure is not None and measure != es.measure:
+            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' measure "
+                                    f"{es.measure!r} (argument 'events1'); leave 'measure' out, or compute "
+                                    f"effect_sizes({measure!r}, ...)")
+        if es.measure not in MH_MEASURES:
+            raise MetaacuInputError(f"mantel_haenszel() pools OR, RR or RD; the effect sizes (argument 'events1') "
+                                    f"are {es.measure!r}: use peto() for Peto's odds ratio")
+        measure = es.measure
+    measure = check_choice("OR" if measure is None else measure, "measure", MH_MEASURES)
     check_choice(correction, "correction", MH_CORRECTIONS)
     lv = check_level(level)
-    a, b, c, d, labs = _tables(events1, n1, events2, n2, labels)
+    a, b, c, d, labs = _tables(*counts, labels)
     k_all = a.size
     yi, vi, dz, z0 = _study_effects(measure, a, b, c, d)
-    notes: list[str] = []
+    notes: list[str] = _correction_note(es)
     if z0.any():
         notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell)")
     use = np.ones(k_all, dtype=bool)
@@ -417,29 +480,35 @@ def mantel_haenszel(
 
 # --------------------------------------------------------------------------- Peto
 def peto(
-    events1: ArrayLike,
-    n1: ArrayLike,
-    events2: ArrayLike,
-    n2: ArrayLike,
+    events1: ArrayLike | str | EffectSizes | None = None,
+    n1: ArrayLike | str | None = None,
+    events2: ArrayLike | str | None = None,
+    n2: ArrayLike | str | None = None,
     *,
+    data: pd.DataFrame | None = None,
     level: float = 0.95,
-    labels: ArrayLike | None = None,
+    labels: ArrayLike | str | None = None,
 ) -> BinaryPooled:
     """Peto's one-step pooled log odds ratio (metafor's ``rma.peto``).
 
     Parameters
     ----------
-    events1, n1, events2, n2 : array-like
-        Events and totals in the experimental (1) and control (2) arms.
+    events1, n1, events2, n2 : array-like or str
+        Events and totals in the experimental (1) and control (2) arms, or column names of
+        ``data``, or ``events1`` alone: an :class:`~metaacu.EffectSizes` of a binary measure (its
+        counts and labels are used; any binary measure is accepted, as only the counts matter,
+        and a note names a measure other than ``"PETO"``).
+    data : DataFrame, optional
+        If given, the counts (and ``labels``) may be column names.
     level : float
         Confidence level, a fraction.
-    labels : array-like, optional
-        Study labels.
+    labels : array-like or str, optional
+        Study labels (or a column of ``data``).
 
     Returns
     -------
     BinaryPooled
-        With ``measure="PETO"``.
+        With ``measure="PETO"``; the same numbers whichever way the tables are given.
 
     Notes
     -----
@@ -456,11 +525,14 @@ def peto(
     >>> round(float(np.exp(res.estimate)), 4)
     0.2902
     """
+    counts, labels, es = _counts_input("peto", (events1, n1, events2, n2), data, labels)
     lv = check_level(level)
-    a, b, c, d, labs = _tables(events1, n1, events2, n2, labels)
+    a, b, c, d, labs = _tables(*counts, labels)
     k = a.size
     yi, vi, dz, z0 = _study_effects("PETO", a, b, c, d)
-    notes: list[str] = []
+    notes: list[str] = _correction_note(es)
+    if es is not None and es.measure != "PETO":
+        notes.append(f"the counts of the {es.measure} effect sizes are pooled with Peto's method (log odds ratio)")
     if z0.any():
         notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell); "
                      "the pooled estimate uses raw counts")

@@ -40,8 +40,9 @@ from ._validation import (
     readonly,
 )
 from .inference import critical_value
-from .measures import MeasureInfo, measure_info
 from .interval import Interval
+from .measures import MeasureInfo, measure_info
+from .profiles import get_profile
 
 __all__ = ["EffectSizes", "effect_sizes", "change_score_effect_sizes", "hedges_j"]
 
@@ -240,6 +241,39 @@ class EffectSizes:
         )
 
 
+def data_column(data: pd.DataFrame | None, name: str, value: Any) -> Any:
+    """The column of ``data`` that ``value`` names when ``data`` is given and ``value`` is a string,
+    else ``value`` unchanged (the caller's own validation then explains a stray string).
+
+    The one way every entry point reads ``data=`` (``effect_sizes``, ``mantel_haenszel``, ``peto``,
+    ``subgroup_analysis``, ``meta_regression``); ``name`` is the argument, for the error message.
+    """
+    if data is None or not isinstance(value, str):
+        return value
+    if not isinstance(data, pd.DataFrame):
+        raise MetaacuInputError(f"argument 'data' must be a pandas DataFrame; got {type(data).__name__}")
+    if value not in data.columns:
+        raise MetaacuInputError(f"argument {name!r} names column {value!r}, which is not in `data`")
+    return data[value].to_numpy()
+
+
+def effects_shorthand(yi: Any, second: Any, other: Any, other_name: str) -> tuple[Any, Any]:
+    """``(vi, other)`` after the shorthand ``f(effects, other)``: when ``yi`` is an
+    :class:`EffectSizes` (which holds its own variances) a second positional argument is read as
+    ``other_name`` (``groups``, ``moderators``).  Giving both is refused as ambiguous.
+
+    Python cannot tell ``f(es, x)`` from ``f(es, vi=x)``; both are read as ``other_name``.
+    """
+    if not isinstance(yi, EffectSizes) or second is None:
+        return second, other
+    if other is not None:
+        raise MetaacuInputError(
+            f"ambiguous call: with an EffectSizes, which holds its own variances (no 'vi'), give {other_name!r} "
+            f"once, as the second positional argument or as {other_name}=..., not both"
+        )
+    return None, second
+
+
 def _gather(data: pd.DataFrame | None, columns: Mapping[str, Any], needed: tuple[str, ...]) -> dict[str, Any]:
     missing = [c for c in needed if c not in columns]
     if missing:
@@ -320,9 +354,10 @@ def effect_sizes(
     *,
     data: pd.DataFrame | None = None,
     labels: ArrayLike | str | None = None,
-    vtype: str = "LS",
+    vtype: str | None = None,
     add: float = 0.5,
     to: str = "only0",
+    profile: str | None = None,
     **columns: Any,
 ) -> EffectSizes:
     """Compute effect sizes and sampling variances from summary data.
@@ -337,15 +372,22 @@ def effect_sizes(
         If given, any column argument may be a column name.
     labels : array-like or str, optional
         Study labels (or the name of a column of ``data``); default ``"Study 1"``, ...
-    vtype : {"LS", "UB", "RevMan5"}
+    vtype : {"LS", "UB", "RevMan5"}, optional
         SMD variance: metafor's large-sample default ``1/n1 + 1/n2 + g²/(2N)``; the unbiased
         estimator (Hedges 1983); or RevMan 5 (``J ≈ 1 − 3/(4N − 9)``, ``N/(n1n2) + g²/(2(N − 3.94))``).
+        Default: the ``profile``'s (:attr:`metaacu.profiles.Profile.smd_vtype`), else ``"LS"``.
     add, to :
         Continuity correction for binary and proportion measures: ``add`` is added to every cell of
         the studies chosen by ``to`` — ``"only0"`` (studies with a zero cell, metafor's default),
         ``"all"``, ``"if0all"`` (all studies if any has a zero cell) or ``"none"``.  Each correction
         is listed in ``adjustments``.  As in metafor this also applies to ``"PETO"``; use
         ``to="none"`` for the uncorrected Peto odds ratio (RevMan).
+    profile : {"metafor", "revman5", "cochrane"}, optional
+        Convention profile, as :func:`metaacu.meta_analysis`'s: it sets the default ``vtype`` of
+        ``"SMD"`` (``"RevMan5"`` under ``"revman5"`` and ``"cochrane"``, ``"LS"`` under
+        ``"metafor"``), so that ``meta_analysis(es, profile="revman5")`` reproduces RevMan's SMD
+        analysis.  It changes nothing else (binary and proportion measures are computed as without
+        it).  ``None`` (default): ``vtype="LS"``, metafor's.  An explicit ``vtype`` wins.
     **columns :
         The summary data for the measure's family.
 
@@ -362,6 +404,10 @@ def effect_sizes(
     info = measure_info(measure)
     if info.family not in _FAMILIES:
         raise MetaacuInputError(f"measure {measure!r} is not computed from summary data")
+    if vtype is None:
+        vtype = "LS" if profile is None else get_profile(profile).smd_vtype
+    elif profile is not None:
+        get_profile(profile)
     check_choice(vtype, "vtype", SMD_VTYPES)
     check_choice(to, "to", ZERO_RULES)
     add = check_number(add, "add", low=0.0)
@@ -398,6 +444,8 @@ def effect_sizes(
     opts: dict[str, Any] = {"add": add, "to": to}
     if info.family == "continuous":
         opts = {"vtype": vtype} if measure == "SMD" else {}
+    if profile is not None:
+        opts["profile"] = profile
     return EffectSizes(
         measure, readonly(yi), readonly(vi), labs, frame, tuple(adjustments), readonly(adjusted), opts
     )

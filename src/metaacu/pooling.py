@@ -35,7 +35,7 @@ from ._validation import (
 from .escalc import EffectSizes
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .measures import measure_info
-from .profiles import get_profile
+from .profiles import effect_size_note, get_profile
 from .results import MetaAnalysis
 from .scaling import exponents, rescale_one, scale_rows, unscale
 from .tau2 import TAU2_METHODS, denoise, estimate_tau2
@@ -174,7 +174,11 @@ def meta_analysis(
         Measure code, for back-transformation in plots and reports.
     profile : {"metafor", "revman5", "cochrane"}
         Convention profile giving the defaults of ``method``, ``test`` and ``prediction``.  The default
-        is "metafor" because metafor is the reference this package is validated against.
+        is "metafor" because metafor is the reference this package is validated against.  The profile
+        cannot change effect sizes already computed: an SMD :class:`EffectSizes` whose ``vtype``
+        differs from the profile's (e.g. the default ``"LS"`` under ``"revman5"``) is pooled as it
+        is, with a note and a ``UserWarning`` saying to compute it with
+        ``effect_sizes("SMD", ..., profile=profile)``.
     prediction : {"test", "higgins"}, optional
         Default distribution for :meth:`MetaAnalysis.prediction_interval`.
 
@@ -201,6 +205,9 @@ def meta_analysis(
     pi_method = check_choice(prof.pi_method if prediction is None else prediction, "prediction", ("test", "higgins"))
     level = check_level(level)
     y, v, labs, measure, effects, notes = resolve_effects(yi, vi, labels, measure)
+    if effects is not None and (mismatch := effect_size_note(prof, effects.measure, effects.options)):
+        notes.append(mismatch)
+        warnings.warn(f"metaacu: {mismatch}", UserWarning, stacklevel=2)
     k = y.size
     if k == 1 and test != "z":
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")

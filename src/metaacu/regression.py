@@ -48,6 +48,7 @@ from ._validation import (
     check_same_length,
     readonly,
 )
+from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .report import Printable, format_p
 from .interval import Interval
@@ -459,14 +460,11 @@ class MetaRegression(Printable):
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-
     def __repr__(self) -> str:
         return (
             f"<MetaRegression {self.method}/{self.test} k={self.k} p={self.p} tau2={self.tau2:.4g} "
             f"QM={self.qm:.4g} (p={self.qm_pvalue:.3g}) R2={self.r2:.1f}%>"
         )
-
-
 
 
 # --------------------------------------------------------------------------- entry points
@@ -522,27 +520,38 @@ def fit_design(
 
 
 def meta_regression(
-    yi: ArrayLike,
-    vi: ArrayLike,
-    moderators: pd.DataFrame | ArrayLike,
+    yi: ArrayLike | str | EffectSizes,
+    vi: ArrayLike | str | None = None,
+    moderators: pd.DataFrame | ArrayLike | str | Sequence[str] | None = None,
     *,
+    data: pd.DataFrame | None = None,
     method: str = "REML",
     test: str = "z",
     level: float = 0.95,
     intercept: bool = True,
-    labels: ArrayLike | None = None,
+    labels: ArrayLike | str | None = None,
 ) -> MetaRegression:
     """Mixed-effects meta-regression of effect sizes on study-level moderators.
 
+    Called as :func:`metaacu.meta_analysis` is, plus the moderators: ``meta_regression(yi, vi,
+    mods)``; ``meta_regression("yi", "vi", ["ablat"], data=frame)``; or
+    ``meta_regression(es, moderators=mods)`` with an :class:`~metaacu.EffectSizes`, where, as in
+    :func:`metaacu.subgroup_analysis`, a second positional argument is the moderators
+    (``meta_regression(es, mods)``) and giving them twice is refused.
+
     Parameters
     ----------
-    yi, vi : array-like
-        Effect sizes and sampling variances (> 0).
-    moderators : DataFrame or array-like
+    yi, vi : array-like, str or EffectSizes
+        Effect sizes and sampling variances (> 0), or columns of ``data``; or ``yi`` an
+        :class:`EffectSizes` (its ``yi``, ``vi`` and labels are used; its adjustments become notes).
+    moderators : DataFrame, array-like, str or list of str
         One row per study.  DataFrame: numeric columns enter as they are; object, string, boolean
         and categorical columns are dummy-coded with the first level as reference (treatment
         contrasts; levels sorted as R's ``factor()`` for object columns, in category order for
-        categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.
+        categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.  A column name or
+        a list of column names selects those columns of ``data``.
+    data : DataFrame, optional
+        If given, ``yi``, ``vi``, ``moderators`` and ``labels`` may be column names.
     method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}
         Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0); all are checked
         against metafor fixtures.
@@ -554,12 +563,15 @@ def meta_regression(
     intercept : bool
         Include an intercept (without one, the first categorical column gets one dummy per level,
         as R's ``model.matrix``).
-    labels : array-like, optional
-        Study labels.
+    labels : array-like or str, optional
+        Study labels (or a column of ``data``).
 
     Returns
     -------
     MetaRegression
+        The same numbers whichever way the studies are given.  It has no ``measure``: its
+        coefficients and ``predict()`` are on the pooling scale (apply
+        ``metaacu.measure_info(code).to_display`` for ratios).
 
     Notes
     -----
@@ -579,9 +591,24 @@ def meta_regression(
     method = check_choice(method, "method", REGRESSION_METHODS)
     test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
+    vi, moderators = effects_shorthand(yi, vi, moderators, "moderators")  # meta_regression(effect_sizes, mods)
+    if moderators is None:
+        raise MetaacuInputError("argument 'moderators' is required (one row per study); use meta_analysis() "
+                                "for an intercept-only model")
+    if data is not None and (isinstance(moderators, str) or (isinstance(moderators, Sequence) and moderators
+                                                             and all(isinstance(m, str) for m in moderators))):
+        cols = [moderators] if isinstance(moderators, str) else list(moderators)
+        moderators = pd.DataFrame({c: data_column(data, "moderators", c) for c in cols})
+    labels = data_column(data, "labels", labels)
+    notes: list[str] = []
+    if isinstance(yi, EffectSizes):  # vi is None: effects_shorthand took a second argument as the moderators
+        labels = yi.labels if labels is None else labels
+        yi, vi, notes = yi.yi, yi.vi, list(yi.adjustments)
+    elif vi is None:
+        raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
     named = check_labels(labels)
-    y = as_float_array(yi, "yi", labels=named)
-    v = as_float_array(vi, "vi", positive=True, labels=named)
+    y = as_float_array(data_column(data, "yi", yi), "yi", labels=named)
+    v = as_float_array(data_column(data, "vi", vi), "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
     frame = _as_frame(moderators)
     if frame.shape[0] != k:
@@ -599,7 +626,6 @@ def meta_regression(
     # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
     c_exp, ys, vs = rescale_one(y, v)
     fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept)
-    notes: list[str] = []
     if not fit["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {fit['iterations']} iterations")
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
 
-from ._validation import check_digits
+from ._validation import MetaacuInputError, check_choice, check_digits
 from .inference import critical_value
+from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
     from .results import MetaAnalysis
 
-__all__ = ["Printable", "format_ci", "format_p", "html_summary", "summary_frame", "text_summary", "tidy_frame"]
+__all__ = [
+    "SCALES", "Printable", "format_ci", "format_p", "html_summary", "on_scale", "pooling_name", "scale_label",
+    "summary_frame", "text_summary", "tidy_frame",
+]
+
+#: ``scale=`` of the tidy frames: the pooling scale (log RR ...) or the back-transformed response scale.
+SCALES: Final = ("pooling", "response")
+#: Columns that hold a location (estimate or interval bound) and are back-transformed.
+LOCATIONS: Final = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
+_TRANSFORMS: Final = {"log": "exp", "logit": "inverse logit", "identity": "identity"}
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
@@ -37,9 +48,54 @@ class Printable:
     def __str__(self) -> str:
         return self.summary()
 
+    def _table_caption(self) -> str:
+        """Which scale the table's numbers are on ("" when the result has no measure)."""
+        return ""
+
     def _repr_html_(self) -> str:
         table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-        return f"<pre>{html.escape(self.summary())}</pre>{table}"
+        caption = self._table_caption()
+        caption = f"<p>{html.escape(caption)}</p>" if caption else ""
+        return f"<pre>{html.escape(self.summary())}</pre>{caption}{table}"
+
+
+def pooling_name(info: MeasureInfo) -> str:
+    """The measure's name in running text: ``"log risk ratio"``, ``"log odds ratio (Peto)"``."""
+    return info.name[0].lower() + info.name[1:]
+
+
+def scale_label(info: MeasureInfo) -> str:
+    """Caption of a table on the pooling scale: which scale, and how to get the other one."""
+    if info.scale == "identity":
+        return f"Estimates and intervals: {pooling_name(info)} (pooling scale = response scale)."
+    return (f"Estimates and intervals on the pooling scale: {pooling_name(info)}; "
+            f"to_frame(scale='response') gives the {info.display_name.lower()}.")
+
+
+def on_scale(frame: pd.DataFrame, measure: str | None, scale: str,
+             columns: Sequence[str] = LOCATIONS) -> pd.DataFrame:
+    """``frame`` (on the pooling scale) on ``scale``, which is recorded in ``frame.attrs``.
+
+    ``"response"``: the location ``columns`` back-transformed with the measure's
+    :meth:`~metaacu.measures.MeasureInfo.to_display` (``exp`` for ratios, inverse logit for
+    ``"PLO"``, the identity for MD, SMD, RD ...) and ``se`` dropped (a standard error is not
+    back-transformed).  Refused when the measure is unknown (generic effects): then no
+    back-transform exists.
+    """
+    check_choice(scale, "scale", SCALES)
+    info = measure_info(measure)
+    if scale == "pooling":
+        frame.attrs.update({"scale": "pooling", "scale_name": info.name})
+        return frame
+    if measure is None:
+        raise MetaacuInputError("argument 'scale'='response' needs the effect measure, to back-transform; these "
+                                "effects are generic (give measure=..., e.g. measure='OR', when fitting)")
+    out = frame.drop(columns=[c for c in ("se",) if c in frame.columns])
+    for col in columns:
+        if col in out.columns:
+            out[col] = info.to_display(out[col].to_numpy(dtype=np.float64))
+    out.attrs.update({"scale": "response", "scale_name": info.display_name, "transform": _TRANSFORMS[info.scale]})
+    return out
 
 
 def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
@@ -51,8 +107,9 @@ def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
     return f"{f(estimate)} [{f(low)}, {f(high)}]"
 
 
-def tidy_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
+def tidy_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
     """Per-study rows plus one pooled row; see :meth:`MetaAnalysis.to_frame`."""
+    check_choice(scale, "scale", SCALES)
     lv = res.level if level is None else level
     z = critical_value(lv)
     se = np.sqrt(res.vi)
@@ -77,11 +134,12 @@ def tidy_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
     )
     out = pd.concat([studies, pooled], ignore_index=True)
     out.attrs.update({"measure": res.measure, "level": lv, "method": res.method, "test": res.test})
-    return out
+    return on_scale(out, res.measure, scale)
 
 
-def summary_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame:
-    """One row of pooled statistics."""
+def summary_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
+    """One row of pooled statistics; see :meth:`MetaAnalysis.summary_frame`."""
+    check_choice(scale, "scale", SCALES)
     lv = res.level if level is None else level
     ci = res.confidence_interval(lv)
     pi = res.prediction_interval(lv)
@@ -92,7 +150,7 @@ def summary_frame(res: MetaAnalysis, level: float | None = None) -> pd.DataFrame
         "tau2": res.tau2, "tau": res.tau, "q": res.q, "q_df": res.q_df, "q_pvalue": res.q_pvalue,
         "i2": res.i2, "i2_q": res.i2_q, "h2": res.h2, "converged": res.converged,
     }
-    return pd.DataFrame([row])
+    return on_scale(pd.DataFrame([row]), res.measure, scale)
 
 
 def format_p(p: float, *, prefix: bool = True) -> str:
@@ -121,17 +179,24 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
     lines.append("")
     stat = "z" if res.test == "z" else f"t({res.df:g})"
     ci_lab = f"{100 * res.level:g}% CI"
+    back = res.info.scale != "identity"  # ratios and logits: numbers on two scales, each labelled
+    if back:
+        lines.append(f"Pooling scale ({pooling_name(res.info)}):")
     lines.append(f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  {format_p(res.pvalue)}")
     lines.append(f"{ci_lab}: {res.ci_low:.{d}f} to {res.ci_high:.{d}f}")
-    if res.is_random:
-        pi = res.prediction_interval()
+    pi = res.prediction_interval() if res.is_random else None
+    if pi is not None:
         lines.append(f"prediction interval: {pi.low:.{d}f} to {pi.high:.{d}f} ({pi.method})")
-    if res.info.is_ratio or res.info.scale == "logit":
-        t = res.info.to_display
+    if back:
+        t, name = res.info.to_display, res.info.display_name
+        lines.append(f"Back-transformed ({_TRANSFORMS[res.info.scale]}):")
         lines.append(
-            f"{res.info.display_name}: {float(t(res.estimate)):.{d}f} ({ci_lab} {float(t(res.ci_low)):.{d}f} "
+            f"{name}: {float(t(res.estimate)):.{d}f} ({ci_lab} {float(t(res.ci_low)):.{d}f} "
             f"to {float(t(res.ci_high)):.{d}f})"
         )
+        if pi is not None:
+            lines.append(f"{name} prediction interval: {float(t(pi.low)):.{d}f} to {float(t(pi.high)):.{d}f} "
+                         f"({pi.method})")
     if not res.converged:
         lines.append(f"WARNING: tau^2 solver did not converge after {res.iterations} iterations")
     lines.extend(f"Note: {n}" for n in res.notes)
@@ -142,4 +207,5 @@ def html_summary(res: MetaAnalysis) -> str:
     """HTML for Jupyter: the text summary and the per-study table."""
     frame = res.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
     table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-    return f"<pre>{html.escape(res.summary())}</pre>{table}"
+    caption = f"<p>{html.escape(scale_label(res.info))}</p>" if res.measure else ""
+    return f"<pre>{html.escape(res.summary())}</pre>{caption}{table}"

@@ -171,22 +171,36 @@ class MetaAnalysis:
         lo, hi = q_profile(self.yi[None, :], self.vi[None, :], np.array([float(self.k)]), lv)
         return Interval(float(lo[0]), float(hi[0]), lv, "Q-profile")
 
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+    def to_frame(self, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
         """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
 
-        Columns: ``row_type, label, estimate, se, ci_low, ci_high, weight, pi_low, pi_high``
-        (pooling scale; the measure is in ``frame.attrs['measure']``) and, when the model was fitted
-        to :class:`EffectSizes`, the summary-data columns (``n1, mean1`` ...).
+        Columns: ``row_type, label, estimate, se, ci_low, ci_high, weight, pi_low, pi_high`` (the
+        measure is in ``frame.attrs['measure']``) and, when the model was fitted to
+        :class:`EffectSizes`, the summary-data columns (``n1, mean1`` ...).
+
+        ``scale="pooling"`` (default): the scale the model is fitted on (log risk ratio, log odds
+        ratio, SMD ...).  ``scale="response"``: ``estimate``, ``ci_low``, ``ci_high``, ``pi_low`` and
+        ``pi_high`` back-transformed (``exp`` for ratio measures — RR, OR, PETO, ROM; inverse logit
+        for PLO; the identity, i.e. the same numbers, for MD, SMD, RD ...), as metafor's
+        ``predict(res, transf = exp)``; ``se`` is left out.  Generic effects (no ``measure``) have
+        no back-transform and ``"response"`` is refused.  ``frame.attrs`` holds ``scale``,
+        ``scale_name`` (e.g. "Log risk ratio" / "Risk ratio") and, on the response scale,
+        ``transform``.
         """
         from .report import tidy_frame
 
-        return tidy_frame(self, level)
+        return tidy_frame(self, level, scale)
 
-    def summary_frame(self, level: float | None = None) -> pd.DataFrame:
-        """One-row frame with every pooled statistic (estimate, CIs, PI, τ², Q, I², H², k ...)."""
+    def summary_frame(self, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
+        """One-row frame with every pooled statistic (estimate, CIs, PI, τ², Q, I², H², k ...).
+
+        ``scale`` as :meth:`to_frame`: on ``"response"`` the estimate, CI and PI are back-transformed
+        and ``se`` is left out; τ², τ, the test statistic and Q stay what they are (statistics of the
+        model on the pooling scale).
+        """
         from .report import summary_frame
 
-        return summary_frame(self, level)
+        return summary_frame(self, level, scale)
 
     def summary(self, digits: int = 4) -> str:
         """Multi-line text summary, in the spirit of metafor's ``print.rma``."""

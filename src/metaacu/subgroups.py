@@ -30,11 +30,12 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_digits, check_level, readonly
-from .escalc import EffectSizes
+from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import q_heterogeneity, tau2_heterogeneity, typical_variance
+from .measures import measure_info
 from .pooling import TESTS, meta_analysis, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
-from .report import Printable, format_p
+from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS
 
@@ -94,12 +95,15 @@ class SubgroupAnalysis(Printable):
     regression: MetaRegression | None = field(default=None, compare=False)
     notes: tuple[str, ...] = ()
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, scale: str = "pooling") -> pd.DataFrame:
         """One row per subgroup and one overall row (``row_type`` 'subgroup' / 'overall').
 
         Columns ``row_type, group, k, estimate, se, ci_low, ci_high, statistic, pvalue, tau2, q, q_df,
-        q_pvalue, i2``; the test of subgroup differences is in ``frame.attrs``.
+        q_pvalue, i2``; the test of subgroup differences is in ``frame.attrs``.  ``scale`` as
+        :meth:`MetaAnalysis.to_frame <metaacu.MetaAnalysis.to_frame>`: ``"response"`` back-transforms
+        the estimates and CIs (risk ratios ...) and leaves out ``se``.
         """
+        check_choice(scale, "scale", SCALES)
         rows = []
         for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
             rows.append(
@@ -114,14 +118,19 @@ class SubgroupAnalysis(Printable):
              "q_between_test": self.q_between_test, "tau2_mode": self.tau2_mode, "measure": self.measure,
              "level": self.level, "method": self.method, "test": self.test}
         )
-        return out
+        return on_scale(out, self.measure, scale)
+
+    def _table_caption(self) -> str:
+        return scale_label(measure_info(self.measure)) if self.measure else ""
 
     def summary(self, digits: int = 4) -> str:
         """Text summary: one line per subgroup, the overall model and the test of differences."""
         d = check_digits(digits)
         lines = [
             f"Subgroup analysis (k = {self.overall.k}; {len(self.groups)} subgroups; tau^2: {self.tau2_mode}, "
-            f"{self.method}; test: {self.test})", "",
+            f"{self.method}; test: {self.test})",
+            *([f"Estimates and CIs on the pooling scale ({pooling_name(measure_info(self.measure))})"]
+              if self.measure else []), "",
             f"{'group':>16} {'k':>4} {'estimate':>10} {'ci_low':>10} {'ci_high':>10} {'tau2':>9} {'I2 %':>7}",
         ]
         for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
@@ -139,13 +148,11 @@ class SubgroupAnalysis(Printable):
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
-
     def __repr__(self) -> str:
         return (
             f"<SubgroupAnalysis {self.tau2_mode} tau2 {self.method}/{self.test} k={self.overall.k} "
             f"groups={len(self.groups)} Q_between={self.q_between:.4g} (p={self.q_between_pvalue:.3g})>"
         )
-
 
 
 def _group_labels(groups: ArrayLike, k: int) -> tuple[str, ...]:
@@ -199,28 +206,42 @@ def _common_group_model(
 
 
 def subgroup_analysis(
-    yi: ArrayLike | EffectSizes,
-    vi: ArrayLike | None = None,
-    groups: ArrayLike | None = None,
+    yi: ArrayLike | str | EffectSizes,
+    vi: ArrayLike | str | None = None,
+    groups: ArrayLike | str | None = None,
     *,
+    data: pd.DataFrame | None = None,
     method: str = "REML",
     test: str = "z",
     tau2: str = "separate",
-    labels: ArrayLike | None = None,
+    labels: ArrayLike | str | None = None,
     measure: str | None = None,
     level: float = 0.95,
 ) -> SubgroupAnalysis:
     """Pool within subgroups and test whether the subgroup effects differ.
 
+    Three call forms, as :func:`metaacu.meta_analysis`::
+
+        subgroup_analysis(yi, vi, groups)                      # arrays
+        subgroup_analysis("yi", "vi", "alloc", data=frame)     # column names of data
+        subgroup_analysis(es, groups=g)                        # EffectSizes; also subgroup_analysis(es, g)
+
+    The rule for an :class:`EffectSizes`: it holds its own variances, so a second positional
+    argument is the subgroups (``subgroup_analysis(es, g)``, kept as a shorthand) — and so is
+    ``vi=g``, which Python cannot tell apart from it.  Giving the subgroups twice
+    (``subgroup_analysis(es, g, groups=g)`` or three positional arguments) is refused as ambiguous.
+
     Parameters
     ----------
-    yi : array-like or EffectSizes
-        Effect sizes, or an :class:`EffectSizes` (then ``vi``, ``labels`` and ``measure`` come from
-        it, and the subgroup labels may be given as the second positional argument).
-    vi : array-like
-        Sampling variances.
-    groups : array-like
-        Subgroup label of each study (any hashable; shown as ``str``).
+    yi : array-like, str or EffectSizes
+        Effect sizes (or a column of ``data``), or an :class:`EffectSizes` (then ``vi``, ``labels``
+        and ``measure`` come from it).
+    vi : array-like or str
+        Sampling variances (or a column of ``data``); with an :class:`EffectSizes`, see the rule above.
+    groups : array-like or str
+        Subgroup label of each study (any hashable; shown as ``str``), or a column of ``data``.
+    data : DataFrame, optional
+        If given, ``yi``, ``vi``, ``groups`` and ``labels`` may be column names.
     method : str
         τ² estimator (any of :data:`metaacu.tau2.TAU2_METHODS` for ``"separate"``; EE, DL, HE, ML,
         REML or PM for ``"common"``).
@@ -255,8 +276,9 @@ def subgroup_analysis(
         method = check_choice(method, "method", REGRESSION_METHODS)
         test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
-    if isinstance(yi, EffectSizes) and groups is None and vi is not None:
-        vi, groups = None, vi  # subgroup_analysis(effect_sizes, groups)
+    vi, groups = effects_shorthand(yi, vi, groups, "groups")  # subgroup_analysis(effect_sizes, groups)
+    yi, vi, groups, labels = (data_column(data, n, a) for n, a in
+                              (("yi", yi), ("vi", vi), ("groups", groups), ("labels", labels)))
     y, v, labs, measure, es, notes = resolve_effects(yi, vi, labels, measure)
     k = y.size
     labels = es.labels if es is not None and labels is None else labels
