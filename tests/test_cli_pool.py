@@ -11,18 +11,17 @@ continuous file are checked against ``meta_analysis`` of metafor's own ``yi``/``
 from __future__ import annotations
 
 import ast
-import json
 import re
 import shlex
 import subprocess
 import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import RTOL_15, RTOL_CLOSED, RTOL_ITER, reference
 
 import metaacu
 from metaacu import MetaacuInputError
@@ -33,17 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "cli"
 REF = ROOT / "tests" / "reference"
 
-#: Closed forms (effect sizes, DL/EE/SJ fits, MH and Peto): metaacu and metafor differ by rounding only.
-RTOL_CLOSED = 1e-10
-#: Iterative τ² (REML, PM) against metafor at threshold = tol = 1e-12.
-RTOL_ITER = 1e-8
-#: Some toolkit fixtures are written with 15 significant digits.
-RTOL_15 = 1e-13
 
 
-@cache
 def fixture(name: str) -> dict[str, Any]:
-    return json.loads((REF / f"metafor_{name}.json").read_text())
+    return reference(name)
 
 
 def rma_case(dataset: str, method: str, test: str) -> dict[str, Any]:

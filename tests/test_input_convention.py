@@ -18,7 +18,7 @@ from metaacu.datasets import bcg
 from metaacu.profiles import PROFILES
 
 COUNTS = {"events1": "tpos", "n1": "n1", "events2": "cpos", "n2": "n2"}
-#: Zero cells and a double-zero table (tests/test_binary.py's ZERO), as a frame.
+#: Zero cells and a double-zero table (tests/reference/test_metafor_mh_peto.py's ZERO), as a frame.
 ZERO = pd.DataFrame({"study": list("abcdef"), "e1": [0, 3, 5, 0, 12, 1], "t1": [20, 25, 40, 15, 60, 30],
                      "e2": [2, 6, 0, 0, 20, 4], "t2": [20, 24, 38, 15, 58, 31]})
 ZERO_COLS = {"events1": "e1", "n1": "t1", "events2": "e2", "n2": "t2"}

@@ -9,24 +9,18 @@ agree with metafor.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tolerances import ATOL, RTOL_CLOSED, reference
 
 import metaacu
 from metaacu import MetaacuInputError
 
-FIXTURE = Path(__file__).with_name("metafor_escalc.json")
-
-#: Every escalc measure here is a closed form: only rounding separates metaacu from metafor.
-RTOL_CLOSED = 1e-10
-#: Absolute floor for values that are 0 in exact arithmetic (e.g. RD of identical proportions).
-ATOL = 1e-12
+# Every escalc measure here is a closed form: RTOL_CLOSED and ATOL (tests/tolerances.py).
 
 MIN_CASES = 80
 MEASURES = {"MD", "SMD", "SMDH", "ROM", "RR", "OR", "RD", "PETO", "PR", "PLO"}
@@ -36,7 +30,7 @@ PROPORTION = {"PR", "PLO"}
 
 @cache
 def fixture() -> dict[str, Any]:
-    return json.loads(FIXTURE.read_text())
+    return reference("escalc")
 
 
 def cases() -> list[dict[str, Any]]:

@@ -6,21 +6,17 @@ tests/reference/make_fixtures_toolkit_a.R (metafor version in its "meta" block).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import ATOL, RTOL_CLOSED, reference
 
 from metaacu._validation import MetaacuInputError
 from metaacu.binary import BinaryPooled, mantel_haenszel, peto
 
-FIXTURES = json.loads((Path(__file__).parent / "reference" / "metafor_toolkit_a.json").read_text())
-#: MH and Peto are closed forms: agreement to rounding error (relative), with an absolute floor for
-#: quantities that are 0 up to rounding (Q of identical tables is ~1e-31 in R).
-CLOSED_RTOL = 1e-10
-CLOSED_ATOL = 1e-12
+#: MH and Peto are closed forms: agreement to rounding error (relative, RTOL_CLOSED), with an absolute
+#: floor (ATOL) for quantities that are 0 up to rounding (Q of identical tables is ~1e-31 in R).
+FIXTURES = reference("toolkit_a")
 #: The case grid must not shrink silently (update deliberately when the R script changes).
 MIN_MH_CASES = 36
 MIN_PETO_CASES = 8
@@ -31,7 +27,7 @@ SCALARS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q
 def _close(actual, expected, name):
     exp = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
     act = np.atleast_1d(np.asarray(actual, dtype=float))
-    np.testing.assert_allclose(act, exp, rtol=CLOSED_RTOL, atol=CLOSED_ATOL, equal_nan=True, err_msg=name)
+    np.testing.assert_allclose(act, exp, rtol=RTOL_CLOSED, atol=ATOL, equal_nan=True, err_msg=name)
 
 
 def test_case_counts_have_not_shrunk():

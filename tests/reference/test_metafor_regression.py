@@ -5,29 +5,23 @@ Reference numbers: tests/reference/metafor_toolkit_a.json (tests/reference/make_
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import (
+    ATOL,
+    BOUNDARY_ATOL,
+    RTOL_CLOSED,
+    RTOL_ITER,
+    RTOL_OPTIMIZE,
+    reference,
+)
 
 from metaacu._validation import MetaacuInputError
 from metaacu.regression import MetaRegression, meta_regression
 
-FIXTURES = json.loads((Path(__file__).parent / "reference" / "metafor_toolkit_a.json").read_text())
+FIXTURES = reference("toolkit_a")
 CASES = FIXTURES["regression"]
-#: Closed-form τ² (EE, DL, HE): rounding error only.
-CLOSED_RTOL = 1e-10
-#: Iterative τ² (REML, ML, PM) against metafor run with threshold = tol = 1e-12.
-ITER_RTOL = 1e-8
-#: Absolute floor: quantities that are 0 up to rounding, and τ²/I²/R² at the boundary, where
-#: metafor's Fisher scoring stops at τ² ~ 1e-12 instead of 0.
-ATOL = 1e-12
-BOUNDARY_ATOL = 1e-8
-#: The maximiser of metafor's logLik found by R's optimize() (golden section) is accurate to
-#: about sqrt(machine eps) relative in τ².
-OPTIMIZE_RTOL = 1e-6
 MIN_CASES = 38  # 28 original cases + EB/SJ/HS and t/adhoc cases
 
 # metafor 3.8-1 centres yi before estimating τ² and computing QE (``Ymc`` in rma.uni).  With an
@@ -85,7 +79,7 @@ CENTRED = [c for c in CASES if not _spans_constant(c)]
 @pytest.mark.parametrize("case", AGREE, ids=[c["name"] for c in AGREE])
 def test_regression_matches_metafor(case):
     res = _fit(case)
-    _check(res, case["output"], CLOSED_RTOL if case["method"] in ("EE", "DL", "HE", "SJ", "HS") else ITER_RTOL)
+    _check(res, case["output"], RTOL_CLOSED if case["method"] in ("EE", "DL", "HE", "SJ", "HS") else RTOL_ITER)
     names = case["output"]["coef_names"]
     assert len(res.coef_names) == len(names)
 
@@ -93,7 +87,7 @@ def test_regression_matches_metafor(case):
 @pytest.mark.xfail(reason=CENTRING, strict=True)
 @pytest.mark.parametrize("case", CENTRED, ids=[c["name"] for c in CENTRED])
 def test_no_intercept_differs_from_metafor(case):
-    _check(_fit(case), case["output"], ITER_RTOL)
+    _check(_fit(case), case["output"], RTOL_ITER)
 
 
 @pytest.mark.parametrize("case", [c for c in CENTRED if "loglik_max" in c["output"]])
@@ -101,9 +95,9 @@ def test_no_intercept_reml_maximises_metafors_own_loglik(case):
     ref = case["output"]["loglik_max"]
     assert ref["loglik"] > ref["loglik_at_metafor_tau2"]  # metafor's estimate is not its own maximum
     res = _fit(case)
-    np.testing.assert_allclose(res.tau2, ref["tau2"], rtol=OPTIMIZE_RTOL)
-    np.testing.assert_allclose(res.estimate, ref["estimate"], rtol=OPTIMIZE_RTOL)
-    np.testing.assert_allclose(res.se, ref["se"], rtol=OPTIMIZE_RTOL)
+    np.testing.assert_allclose(res.tau2, ref["tau2"], rtol=RTOL_OPTIMIZE)
+    np.testing.assert_allclose(res.estimate, ref["estimate"], rtol=RTOL_OPTIMIZE)
+    np.testing.assert_allclose(res.se, ref["se"], rtol=RTOL_OPTIMIZE)
 
 
 BCG = next(c for c in CASES if c["name"] == "bcg_ablat+alloc_REML_z_int")

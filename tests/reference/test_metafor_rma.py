@@ -7,37 +7,27 @@ test, against metafor run at tight convergence, and REML also against metafor at
 
 from __future__ import annotations
 
-import json
 import math
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from tolerances import (
+    ATOL,
+    ATOL_DEFAULT,
+    ATOL_TAU2_ITER,
+    RTOL_CLOSED,
+    RTOL_DEFAULT,
+    RTOL_ITER,
+    reference,
+)
 
 import metaacu
 from metaacu import MetaacuInputError
 
-FIXTURE = Path(__file__).with_name("metafor_rma.json")
-
 # ----------------------------------------------------------------------------- tolerances
-#: Closed-form τ² (EE, DL, HE, HS, SJ): metaacu and metafor do the same arithmetic in a different
-#: order, so only rounding separates them.
-RTOL_CLOSED = 1e-10
-#: Iterative τ² (REML, ML, PM, EB) and Q-profile bounds against metafor run with
-#: threshold = tol = 1e-12: both sides are converged far below this, what is left is the
-#: conditioning of the score equation.
-RTOL_ITER = 1e-8
-#: Absolute floor for quantities that are 0 in exact arithmetic (Q of identical yi, KH factor ...).
-ATOL = 1e-12
-#: metafor's Fisher scoring approaches a boundary estimate τ² = 0 from above and stops at
-#: |Δτ²| <= 1e-12, leaving τ² of order 1e-13 where metaacu returns exactly 0.
-ATOL_TAU2_ITER = 1e-10
-#: REML against metafor at its defaults (threshold = 1e-5 on |Δτ²|, maxiter = 100): the default
-#: agrees to display precision only, documenting why the reference uses tight control.
-RTOL_DEFAULT = 1e-3
-ATOL_DEFAULT = 1e-4
+# RTOL_CLOSED, RTOL_ITER, ATOL, ATOL_TAU2_ITER, RTOL_DEFAULT, ATOL_DEFAULT: see tests/tolerances.py.
 #: A t/z statistic that metafor reports as ±Inf (KH factor set to 0 when the weighted RSS is below
 #: machine epsilon) must be at least this large in metaacu.
 HUGE_STATISTIC = 1e12
@@ -53,7 +43,7 @@ ITERATIVE = {"REML", "ML", "PM", "EB"}
 
 @cache
 def fixture() -> dict[str, Any]:
-    return json.loads(FIXTURE.read_text())
+    return reference("rma")
 
 
 def fit(yi: Any, vi: Any, **kw: Any) -> metaacu.MetaAnalysis:

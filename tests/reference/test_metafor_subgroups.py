@@ -6,35 +6,23 @@ Reference numbers: tests/reference/metafor_toolkit_a.json (tests/reference/make_
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import ATOL, BOUNDARY_ATOL, RTOL_CLOSED, RTOL_ITER, reference
 
 from metaacu import effect_sizes
 from metaacu._validation import MetaacuInputError
 from metaacu.results import MetaAnalysis
 from metaacu.subgroups import SubgroupAnalysis, subgroup_analysis
 
-FIXTURES = json.loads((Path(__file__).parent / "reference" / "metafor_toolkit_a.json").read_text())
+FIXTURES = reference("toolkit_a")
 CASES = FIXTURES["subgroups"]
-#: Closed forms (EE, DL) agree to rounding error.
-CLOSED_RTOL = 1e-10
-#: Iterative τ² (REML, ML) against metafor run with threshold = 1e-12: the remaining difference is
-#: the reference's own convergence error propagated through the estimates.
-ITER_RTOL = 1e-8
-#: Absolute floor for quantities that are 0 up to rounding (Q of ties).
-ATOL = 1e-12
-#: At the boundary τ² = 0 metafor's Fisher scoring approaches 0 from above and stops at τ² ~ 1e-12
-#: (I² ~ 1e-10 %) where metaacu's bracketing solver returns exactly 0: absolute floor for τ² and I².
-BOUNDARY_ATOL = 1e-8
 MIN_CASES = 18
 
 
 def _rtol(method):
-    return CLOSED_RTOL if method in ("EE", "DL", "HE") else ITER_RTOL
+    return RTOL_CLOSED if method in ("EE", "DL", "HE") else RTOL_ITER
 
 
 def _close(actual, expected, rtol, name):

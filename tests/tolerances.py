@@ -1,0 +1,53 @@
+"""Every numeric tolerance of the suite, with why it is what it is, and the reference-fixture loader.
+
+Tests import from here (``pyproject.toml`` puts ``tests/`` on ``sys.path``) instead of defining their
+own, so a tolerance is argued once.  A tolerance loose enough to hide a real difference is a defect:
+each is the smallest that the cause named beside it allows.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+#: Folder of the metafor fixtures (``*.json``) and the R scripts that write them.
+REFERENCE = Path(__file__).resolve().parent / "reference"
+
+# ----------------------------------------------------------------------------- against metafor
+#: Closed forms (effect sizes; EE, DL, HE, HS, SJ; MH and Peto): metaacu and metafor do the same
+#: arithmetic in a different order, so only rounding separates them.
+RTOL_CLOSED = 1e-10
+#: Iterative τ² (REML, ML, PM, EB) and Q-profile bounds against metafor run with
+#: threshold = tol = 1e-12: both sides are converged far below this; what is left is the
+#: conditioning of the score equation.
+RTOL_ITER = 1e-8
+#: Absolute floor for quantities that are 0 in exact arithmetic (Q of identical yi, KH factor ...).
+ATOL = 1e-12
+#: metafor's Fisher scoring approaches a boundary estimate τ² = 0 from above and stops at
+#: |Δτ²| <= 1e-12, leaving τ² of order 1e-13 where metaacu returns exactly 0.
+ATOL_TAU2_ITER = 1e-10
+#: The same at the boundary for derived quantities (τ², I², R² of subgroups and meta-regression:
+#: metafor stops at τ² ~ 1e-12, I² ~ 1e-10 %).
+BOUNDARY_ATOL = 1e-8
+#: REML against metafor at its defaults (threshold = 1e-5 on |Δτ²|, maxiter = 100): the default
+#: agrees to display precision only, documenting why the reference uses tight control.
+RTOL_DEFAULT = 1e-3
+ATOL_DEFAULT = 1e-4
+#: Maximisers found by R's optimize() (golden section) are accurate to about sqrt(machine eps).
+RTOL_OPTIMIZE = 1e-6
+#: Fixture values written with 15 significant digits.
+RTOL_15 = 1e-13
+
+# ----------------------------------------------------------------------------- metaacu against itself
+#: Two metaacu code paths with the same formulas (the pure-Python fast path and the array path; a
+#: batch row and the single fit): the same sums in a different order.
+RTOL_PATHS = 1e-12
+
+
+@cache
+def reference(name: str) -> dict[str, Any]:
+    """The metafor fixture ``tests/reference/metafor_<name>.json`` (``"rma"``, ``"escalc"``,
+    ``"toolkit_a"``, ``"toolkit_b"``)."""
+    return json.loads((REFERENCE / f"metafor_{name}.json").read_text(encoding="utf-8"))
