@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
@@ -42,16 +41,15 @@ from ._validation import (
     MetaacuInputError,
     as_float_array,
     check_choice,
-    check_digits,
     check_labels,
     check_level,
     check_same_length,
     readonly,
 )
+from .design import check_rank, design_matrix, design_terms, moderator_frame
 from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
-from .report import Printable, format_p
-from .interval import Interval
+from .regression_result import MetaRegression
 from .scaling import rescale_one
 from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
 
@@ -61,109 +59,6 @@ F64 = NDArray[np.float64]
 
 REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM", "EB", "SJ", "HS")
 REGRESSION_TESTS: Final = ("z", "t", "knha", "adhoc")
-INTERCEPT: Final = "intercept"
-
-
-# --------------------------------------------------------------------------- design matrix
-@dataclass(frozen=True)
-class _Term:
-    column: str
-    kind: str  # "numeric" or "categorical"
-    levels: tuple[Any, ...] = ()
-    full: bool = False  # all levels coded (first factor of a model without intercept)
-
-    def names(self) -> list[str]:
-        if self.kind == "numeric":
-            return [self.column]
-        used = self.levels if self.full else self.levels[1:]
-        return [f"{self.column}[{lv}]" for lv in used]
-
-    def encode(self, values: pd.Series, where: str) -> F64:
-        if self.kind == "numeric":
-            return as_float_array(values.to_numpy(), f"{where}[{self.column!r}]")[:, None]
-        vals = values.to_numpy(dtype=object)
-        known = set(self.levels)
-        bad = np.array([v not in known for v in vals])
-        if bad.any():
-            idx = ", ".join(map(str, np.flatnonzero(bad)[:5]))
-            raise MetaacuInputError(
-                f"argument {where!r}, column {self.column!r}: unknown level at study index {idx} "
-                f"(levels: {', '.join(map(str, self.levels))})"
-            )
-        used = self.levels if self.full else self.levels[1:]
-        return np.column_stack([(vals == lv).astype(float) for lv in used]) if used else np.zeros((len(vals), 0))
-
-
-def _is_categorical(s: pd.Series) -> bool:
-    return bool(
-        isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s)
-        or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
-    )
-
-
-def _as_frame(moderators: Any) -> pd.DataFrame:
-    if isinstance(moderators, pd.DataFrame):
-        frame = moderators.reset_index(drop=True)
-    elif isinstance(moderators, pd.Series):
-        frame = moderators.reset_index(drop=True).to_frame(name=moderators.name if moderators.name is not None else "x1")
-    else:
-        try:
-            arr = np.asarray(moderators, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise MetaacuInputError(
-                f"argument 'moderators' must be a DataFrame or a numeric 2-D array: {exc}"
-            ) from None
-        if arr.ndim == 1:
-            arr = arr[:, None]
-        if arr.ndim != 2:
-            raise MetaacuInputError(f"argument 'moderators' must be 2-D (studies x moderators), got shape {arr.shape}")
-        frame = pd.DataFrame(arr, columns=[f"x{j + 1}" for j in range(arr.shape[1])])
-    if frame.shape[1] == 0:
-        raise MetaacuInputError("argument 'moderators' has no columns; use meta_analysis() for an intercept-only model")
-    frame.columns = [str(c) for c in frame.columns]
-    if len(set(frame.columns)) != frame.shape[1]:
-        raise MetaacuInputError("argument 'moderators' has duplicated column names")
-    return frame
-
-
-def _terms(frame: pd.DataFrame, intercept: bool) -> tuple[_Term, ...]:
-    terms = []
-    first_factor = not intercept
-    for col in frame.columns:
-        s = frame[col]
-        if _is_categorical(s):
-            if s.isna().any():
-                idx = ", ".join(map(str, np.flatnonzero(s.isna().to_numpy())[:5]))
-                raise MetaacuInputError(f"argument 'moderators', column {col!r}: missing value at study index {idx}")
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                levels = tuple(lv for lv in s.cat.categories if (s == lv).any())
-            else:
-                levels = tuple(sorted(pd.unique(s.to_numpy(dtype=object)), key=lambda v: (str(type(v)), v)))
-            terms.append(_Term(col, "categorical", levels, full=first_factor))
-            first_factor = False
-        else:
-            terms.append(_Term(col, "numeric"))
-    return tuple(terms)
-
-
-def _design(frame: pd.DataFrame, terms: Sequence[_Term], intercept: bool, where: str) -> tuple[F64, list[str]]:
-    blocks = [np.ones((len(frame), 1))] if intercept else []
-    names = [INTERCEPT] if intercept else []
-    for t in terms:
-        if t.column not in frame.columns:
-            raise MetaacuInputError(f"argument {where!r} lacks moderator column {t.column!r}")
-        blocks.append(t.encode(frame[t.column], where))
-        names.extend(t.names())
-    return np.column_stack(blocks), names
-
-
-def _check_rank(x: F64, names: list[str]) -> None:
-    for j in range(1, x.shape[1] + 1):
-        if np.linalg.matrix_rank(x[:, :j]) < j:
-            raise MetaacuInputError(
-                f"argument 'moderators': column {names[j - 1]!r} is constant or a linear combination of "
-                f"{', '.join(map(repr, names[: j - 1])) or 'nothing'} (the design matrix is rank deficient)"
-            )
 
 
 # --------------------------------------------------------------------------- numerical core
@@ -264,210 +159,6 @@ def _likelihood_maximum(y: F64, v: F64, x: F64, ml: bool, one, fun) -> tuple[flo
 
 
 # --------------------------------------------------------------------------- result
-@dataclass(frozen=True, repr=False)
-class MetaRegression(Printable):
-    """Result of a meta-regression (mixed-effects or, with ``method="EE"``, fixed-effects).
-
-    Attributes
-    ----------
-    coef_names : tuple of str
-        ``"intercept"``, numeric moderator names, and ``"column[level]"`` for dummy-coded levels.
-    estimate, se, statistic, pvalue, ci_low, ci_high : ndarray
-        Coefficient table (z or t statistics).
-    vcov : ndarray
-        Variance-covariance matrix of the coefficients (Knapp-Hartung scaled under ``"knha"``).
-    df : float
-        Degrees of freedom of the coefficient tests (``inf`` for z, ``k − p`` for knha).
-    qm, qm_df, qm_pvalue : float, int, float
-        Omnibus test of the moderators (all coefficients but the intercept; all of them without
-        an intercept): χ²(``qm_df``) under z, F(``qm_df``, ``k − p``) under knha.
-    qm_test : str
-        ``"chi2"`` or ``"F"``.
-    qe, qe_df, qe_pvalue : float, int, float
-        Test for residual heterogeneity, ``yᵀP₀y`` with weights ``1/vᵢ``, df ``k − p``.
-    tau2 : float
-        Residual between-study variance.
-    i2, h2 : float
-        Residual I² (percent) and H², τ²-based (Q-based for ``"EE"``), as metafor.
-    r2 : float
-        Pseudo-R² in percent, ``max(0, 100(τ²_RE − τ²)/τ²_RE)`` with τ²_RE from the intercept-only
-        model with the same method (0 when τ²_RE = 0).  For ``"EE"``, as metafor, the adjusted R² of
-        the weighted least-squares fit with weights ``1/vᵢ``.  NaN without an intercept.
-    tau2_re : float
-        The intercept-only τ² used for ``r2`` (NaN when not computed).
-    k, p : int
-        Studies and coefficients.
-    s2 : float
-        Knapp-Hartung scale ``yᵀPy/(k − p)`` (1 under z).
-    yi, vi, weights : ndarray
-        Data and weights in percent ``∝ 1/(vᵢ + τ²)``.
-    design : ndarray
-        The ``k × p`` model matrix.
-    labels : tuple of str
-    method, test : str
-    level : float
-    intercept : bool
-    converged : bool
-    iterations : int
-    notes : tuple of str
-    moderators : DataFrame
-        The moderator columns as given (for plots and new predictions).
-    """
-
-    coef_names: tuple[str, ...]
-    estimate: F64
-    se: F64
-    statistic: F64
-    pvalue: F64
-    ci_low: F64
-    ci_high: F64
-    vcov: F64
-    df: float
-    qm: float
-    qm_df: int
-    qm_pvalue: float
-    qm_test: str
-    qe: float
-    qe_df: int
-    qe_pvalue: float
-    tau2: float
-    i2: float
-    h2: float
-    r2: float
-    tau2_re: float
-    k: int
-    p: int
-    s2: float
-    yi: F64
-    vi: F64
-    weights: F64
-    design: F64
-    labels: tuple[str, ...]
-    method: str
-    test: str
-    level: float
-    intercept: bool
-    converged: bool = True
-    iterations: int = 0
-    notes: tuple[str, ...] = ()
-    moderators: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
-    _terms: tuple[_Term, ...] = field(default=(), compare=False)
-
-    # ---------------------------------------------------------------- derived quantities
-    @property
-    def fitted(self) -> F64:
-        """Fitted values ``Xβ̂``."""
-        return self.design @ self.estimate
-
-    @property
-    def residuals(self) -> F64:
-        """Residuals ``y − Xβ̂``."""
-        return self.yi - self.fitted
-
-    def _crit(self, level: float) -> float:
-        return float(critical_value(level, self.df))
-
-    def confidence_interval(self, level: float | None = None) -> Interval:
-        """Intervals for the coefficients (arrays in ``low``/``high``) at ``level``."""
-        lv = self.level if level is None else check_level(level)
-        c = self._crit(lv)
-        dist = "normal" if not np.isfinite(self.df) else f"t, {self.df:g} df"
-        return Interval(self.estimate - c * self.se, self.estimate + c * self.se, lv, f"Wald ({dist})")
-
-    def model_matrix(self, newmods: Any) -> F64:
-        """Model-matrix rows for new moderator values.
-
-        ``newmods`` is a DataFrame with the moderator columns (categorical levels as in the fit) or a
-        numeric array with one column per non-intercept coefficient (as metafor's ``newmods``).
-        """
-        if isinstance(newmods, pd.DataFrame) and self._terms:
-            x, _ = _design(newmods.reset_index(drop=True), self._terms, self.intercept, "newmods")
-            return x
-        arr = np.asarray(newmods, dtype=np.float64)
-        ncol = self.p - int(self.intercept)
-        if arr.ndim == 1:
-            arr = arr.reshape(1, -1) if arr.size == ncol else arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[1] != ncol:
-            raise MetaacuInputError(f"argument 'newmods' must have {ncol} column(s), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise MetaacuInputError("argument 'newmods' has a missing or infinite value")
-        return np.column_stack([np.ones(arr.shape[0]), arr]) if self.intercept else arr
-
-    def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
-        """Predicted average effects with confidence and prediction intervals (metafor's ``predict``).
-
-        Columns ``pred, se, ci_low, ci_high, pi_low, pi_high``;
-        PI = ``pred ± crit·√(se² + τ²)`` with ``crit`` from z or t(k − p).  Without ``newmods``, the
-        fitted values of the studies.
-        """
-        lv = self.level if level is None else check_level(level)
-        x = self.design if newmods is None else self.model_matrix(newmods)
-        pred = x @ self.estimate
-        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.vcov, x))
-        c = self._crit(lv)
-        half = c * np.sqrt(se**2 + self.tau2)
-        return pd.DataFrame(
-            {"pred": pred, "se": se, "ci_low": pred - c * se, "ci_high": pred + c * se,
-             "pi_low": pred - half, "pi_high": pred + half}
-        )
-
-    def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        """Tidy coefficient table: ``term, estimate, se, statistic, pvalue, ci_low, ci_high``."""
-        ci = self.confidence_interval(level)
-        out = pd.DataFrame(
-            {"term": list(self.coef_names), "estimate": self.estimate, "se": self.se, "statistic": self.statistic,
-             "pvalue": self.pvalue, "ci_low": ci.low, "ci_high": ci.high}
-        )
-        out.attrs.update({"level": ci.level, "method": self.method, "test": self.test, "tau2": self.tau2})
-        return out
-
-    def study_frame(self) -> pd.DataFrame:
-        """One row per study: label, yi, vi, weight, fitted, residual and the moderator columns."""
-        out = pd.DataFrame(
-            {"label": list(self.labels), "yi": self.yi, "vi": self.vi, "weight": self.weights,
-             "fitted": self.fitted, "residual": self.residuals}
-        )
-        for col in self.moderators.columns:
-            out[col] = self.moderators[col].to_numpy()
-        return out
-
-    def summary(self, digits: int = 4) -> str:
-        """Multi-line text summary, in the spirit of metafor's ``print.rma``."""
-        d = check_digits(digits)
-        kind = "Fixed-effects" if self.method == "EE" else "Mixed-effects"
-        lines = [f"{kind} meta-regression (k = {self.k}; p = {self.p}; tau^2 estimator: {self.method}; test: {self.test})", ""]
-        if self.method != "EE":
-            lines.append(f"tau^2 (residual heterogeneity) = {self.tau2:.{d}f}, tau = {np.sqrt(self.tau2):.{d}f}")
-        lines.append(f"I^2 (residual) = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
-        if np.isfinite(self.r2):
-            lines.append(f"R^2 (heterogeneity accounted for) = {self.r2:.2f}%")
-        lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, {format_p(self.qe_pvalue)}")
-        if self.qm_test == "F":
-            lines.append(f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
-        else:
-            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
-        lines.append("")
-        frame = self.to_frame()
-        stat = "z" if self.test == "z" else "t"
-        lines.append(f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}")
-        for r in frame.itertuples(index=False):
-            lines.append(
-                f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
-                f"{format_p(r.pvalue, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
-            )
-        if not self.converged:
-            lines.append(f"WARNING: tau^2 solver did not converge after {self.iterations} iterations")
-        lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return (
-            f"<MetaRegression {self.method}/{self.test} k={self.k} p={self.p} tau2={self.tau2:.4g} "
-            f"QM={self.qm:.4g} (p={self.qm_pvalue:.3g}) R2={self.r2:.1f}%>"
-        )
-
-
-# --------------------------------------------------------------------------- entry points
 def fit_design(
     y: F64, v: F64, x: F64, coef_names: Sequence[str], *, method: str, test: str, level: float,
     intercept: bool, btt: Sequence[int] | None = None,
@@ -610,17 +301,17 @@ def meta_regression(
     y = as_float_array(data_column(data, "yi", yi), "yi", labels=named)
     v = as_float_array(data_column(data, "vi", vi), "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
-    frame = _as_frame(moderators)
+    frame = moderator_frame(moderators)
     if frame.shape[0] != k:
         raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k} studies")
-    terms = _terms(frame, intercept)
-    x, names = _design(frame, terms, intercept, "moderators")
+    terms = design_terms(frame, intercept)
+    x, names = design_matrix(frame, terms, intercept, "moderators")
     p = x.shape[1]
     if k <= p:
         raise MetaacuInputError(
             f"meta-regression needs more studies than coefficients: k = {k}, p = {p} ({', '.join(names)})"
         )
-    _check_rank(x, names)
+    check_rank(x, names)
     labs = check_labels(labels, k)
     assert labs is not None
     # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
