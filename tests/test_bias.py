@@ -203,3 +203,83 @@ def test_egger_lm_equals_classical_standard_normal_deviate_regression():
     eg = egger_test(_fit(case), model="lm")
     assert eg.statistic == pytest.approx(t_intercept, rel=1e-10)
     assert eg.limit_estimate == pytest.approx(beta[1], rel=1e-10)
+
+
+# ------------------------------------------------------------------ rank test: exact rule and large k
+def _standardized(res):
+    """Begg-Mazumdar's standardized effects, for independent reference computations."""
+    w = 1.0 / res.vi
+    return (res.yi - np.sum(w * res.yi) / np.sum(w)) / np.sqrt(res.vi - 1.0 / np.sum(w))
+
+
+def _simulated(k, seed, slope=0.0, decimals=None):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.2, k)
+    if decimals is not None:
+        v = np.round(v, decimals)  # ties in the variances
+    return meta_analysis(rng.normal(0.2 + slope * v, np.sqrt(v + 0.05)), v, method="DL")
+
+
+def test_kendall_exact_cdf_counts_inversions():
+    # P(T <= q) = (number of permutations of n with at most q inversions) / n!
+    from itertools import permutations
+    from math import factorial
+
+    from metaacu.bias import _kendall_cdf
+
+    for n in range(2, 8):
+        inv = np.array([sum(p[i] > p[j] for i in range(n) for j in range(i + 1, n)) for p in permutations(range(n))])
+        for q in range(-1, n * (n - 1) // 2 + 2):
+            assert _kendall_cdf(q, n) == pytest.approx(np.sum(inv <= q) / factorial(n), rel=1e-13, abs=1e-300)
+
+
+@pytest.mark.parametrize("k", [12, 40, 49, 50, 51, 100, 170])
+def test_rank_test_exact_up_to_170_equals_scipy_exact(k):
+    # metafor's ranktest asks cor.test for exact=TRUE at every k (not R's n < 50 default); scipy's
+    # exact Kendall test is an independent implementation of the same distribution.
+    from scipy import stats
+
+    res = _simulated(k, k, slope=3.0)
+    rk = rank_test(res)
+    ref = stats.kendalltau(_standardized(res), res.vi, method="exact")
+    assert rk.exact
+    assert rk.tau == pytest.approx(ref.statistic, rel=1e-14, abs=1e-15)
+    assert rk.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_rank_test_normal_approximation_beyond_170_or_on_request():
+    from scipy import stats
+
+    res = _simulated(171, 1)
+    rk = rank_test(res)
+    ref = stats.kendalltau(_standardized(res), res.vi, method="asymptotic")
+    assert not rk.exact
+    assert rk.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
+    forced = rank_test(res, exact=True)
+    assert forced.exact and forced.tau == rk.tau
+    assert forced.pvalue == pytest.approx(stats.kendalltau(_standardized(res), res.vi, method="exact").pvalue, rel=1e-11)
+    small = _quiet(rank_test, _fit(CASES["k9_hs"]), exact=False)
+    assert not small.exact and small.pvalue > CASES["k9_hs"]["ranktest"]["pvalue"]
+    assert "normal approximation" in rk.summary()
+    with pytest.raises(MetaacuInputError, match="'exact'"):
+        rank_test(res, exact="yes")  # type: ignore[arg-type]
+
+
+def test_rank_test_is_fast_at_large_k():
+    import time
+
+    from scipy import stats
+
+    res = _simulated(2000, 7, decimals=3)  # with ties: normal approximation with tie correction
+    t0 = time.process_time()
+    rk = rank_test(res)
+    assert time.process_time() - t0 < 2.0  # ~1 ms; the former O(k^4) exact path took minutes
+    ref = stats.kendalltau(_standardized(res), res.vi, method="asymptotic")
+    assert not rk.exact and rk.k == 2000
+    assert rk.tau == pytest.approx(ref.statistic, rel=1e-13)
+    assert rk.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_rank_test_with_all_variances_equal_is_undefined():
+    rk = _quiet(rank_test, meta_analysis([0.1, 0.3, 0.2, 0.5], [0.1] * 4))
+    assert np.isnan(rk.tau) and np.isnan(rk.pvalue)  # R's cor.test: NA

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from metaacu import MetaacuInputError, meta_analysis
@@ -172,3 +173,88 @@ def test_too_few_studies_or_wrong_input():
         influence(res)
     with pytest.raises(MetaacuInputError, match="MetaAnalysis"):
         leave_one_out([0.1, 0.2])  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ blocks of refits (O(k) memory)
+def _fields_equal(a, b):
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, np.ndarray):
+            assert np.array_equal(x, y, equal_nan=True), f.name
+        elif f.name != "full":
+            assert x == y, f.name
+
+
+@pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("REML", "knha"), ("DL", "z"), ("DL", "t"),
+                                              ("PM", "adhoc"), ("EE", "knha")])
+def test_blocks_of_refits_are_bit_identical_to_one_array(monkeypatch, method, test):
+    from metaacu import sensitivity
+
+    k = 150
+    rng = np.random.default_rng(150)
+    v = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(0.2, np.sqrt(v + 0.05))
+    y[[3, 77]] += 1.5
+    res = meta_analysis(y, v, method=method, test=test)
+    order = rng.integers(1990, 2020, k)  # with ties
+
+    def run():
+        return leave_one_out(res), influence(res), cumulative(res, order=order)
+
+    monkeypatch.setattr(sensitivity, "CHUNK_ELEMENTS", k * k)  # one (k, k) array: the former code path
+    whole = run()
+    for rows in (1, 7, 64):  # blocks of 1 row, and a last block shorter than the others
+        monkeypatch.setattr(sensitivity, "CHUNK_ELEMENTS", rows * k)
+        assert len(list(sensitivity._blocks(k, k))) == -(-k // rows)
+        for a, b in zip(whole, run()):
+            _fields_equal(a, b)
+
+
+def test_blocks_cover_every_row_once():
+    from metaacu.sensitivity import CHUNK_ELEMENTS, _blocks
+
+    for m, k in ((1, 1), (5, 3), (5000, 5000), (37, 2 * CHUNK_ELEMENTS)):
+        rows = [r for b in _blocks(m, k) for r in range(b.start, b.stop)]
+        assert rows == list(range(m))
+        assert max(b.stop - b.start for b in _blocks(m, k)) == min(m, max(1, CHUNK_ELEMENTS // k))
+
+
+# ------------------------------------------------------------------ cumulative(order=...) keys
+def _five():
+    return meta_analysis([0.1, 0.3, 0.35, 0.2, 0.5], [0.02, 0.03, 0.01, 0.02, 0.04], method="DL",
+                         labels=["Ann", "Bo", "Cy", "Di", "Ed"])
+
+
+@pytest.mark.parametrize(("order", "where"), [
+    ([1, 2, None, 4, 5], "study 'Cy' (index 2)"),
+    ([2001.0, np.nan, 1999.0, 2005.0, 2002.0], "study 'Bo' (index 1)"),
+    ([2001.0, np.inf, 1999.0, -np.inf, np.nan], "studies 'Bo' (index 1), 'Di' (index 3), 'Ed' (index 4)"),
+    (pd.to_datetime(["2001", None, "1999", "2005", "2002"]), "study 'Bo' (index 1)"),
+    (np.array(["2001", "NaT", "1999", "2005", "2002"], dtype="datetime64[D]"), "study 'Bo' (index 1)"),
+    (pd.Series([3, 4, 1, pd.NA, 5], dtype="Int64"), "study 'Di' (index 3)"),
+    (["b", "e", None, "c", "d"], "study 'Cy' (index 2)"),
+])
+def test_cumulative_refuses_missing_sort_keys_naming_the_study(order, where):
+    with pytest.raises(MetaacuInputError, match="argument 'order' has a missing or infinite sort key") as exc:
+        cumulative(_five(), order=order)
+    assert where in str(exc.value)
+
+
+def test_cumulative_refuses_incomparable_sort_keys():
+    with pytest.raises(MetaacuInputError, match="argument 'order' mixes strings"):
+        cumulative(_five(), order=[1, "a", 2, 3, 4])
+    with pytest.raises(MetaacuInputError, match="argument 'order'.*cannot be compared"):
+        cumulative(_five(), order=np.array([1, "a", 2, 3, 4], dtype=object))
+
+
+@pytest.mark.parametrize("order", [
+    pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"]),
+    pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"], utc=True),
+    np.array(["2001-03", "2000-01", "1999-06", "2005-01", "2002-01"], dtype="datetime64[M]"),
+    ["2001", "2000", "1999", "2005", "2002"],
+    pd.Series([2001, 2000, 1999, 2005, 2002], dtype="Int64"),
+])
+def test_cumulative_sorts_dates_and_strings(order):
+    cum = cumulative(_five(), order=order)
+    assert cum.labels == ("Cy", "Bo", "Ann", "Ed", "Di")
+    assert cum.order.tolist() == [2, 1, 0, 4, 3]

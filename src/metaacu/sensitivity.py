@@ -2,9 +2,13 @@
 cumulative meta-analysis (the counterparts of metafor's ``leave1out``, ``influence`` and ``cumul``).
 
 Every function takes a fitted :class:`~metaacu.results.MetaAnalysis` and refits with the same
-settings (τ² method, test, level).  The refits are done at once with
-:func:`metaacu.pooling.fit_arrays` on a ``(k, k)`` array in which the studies left out of a row are
-padded with ``yi = 0, vi = inf`` (weight zero).
+settings (τ² method, test, level).  The k refits are done with :func:`metaacu.pooling.fit_arrays`
+on ``(m, k)`` blocks of rows in which the studies left out of a row are padded with ``yi = 0,
+vi = inf`` (weight zero).  A block holds at most :data:`CHUNK_ELEMENTS` elements, so time is O(k²)
+and memory O(k) plus a constant that does not grow with k (about 80 MB at most, for REML and ML,
+whose likelihood scan evaluates 26 values of τ² per row at once), instead of one ``(k, k)`` array
+(1.8 GB at k = 5,000).  ``fit_arrays`` treats rows independently, so the results are bit for bit
+those of the single array.
 
 References
 ----------
@@ -17,8 +21,9 @@ myocardial infarction. N Engl J Med 1992;327:248-254.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -27,13 +32,21 @@ from scipy import stats
 
 from ._validation import MetaacuInputError
 from .pooling import fit_arrays
-from .results import Interval, MetaAnalysis
+from .interval import Interval
+from .results import MetaAnalysis
 
 __all__ = ["Cumulative", "Influence", "LeaveOneOut", "cumulative", "influence", "leave_one_out"]
 
 F64 = NDArray[np.float64]
 
 _REFIT_KEYS = ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "q", "q_pvalue", "tau2", "i2", "h2")
+#: Refit outputs kept (``s2``, the Knapp-Hartung factor, for :func:`influence`).
+_KEEP_KEYS = (*_REFIT_KEYS, "s2")
+
+#: Largest number of elements (rows × k) of one block of refits: each of the solver's temporaries
+#: is then at most 512 kB and stays in cache.  Measured at k = 1,000 and 5,000 (benchmarks/run.py),
+#: blocks of 2¹⁶ elements are as fast as or faster than 2¹⁸ to 2²¹ and than one (k, k) array.
+CHUNK_ELEMENTS: Final = 2**16
 
 
 def _check_result(result: Any, name: str, min_k: int) -> MetaAnalysis:
@@ -44,7 +57,15 @@ def _check_result(result: Any, name: str, min_k: int) -> MetaAnalysis:
     return result
 
 
-def _refit(result: MetaAnalysis, keep: NDArray[np.bool_]) -> dict[str, F64]:
+def _blocks(m: int, k: int) -> Iterator[slice]:
+    """Consecutive row slices covering ``range(m)``, each of at most ``CHUNK_ELEMENTS // k`` rows
+    (at least one)."""
+    rows = max(1, CHUNK_ELEMENTS // max(k, 1))
+    for start in range(0, m, rows):
+        yield slice(start, min(m, start + rows))
+
+
+def _refit_block(result: MetaAnalysis, keep: NDArray[np.bool_]) -> dict[str, F64]:
     """Fit one model per row of the boolean ``keep`` mask (shape ``(m, k)``) with the result's settings."""
     yi = np.where(keep, result.yi[None, :], 0.0)
     vi = np.where(keep, result.vi[None, :], np.inf)
@@ -60,6 +81,30 @@ def _refit(result: MetaAnalysis, keep: NDArray[np.bool_]) -> dict[str, F64]:
             out[key] = out[key].copy()
             out[key][one] = z[key]
     return out
+
+
+def _refit(result: MetaAnalysis, m: int, mask: Callable[[slice], NDArray[np.bool_]]) -> dict[str, F64]:
+    """Refit ``m`` models; ``mask(rows)`` gives the ``keep`` mask of the rows in the slice ``rows``.
+
+    The rows are fitted in blocks of :func:`_blocks`, so only one block's ``(rows, k)`` arrays exist
+    at a time; returns ``(m,)`` arrays of :data:`_KEEP_KEYS`.
+    """
+    out = {key: np.empty(m) for key in _KEEP_KEYS}
+    for rows in _blocks(m, result.k):
+        part = _refit_block(result, mask(rows))
+        for key in _KEEP_KEYS:
+            out[key][rows] = part[key]
+    return out
+
+
+def _omit_one(k: int) -> Callable[[slice], NDArray[np.bool_]]:
+    """Mask maker for leave-one-out: row *i* keeps every study but *i*."""
+    def mask(rows: slice) -> NDArray[np.bool_]:
+        idx = np.arange(rows.start, rows.stop)
+        keep = np.ones((idx.size, k), dtype=bool)
+        keep[np.arange(idx.size), idx] = False
+        return keep
+    return mask
 
 
 def _stat_name(test: str) -> str:
@@ -189,8 +234,7 @@ def leave_one_out(result: MetaAnalysis) -> LeaveOneOut:
     [0.372, 0.314, 0.292, 0.271]
     """
     res = _check_result(result, "leave_one_out", 2)
-    keep = ~np.eye(res.k, dtype=bool)
-    out = _refit(res, keep)
+    out = _refit(res, res.k, _omit_one(res.k))
     return LeaveOneOut(labels=res.labels, **{key: np.asarray(out[key], dtype=float) for key in _REFIT_KEYS},
                        method=res.method, test=res.test, level=res.level, full=res)
 
@@ -293,8 +337,7 @@ def influence(result: MetaAnalysis) -> Influence:
     """
     res = _check_result(result, "influence", 2)
     k = res.k
-    keep = ~np.eye(k, dtype=bool)
-    out = _refit(res, keep)
+    out = _refit(res, k, _omit_one(k))
     est_del, se_del, tau2_del = out["estimate"], out["se"], out["tau2"]
     if res.test == "knha":
         s2w = out["s2"]
@@ -311,7 +354,9 @@ def influence(result: MetaAnalysis) -> Influence:
     with np.errstate(divide="ignore", invalid="ignore"):
         rstudent = resid / np.sqrt(res.vi * s2w + se_del**2 + tau2_del * s2w)
         dffits = diff / np.sqrt(s2w * hat * (tau2_del + res.vi))
-        vb_del = 1.0 / (1.0 / (res.vi[None, :] + tau2_del[:, None])).sum(axis=1)
+        vb_del = np.empty(k)
+        for rows in _blocks(k, k):  # Σⱼ 1/(vⱼ + τ̂²₍₋ᵢ₎) over all k studies, one block of rows at a time
+            vb_del[rows] = 1.0 / (1.0 / (res.vi[None, :] + tau2_del[rows, None])).sum(axis=1)
         dfbetas = diff / np.sqrt(s2w * vb_del)
         cook = diff**2 / vb
         cov_r = se_del**2 / vb
@@ -326,6 +371,34 @@ def influence(result: MetaAnalysis) -> Influence:
         tau2_del=np.asarray(tau2_del, dtype=float), q_del=np.asarray(out["q"], dtype=float), hat=hat,
         weight=100.0 * hat, dfbetas=dfbetas, is_influential=np.asarray(flag, dtype=bool), full=res,
     )
+
+
+def _order_index(order: ArrayLike, labels: tuple[str, ...]) -> NDArray[np.intp]:
+    """Indices of the studies in increasing order of the sort keys ``order`` (a stable sort),
+    refusing keys that cannot be ordered: missing (None, NaN, NaT, NA), infinite or incomparable."""
+    k = len(labels)
+    keys = np.asarray(order)
+    if keys.ndim != 1 or keys.shape[0] != k:
+        raise MetaacuInputError(f"argument 'order' must hold one sort key per study ({k}); got shape {keys.shape}")
+    if keys.dtype.kind in "US" and not isinstance(order, np.ndarray):
+        # numpy turns [1, "a", 2] into the strings "1", "a", "2": refuse rather than sort digits as text
+        mixed = [i for i, x in enumerate(np.asarray(order, dtype=object)) if not isinstance(x, (str, bytes))]
+        if mixed:
+            raise MetaacuInputError(f"argument 'order' mixes strings with other sort keys (e.g. {labels[mixed[0]]!r}, "
+                                    f"index {mixed[0]}); give keys of one type")
+    bad = np.asarray(pd.isna(keys), dtype=bool)
+    if keys.dtype.kind in "fc":
+        bad |= ~np.isfinite(keys)
+    if bad.any():
+        where = np.flatnonzero(bad)
+        named = ", ".join(f"{labels[i]!r} (index {i})" for i in where[:5])
+        more = f" and {where.size - 5} more" if where.size > 5 else ""
+        raise MetaacuInputError(f"argument 'order' has a missing or infinite sort key for "
+                                f"{'study' if where.size == 1 else 'studies'} {named}{more}")
+    try:
+        return np.argsort(keys, kind="stable")
+    except TypeError as exc:  # e.g. numbers mixed with strings in an object array
+        raise MetaacuInputError(f"argument 'order' has sort keys that cannot be compared with each other: {exc}") from None
 
 
 @dataclass(frozen=True, repr=False)
@@ -370,7 +443,9 @@ def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulati
         One sort key per study (e.g. publication years); studies are added in increasing order of
         the key, ties kept in their original order (a stable sort, as R's ``order``).  Default: the
         order of the data.  Give keys, not a permutation from ``argsort`` (metafor warns about the
-        same mistake).
+        same mistake).  Numbers, strings and dates (``datetime64``, pandas timestamps) all work; a
+        missing key (None, NaN, NaT, ``pd.NA``), an infinite one or keys that cannot be compared
+        raise :class:`~metaacu.MetaacuInputError` naming the studies concerned.
 
     Returns
     -------
@@ -391,19 +466,10 @@ def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulati
     """
     res = _check_result(result, "cumulative", 1)
     k = res.k
-    if order is None:
-        idx = np.arange(k)
-    else:
-        keys = np.asarray(order)
-        if keys.ndim != 1 or keys.shape[0] != k:
-            raise MetaacuInputError(f"argument 'order' must hold one sort key per study ({k}); got shape {keys.shape}")
-        if keys.dtype.kind in "fc" and not np.all(np.isfinite(keys)):
-            raise MetaacuInputError("argument 'order' has a missing or infinite sort key")
-        idx = np.argsort(keys, kind="stable")
-    keep = np.zeros((k, k), dtype=bool)
-    for j in range(k):
-        keep[j, idx[: j + 1]] = True
-    out = _refit(res, keep)
+    idx = np.arange(k) if order is None else _order_index(order, res.labels)
+    step = np.empty(k, dtype=np.intp)
+    step[idx] = np.arange(k)  # study idx[j] enters at step j: row j keeps the studies with step ≤ j
+    out = _refit(res, k, lambda rows: step[None, :] <= np.arange(rows.start, rows.stop)[:, None])
     return Cumulative(
         labels=tuple(res.labels[i] for i in idx), order=idx.astype(np.intp),
         **{key: np.asarray(out[key], dtype=float) for key in _REFIT_KEYS},
