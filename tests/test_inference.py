@@ -8,7 +8,14 @@ import math
 import numpy as np
 import pytest
 
-from metaacu.inference import Z975, critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
+from metaacu.inference import (
+    Z975,
+    critical_value,
+    q_heterogeneity,
+    tau2_heterogeneity,
+    two_sided_p,
+    typical_variance,
+)
 
 
 def test_critical_values_match_published_quantiles():

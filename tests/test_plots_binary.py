@@ -20,11 +20,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
+from test_plots_forest import assert_legible  # noqa: E402
 
 import metaacu  # noqa: E402
 from metaacu.datasets import bcg  # noqa: E402
 from metaacu.plots import forest_plot, funnel_plot  # noqa: E402
-from test_plots_forest import assert_legible  # noqa: E402
 
 FIXTURES = json.loads((Path(__file__).parent / "reference" / "metafor_toolkit_a.json").read_text())
 #: MH and Peto are closed forms: the drawn coordinates equal metafor's to rounding error.

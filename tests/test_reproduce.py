@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from metaacu.audit import reproduce
-from metaacu.cli import main
 from metaacu.audit.notebooks import execute_notebook, notebook_sources
+from metaacu.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def test_no_notebooks_is_recorded_and_said(run_twice):
 def test_claim_figures_draw_only_rows_on_the_claims_measure():
     import matplotlib.pyplot as plt
 
-    from metaacu.audit.figures import claim_figure
     from metaacu.audit.claims import evaluate_claim
+    from metaacu.audit.figures import claim_figure
 
     r = evaluate_claim("pregnancy_pain_relief")
     fp = claim_figure(r)
@@ -146,8 +146,8 @@ def test_arithmetic_claim_figure_shows_every_total():
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from metaacu.audit.figures import claim_figure
     from metaacu.audit.claims import evaluate_claim
+    from metaacu.audit.figures import claim_figure
 
     r = evaluate_claim("cost_arithmetic")
     fp = claim_figure(r)
