@@ -139,8 +139,9 @@ def run_r(jobs: list[dict], tmp: Path) -> tuple[dict[str, dict], str]:
         yf, vf, of = tmp / f"{job['label']}_y.csv", tmp / f"{job['label']}_v.csv", tmp / f"{job['label']}_out.csv"
         np.savetxt(yf, job["y"], delimiter=",", fmt="%.17g")
         np.savetxt(vf, job["v"], delimiter=",", fmt="%.17g")
-        rows.append({"label": job["label"], "yfile": yf, "vfile": vf, "outfile": of, "test": job["test"],
-                     "reps": job["reps"]})
+        rows.append(
+            {"label": job["label"], "yfile": yf, "vfile": vf, "outfile": of, "test": job["test"], "reps": job["reps"]}
+        )
     spec = tmp / "spec.csv"
     with open(spec, "w", newline="") as fh:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
@@ -156,8 +157,13 @@ def run_r(jobs: list[dict], tmp: Path) -> tuple[dict[str, dict], str]:
             version = f"{parts[1]}, metafor {parts[2]}"
         elif len(parts) == 4:
             res = np.genfromtxt(tmp / f"{parts[0]}_out.csv", delimiter=",", skip_header=1, ndmin=2)
-            out[parts[0]] = {"per_fit": float(parts[1]), "n": int(parts[2]), "fails": int(parts[3]),
-                             "est": res[:, 0], "tau2": res[:, 1]}
+            out[parts[0]] = {
+                "per_fit": float(parts[1]),
+                "n": int(parts[2]),
+                "fails": int(parts[3]),
+                "est": res[:, 0],
+                "tau2": res[:, 1],
+            }
     return out, version
 
 
@@ -224,19 +230,47 @@ def bench_one_k(k: int) -> list[dict]:
     def sm(subsets):
         return (*statsmodels_loop(y, v, subsets, k), np.nan, n < k)
 
-    row("leave_one_out (REML)", leave_one_out, reml, "PyMARE REML, one 2-D fit",
-        lambda: (*cpu_and_peak(pymare_leave_one_out, y, v), False), lambda a, b: f"τ² {np.max(np.abs(a.tau2 - b)):.1e}")
-    row("leave_one_out (PM)", leave_one_out, pm, "statsmodels loop (PM)", lambda: sm([np.delete(np.arange(k), i) for i in omit]),
-        lambda a, b: vs_statsmodels(a, omit, b))
+    row(
+        "leave_one_out (REML)",
+        leave_one_out,
+        reml,
+        "PyMARE REML, one 2-D fit",
+        lambda: (*cpu_and_peak(pymare_leave_one_out, y, v), False),
+        lambda a, b: f"τ² {np.max(np.abs(a.tau2 - b)):.1e}",
+    )
+    row(
+        "leave_one_out (PM)",
+        leave_one_out,
+        pm,
+        "statsmodels loop (PM)",
+        lambda: sm([np.delete(np.arange(k), i) for i in omit]),
+        lambda a, b: vs_statsmodels(a, omit, b),
+    )
     row("influence (REML)", influence, reml)
     row("cumulative (REML)", cumulative, reml)
-    row("cumulative (PM)", cumulative, pm, "statsmodels loop (PM)", lambda: sm([np.arange(j + 1) for j in steps]),
-        lambda a, b: vs_statsmodels(a, steps, b))
-    row("rank_test", rank_test, reml, "scipy.stats.kendalltau (τ and p only)",
-        lambda: (*cpu_and_peak(stats.kendalltau, ystar, v), False), lambda a, b: f"p {abs(a.pvalue - b.pvalue):.1e}")
+    row(
+        "cumulative (PM)",
+        cumulative,
+        pm,
+        "statsmodels loop (PM)",
+        lambda: sm([np.arange(j + 1) for j in steps]),
+        lambda a, b: vs_statsmodels(a, steps, b),
+    )
+    row(
+        "rank_test",
+        rank_test,
+        reml,
+        "scipy.stats.kendalltau (τ and p only)",
+        lambda: (*cpu_and_peak(stats.kendalltau, ystar, v), False),
+        lambda a, b: f"p {abs(a.pvalue - b.pvalue):.1e}",
+    )
     print(f"\n(c) large k = {k:,}: CPU seconds, peak traced MB")
     for r in rows:
-        peer = f"   {r['peer']}: {r['peer_sec']:.3g} s{'*' * r['extrap']} ({r['peer_sec'] / r['sec']:.1f}×)" if r["peer"] else ""
+        peer = (
+            f"   {r['peer']}: {r['peer_sec']:.3g} s{'*' * r['extrap']} ({r['peer_sec'] / r['sec']:.1f}×)"
+            if r["peer"]
+            else ""
+        )
         print(f"  {r['what']:22s} {r['sec']:9.3g} s {r['peak']:8.1f} MB{peer}", flush=True)
     return rows
 
@@ -265,15 +299,21 @@ def large_k_lines(large: dict[int, list[dict]], quick: bool) -> list[str]:
         for r in rows:
             if r["peer"]:
                 pk = "—" if np.isnan(r["peer_peak"]) else f"{r['peer_peak']:.1f}"
-                peer = (f"{r['peer']} | {r['peer_sec']:.3g}{'*' if r['extrap'] else ''} | {pk} | "
-                        f"{r['peer_sec'] / r['sec']:.1f}× | {r['agree']}")
+                peer = (
+                    f"{r['peer']} | {r['peer_sec']:.3g}{'*' if r['extrap'] else ''} | {pk} | "
+                    f"{r['peer_sec'] / r['sec']:.1f}× | {r['agree']}"
+                )
             else:
                 peer = "— | | | |"
             lines.append(f"| {k:,} | {r['what']} | {r['sec']:.3g} | {r['peak']:.1f} | {peer} |")
-    lines += ["", "Before the blocks of refits and the O(k log k) Kendall τ (commit 8968c01): leave_one_out, influence and "
-              "cumulative (REML) each held one (k, k) array: 1.0-1.1 s and 204 MB peak at k = 1,000, 23-28 s and "
-              "1,765 MB peak (1.9 GB resident) at k = 5,000; rank_test took 18.6 s at k = 1,000 and 94 s at k = 1,500 "
-              "(an O(k⁴) exact distribution at every k; k = 5,000 was out of reach).", ""]
+    lines += [
+        "",
+        "Before the blocks of refits and the O(k log k) Kendall τ (commit 8968c01): leave_one_out, influence and "
+        "cumulative (REML) each held one (k, k) array: 1.0-1.1 s and 204 MB peak at k = 1,000, 23-28 s and "
+        "1,765 MB peak (1.9 GB resident) at k = 5,000; rank_test took 18.6 s at k = 1,000 and 94 s at k = 1,500 "
+        "(an O(k⁴) exact distribution at every k; k = 5,000 was out of reach).",
+        "",
+    ]
     return lines
 
 
@@ -284,7 +324,7 @@ def splice_readme(section: list[str]) -> None:
     head, sep, rest = text.partition("## (c) Large k")
     if sep:
         nxt = rest.find("\n## ")
-        tail = rest[nxt + 1:] if nxt >= 0 else ""
+        tail = rest[nxt + 1 :] if nxt >= 0 else ""
     else:
         head, sep, tail = text.partition("## Targets")
         tail = sep + tail
@@ -338,8 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.simplefilter("ignore")  # statsmodels/PyMARE chatter must not distort the timings
 
     # ---------------------------------------------------------------- data (shared by every tool)
-    single_sets = {k: [tuple(a[0] for a in simulate(1, k, rng)) for _ in range(n)]
-                   for k, n in ((10, 100), (500, 10))}
+    single_sets = {k: [tuple(a[0] for a in simulate(1, k, rng)) for _ in range(n)] for k, n in ((10, 100), (500, 10))}
     batch_ms = (10_000,) if quick else (10_000, 100_000)
     batch_ks = (10, 50)
     batch_data = {(m, k): simulate(m, k, rng) for m in batch_ms for k in batch_ks}
@@ -354,9 +393,15 @@ def main(argv: list[str] | None = None) -> int:
         if have_r:
             jobs = []
             for k, sets in single_sets.items():
-                jobs.append({"label": f"single_k{k}", "y": np.array([s[0] for s in sets]),
-                             "v": np.array([s[1] for s in sets]), "test": "z",
-                             "reps": (1 if k == 500 else (2 if quick else 5))})
+                jobs.append(
+                    {
+                        "label": f"single_k{k}",
+                        "y": np.array([s[0] for s in sets]),
+                        "v": np.array([s[1] for s in sets]),
+                        "test": "z",
+                        "reps": (1 if k == 500 else (2 if quick else 5)),
+                    }
+                )
             for k in batch_ks:
                 y, v = batch_data[(batch_ms[0], k)]
                 n = sub_r[k]
@@ -388,15 +433,29 @@ def main(argv: list[str] | None = None) -> int:
             row = {}
             t0 = time.process_time()
             res = meta_analysis_batch(y, v, method="REML", test="knha")
-            row["metaacu"] = {"seconds": time.process_time() - t0, "fails": int((~res.converged).sum() + (res.error != 0).sum()),
-                              "n": m, "extrapolated": False}
+            row["metaacu"] = {
+                "seconds": time.process_time() - t0,
+                "fails": int((~res.converged).sum() + (res.error != 0).sum()),
+                "n": m,
+                "extrapolated": False,
+            }
             t0 = time.process_time()
             fe, _, tau2 = pymare_fit(y.T.copy(), v.T.copy(), "knapp-hartung")
             sec = time.process_time() - t0
-            bad = int((~np.isfinite(np.ravel(fe["est"])) | ~np.isfinite(np.ravel(fe["ci_l"]))
-                       | ~np.isfinite(np.ravel(tau2))).sum())
-            row["PyMARE"] = {"seconds": sec, "fails": bad, "n": m, "extrapolated": False,
-                             "max_abs_diff_tau2": float(np.max(np.abs(np.ravel(tau2) - res.tau2)))}
+            bad = int(
+                (
+                    ~np.isfinite(np.ravel(fe["est"]))
+                    | ~np.isfinite(np.ravel(fe["ci_l"]))
+                    | ~np.isfinite(np.ravel(tau2))
+                ).sum()
+            )
+            row["PyMARE"] = {
+                "seconds": sec,
+                "fails": bad,
+                "n": m,
+                "extrapolated": False,
+                "max_abs_diff_tau2": float(np.max(np.abs(np.ravel(tau2) - res.tau2))),
+            }
             n = min(sub_sm, m)
             t0 = time.process_time()
             fails = 0
@@ -404,24 +463,34 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     o = fit_statsmodels(y[j], v[j], use_t=True)
                     fails += not np.all(np.isfinite(o[:3]))
-                except Exception:  # noqa: BLE001 - counted as a failure
+                except Exception:
                     fails += 1
-            row["statsmodels loop"] = {"seconds": (time.process_time() - t0) / n * m, "fails": fails, "n": n,
-                                       "extrapolated": n < m}
+            row["statsmodels loop"] = {
+                "seconds": (time.process_time() - t0) / n * m,
+                "fails": fails,
+                "n": n,
+                "extrapolated": n < m,
+            }
             if f"batch_k{k}" in r_out and m == batch_ms[0]:  # R was given the rows of the first m
                 ro = r_out[f"batch_k{k}"]
                 nr = ro["n"]
-                row["metafor loop"] = {"seconds": ro["per_fit"] * m, "fails": ro["fails"], "n": nr,
-                                       "extrapolated": nr < m,
-                                       "max_abs_diff_est": float(np.nanmax(np.abs(ro["est"] - res.estimate[:nr]))),
-                                       "max_abs_diff_tau2": float(np.nanmax(np.abs(ro["tau2"] - res.tau2[:nr])))}
+                row["metafor loop"] = {
+                    "seconds": ro["per_fit"] * m,
+                    "fails": ro["fails"],
+                    "n": nr,
+                    "extrapolated": nr < m,
+                    "max_abs_diff_est": float(np.nanmax(np.abs(ro["est"] - res.estimate[:nr]))),
+                    "max_abs_diff_tau2": float(np.nanmax(np.abs(ro["tau2"] - res.tau2[:nr]))),
+                }
             results["batch"][(m, k)] = row
             print(f"\n(b) batch REML + HKSJ, m = {m:,}, k = {k}")
             for tool, d in row.items():
                 us = d["seconds"] / m * 1e6
                 ext = f" (extrapolated from {d['n']:,} rows)" if d["extrapolated"] else ""
-                print(f"  {tool:17s} {d['seconds']:10.3f} s  {us:9.2f} µs/MA  {d['seconds'] / row['metaacu']['seconds']:8.1f}×"
-                      f"  failures {d['fails']}/{d['n']:,}{ext}")
+                print(
+                    f"  {tool:17s} {d['seconds']:10.3f} s  {us:9.2f} µs/MA  {d['seconds'] / row['metaacu']['seconds']:8.1f}×"
+                    f"  failures {d['fails']}/{d['n']:,}{ext}"
+                )
         results["large_k"] = {k: bench_one_k(k) for k in large_ks}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -448,8 +517,7 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
         "    .venv/bin/python benchmarks/run.py --quick  # smaller sizes, about a minute",
         "    .venv/bin/python benchmarks/run.py --only-large-k  # section (c) alone, rewriting only that section",
         "",
-        f"Run: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}{' (--quick)' if quick else ''}.  "
-        f"Machine: {machine()}.",
+        f"Run: {_dt.datetime.now().strftime('%Y-%m-%d %H:%M')}{' (--quick)' if quick else ''}.  Machine: {machine()}.",
         f"Software: Python {platform.python_version()}, NumPy {np.__version__}, SciPy {scipy.__version__}, "
         f"metaacu {metaacu.__version__}, statsmodels {statsmodels.__version__}, PyMARE {pymare.__version__}, "
         f"{r_version}.",
@@ -459,7 +527,7 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
         "## (a) One full REML fit (estimate, 95% CI, Q, I², prediction interval)",
         "",
         "CPU time (process user + system; the codes are single-threaded) per fit, cycling over 100 datasets (k = 10) or 10 datasets (k = 500); best of 3 passes. "
-        "metafor is timed inside R (`rma(method=\"REML\")` + `predict()` in a loop).",
+        'metafor is timed inside R (`rma(method="REML")` + `predict()` in a loop).',
         "",
         "| k | metaacu | statsmodels | PyMARE REML | metafor rma | metafor / metaacu | PyMARE / metaacu |",
         "|---|---|---|---|---|---|---|",
@@ -473,24 +541,33 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
     ks = list(results["single"])
     if len(ks) == 2:
         a, b = results["single"][ks[0]]["metaacu"], results["single"][ks[1]]["metaacu"]
-        lines += ["", f"metaacu's cost from k = {ks[0]} to k = {ks[1]}: × {b / a:.2f} for × {ks[1] / ks[0]:.0f} "
-                  f"studies (fixed overhead dominates; the per-study cost is linear: O(k) sums per solver step)."]
-    diffs = [f"k = {k}: {row['max_abs_diff_vs_metafor']:.1e}" for k, row in results["single"].items()
-             if "max_abs_diff_vs_metafor" in row]
+        lines += [
+            "",
+            f"metaacu's cost from k = {ks[0]} to k = {ks[1]}: × {b / a:.2f} for × {ks[1] / ks[0]:.0f} "
+            f"studies (fixed overhead dominates; the per-study cost is linear: O(k) sums per solver step).",
+        ]
+    diffs = [
+        f"k = {k}: {row['max_abs_diff_vs_metafor']:.1e}"
+        for k, row in results["single"].items()
+        if "max_abs_diff_vs_metafor" in row
+    ]
     if diffs:
-        lines += ["", "Largest |μ̂(metaacu) − μ̂(metafor, default convergence)| over these datasets: " + "; ".join(diffs) + "."]
+        lines += [
+            "",
+            "Largest |μ̂(metaacu) − μ̂(metafor, default convergence)| over these datasets: " + "; ".join(diffs) + ".",
+        ]
     lines += [
         "",
-        "statsmodels has no REML (`method_re=\"iterated\"`, Paule-Mandel, is timed) and no prediction interval; "
+        'statsmodels has no REML (`method_re="iterated"`, Paule-Mandel, is timed) and no prediction interval; '
         "PyMARE has no prediction interval (fit + `get_fe_stats` + `get_heterogeneity_stats` are timed, "
-        "`small_sample_correction=\"wald\"`).",
+        '`small_sample_correction="wald"`).',
         "",
         "## (b) Batch: REML with the Hartung-Knapp-Sidik-Jonkman CI, τ², I², prediction interval",
         "",
-        "metaacu: `meta_analysis_batch(y, v, method=\"REML\", test=\"knha\")`. PyMARE: one "
-        "`VarianceBasedLikelihoodEstimator(method=\"REML\")` fit on 2-D (k, m) arrays (Knapp-Hartung "
-        "correction). statsmodels: a Python loop of `combine_effects(..., method_re=\"iterated\", use_t=True)`. "
-        "metafor: an R loop of `rma(method=\"REML\", test=\"knha\")` + `predict()`. "
+        'metaacu: `meta_analysis_batch(y, v, method="REML", test="knha")`. PyMARE: one '
+        '`VarianceBasedLikelihoodEstimator(method="REML")` fit on 2-D (k, m) arrays (Knapp-Hartung '
+        'correction). statsmodels: a Python loop of `combine_effects(..., method_re="iterated", use_t=True)`. '
+        'metafor: an R loop of `rma(method="REML", test="knha")` + `predict()`. '
         f"The two loops are timed on the first {sub_sm:,} (statsmodels) and "
         f"{', '.join(f'{n:,} (k = {k})' for k, n in sub_r.items())} (metafor) rows and extrapolated linearly "
         "to m rows (marked *). Failures: rows with an error, a non-converged τ² or a non-finite estimate/CI, "
@@ -503,14 +580,24 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
         base = row["metaacu"]["seconds"]
         for tool, d in row.items():
             star = "*" if d["extrapolated"] else ""
-            lines.append(f"| {m:,} | {k} | {tool} | {d['seconds']:.3g}{star} | {d['seconds'] / m * 1e6:.2f} | "
-                         f"{d['seconds'] / base:.1f} | {d['fails']} / {d['n']:,} |")
-    agree = [f"m = {m:,}, k = {k}: PyMARE τ² {row['PyMARE']['max_abs_diff_tau2']:.1e}"
-             + (f", metafor μ̂ {row['metafor loop']['max_abs_diff_est']:.1e} and τ² {row['metafor loop']['max_abs_diff_tau2']:.1e}"
-                if "metafor loop" in row else "")
-             for (m, k), row in results["batch"].items()]
-    lines += ["", "Largest absolute differences from metaacu on the same rows: " + "; ".join(agree) + ".",
-              "(metafor runs with its default convergence threshold, 1e-5 on τ²; PyMARE's bounded search has its own tolerance.)"]
+            lines.append(
+                f"| {m:,} | {k} | {tool} | {d['seconds']:.3g}{star} | {d['seconds'] / m * 1e6:.2f} | "
+                f"{d['seconds'] / base:.1f} | {d['fails']} / {d['n']:,} |"
+            )
+    agree = [
+        f"m = {m:,}, k = {k}: PyMARE τ² {row['PyMARE']['max_abs_diff_tau2']:.1e}"
+        + (
+            f", metafor μ̂ {row['metafor loop']['max_abs_diff_est']:.1e} and τ² {row['metafor loop']['max_abs_diff_tau2']:.1e}"
+            if "metafor loop" in row
+            else ""
+        )
+        for (m, k), row in results["batch"].items()
+    ]
+    lines += [
+        "",
+        "Largest absolute differences from metaacu on the same rows: " + "; ".join(agree) + ".",
+        "(metafor runs with its default convergence threshold, 1e-5 on τ²; PyMARE's bounded search has its own tolerance.)",
+    ]
     lines += ["", *large_k_lines(results["large_k"], quick)]
     lines += ["## Targets", ""]
     s10 = results["single"].get(10, {})
@@ -521,14 +608,20 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
     key = (100_000, 10)
     if key in results["batch"]:
         d = results["batch"][key]
-        lines.append(f"- 10⁵ REML meta-analyses of k = 10 (estimate, HKSJ CI, τ², I², PI) ≤ 1 s with 0 failures: "
-                     f"{d['metaacu']['seconds']:.2f} s, {d['metaacu']['fails']} failures; PyMARE "
-                     f"{d['PyMARE']['seconds']:.2f} s")
-    lines += ["", "Single fits of k <= 40 use metaacu's pure-Python path (`metaacu._scalar`), larger k and batches "
-              "the NumPy path; both give the same numbers to 1e-12 (tests/test_fast_path.py). Large differences "
-              "from PyMARE or default-convergence metafor at k = 10 come from datasets whose REML likelihood is "
-              "not concave; against tightly converged metafor, metaacu agrees to 2.5e-11 on 3,000 such simulated "
-              "datasets (two of them are in tests/reference as k10_bimodal_a/b).", ""]
+        lines.append(
+            f"- 10⁵ REML meta-analyses of k = 10 (estimate, HKSJ CI, τ², I², PI) ≤ 1 s with 0 failures: "
+            f"{d['metaacu']['seconds']:.2f} s, {d['metaacu']['fails']} failures; PyMARE "
+            f"{d['PyMARE']['seconds']:.2f} s"
+        )
+    lines += [
+        "",
+        "Single fits of k <= 40 use metaacu's pure-Python path (`metaacu._scalar`), larger k and batches "
+        "the NumPy path; both give the same numbers to 1e-12 (tests/test_fast_path.py). Large differences "
+        "from PyMARE or default-convergence metafor at k = 10 come from datasets whose REML likelihood is "
+        "not concave; against tightly converged metafor, metaacu agrees to 2.5e-11 on 3,000 such simulated "
+        "datasets (two of them are in tests/reference as k10_bimodal_a/b).",
+        "",
+    ]
     (HERE / "README.md").write_text("\n".join(lines))
 
 

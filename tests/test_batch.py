@@ -12,18 +12,33 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tolerances import RTOL_PATHS as RTOL
 
 import metaacu
 from metaacu import MetaacuInputError
 from metaacu.batch import ERROR_CODES, FIELDS, BatchResult, meta_analysis_batch
 
+from tolerances import RTOL_PATHS as RTOL
+
 #: Batch and single fit use the same formulas and solver (single fits of k <= 40 run them on Python
 #: floats, see metaacu._scalar), so they agree to rounding; 1e-12 relative is the documented guarantee.
 METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 TESTS = ("z", "t", "knha", "adhoc")
-SCALARS = ("estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "df", "tau2", "q", "q_pvalue",
-           "i2", "h2", "i2_q", "s2")
+SCALARS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "pvalue",
+    "df",
+    "tau2",
+    "q",
+    "q_pvalue",
+    "i2",
+    "h2",
+    "i2_q",
+    "s2",
+)
 
 
 def _close(a: float, b: float, atol: float = 0.0) -> bool:
@@ -55,8 +70,9 @@ def _random_rows(rng: np.random.Generator, m: int, kmax: int) -> tuple[np.ndarra
     return y, v, lens
 
 
-def _check_rows(res: BatchResult, y: np.ndarray, v: np.ndarray, lens: np.ndarray, method: str, test: str,
-                tau2_ci: bool = False) -> None:
+def _check_rows(
+    res: BatchResult, y: np.ndarray, v: np.ndarray, lens: np.ndarray, method: str, test: str, tau2_ci: bool = False
+) -> None:
     for j in range(y.shape[0]):
         if lens[j] == 1 and test != "z":
             assert res.error[j] == 4 and np.isnan(res.estimate[j])
@@ -67,7 +83,11 @@ def _check_rows(res: BatchResult, y: np.ndarray, v: np.ndarray, lens: np.ndarray
         assert res.error[j] == 0 and res.k[j] == single.k and res.tau2_maxima[j] == single.tau2_maxima
         for name in SCALARS:
             assert _close(getattr(res, name)[j], getattr(single, name), _atol(name, v[j, : lens[j]])), (
-                method, test, j, name)
+                method,
+                test,
+                j,
+                name,
+            )
         pi = single.prediction_interval()
         assert _close(res.pi_low[j], pi.low) and _close(res.pi_high[j], pi.high), (method, test, j, "pi")
         # Single fits of k <= 40 take the pure-Python path (same solver, bracket found lazily), so
@@ -106,7 +126,8 @@ def test_higgins_prediction_interval() -> None:
             assert np.isnan(res.pi_low[j]) or lens[j] == 1
             continue
         pi = metaacu.meta_analysis(y[j, : lens[j]], v[j, : lens[j]], method="DL", test="t").prediction_interval(
-            method="higgins")
+            method="higgins"
+        )
         assert _close(res.pi_low[j], pi.low) and _close(res.pi_high[j], pi.high)
 
 
@@ -120,8 +141,9 @@ def test_padding_forms_agree() -> None:
     junk_y[pad], junk_v[pad] = 99.0, -5.0  # ignored when lengths are given
     by_len = meta_analysis_batch(junk_y, junk_v, method="REML", test="knha", lengths=lens, errors="flag")
     wider = np.hstack([y, np.full((120, 5), np.nan)])
-    by_wide = meta_analysis_batch(wider, np.hstack([v, np.full((120, 5), np.nan)]), method="REML", test="knha",
-                                  errors="flag")
+    by_wide = meta_analysis_batch(
+        wider, np.hstack([v, np.full((120, 5), np.nan)]), method="REML", test="knha", errors="flag"
+    )
     for name in FIELDS:
         a = getattr(by_nan, name)
         np.testing.assert_array_equal(a, getattr(by_len, name), err_msg=name)
@@ -134,10 +156,28 @@ def test_padding_forms_agree() -> None:
 
 
 def test_invalid_rows_flagged_with_codes() -> None:
-    y = np.array([[0.1, 0.2, 0.3], [0.1, np.nan, 0.3], [0.1, 0.2, 0.3], [np.nan] * 3, [0.4, np.nan, np.nan],
-                  [0.1, np.inf, 0.2], [0.1, 0.2, 0.3]])
-    v = np.array([[0.1, 0.1, 0.1], [0.1, 0.1, 0.1], [0.1, 0.0, 0.1], [np.nan] * 3, [0.1, np.nan, np.nan],
-                  [0.1, 0.1, 0.1], [0.1, np.inf, 0.1]])
+    y = np.array(
+        [
+            [0.1, 0.2, 0.3],
+            [0.1, np.nan, 0.3],
+            [0.1, 0.2, 0.3],
+            [np.nan] * 3,
+            [0.4, np.nan, np.nan],
+            [0.1, np.inf, 0.2],
+            [0.1, 0.2, 0.3],
+        ]
+    )
+    v = np.array(
+        [
+            [0.1, 0.1, 0.1],
+            [0.1, 0.1, 0.1],
+            [0.1, 0.0, 0.1],
+            [np.nan] * 3,
+            [0.1, np.nan, np.nan],
+            [0.1, 0.1, 0.1],
+            [0.1, np.inf, 0.1],
+        ]
+    )
     res = meta_analysis_batch(y, v, test="knha", errors="flag")
     assert res.error.tolist() == [0, 2, 3, 1, 4, 2, 3]
     assert res.k.tolist() == [3, 3, 3, 0, 1, 3, 3]
@@ -155,7 +195,9 @@ def test_invalid_rows_raise_by_default_and_name_rows() -> None:
     v = np.full((10, 4), 0.1)
     v[7, 1] = -0.2
     y[3, 0] = np.nan
-    with pytest.raises(MetaacuInputError, match=r"missing value \(code 2\) in row 3.*invalid variance \(code 3\) in row 7"):
+    with pytest.raises(
+        MetaacuInputError, match=r"missing value \(code 2\) in row 3.*invalid variance \(code 3\) in row 7"
+    ):
         meta_analysis_batch(y, v)
 
 
@@ -224,10 +266,12 @@ def test_dask_blockwise_equals_in_memory() -> None:
     ref = meta_analysis_batch(y, v, method="REML", test="knha", errors="flag", tau2_ci=True)
     with dask.config.set(scheduler="threads"):
         lazy_y = da.from_array(y, chunks=(200, 4))  # study axis split on purpose: merged internally
-        got = meta_analysis_batch(lazy_y, da.from_array(v, chunks=(300, 10)), method="REML", test="knha",
-                                  errors="flag", tau2_ci=True)
-        by_len = meta_analysis_batch(lazy_y, da.from_array(v, chunks=(200, 10)), method="REML", test="knha",
-                                     errors="flag", lengths=lens)
+        got = meta_analysis_batch(
+            lazy_y, da.from_array(v, chunks=(300, 10)), method="REML", test="knha", errors="flag", tau2_ci=True
+        )
+        by_len = meta_analysis_batch(
+            lazy_y, da.from_array(v, chunks=(200, 10)), method="REML", test="knha", errors="flag", lengths=lens
+        )
     for name in FIELDS:
         np.testing.assert_array_equal(getattr(got, name), getattr(ref, name), err_msg=name)
         if not name.startswith("tau2_ci"):

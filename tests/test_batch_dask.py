@@ -33,10 +33,16 @@ def client(request: pytest.FixtureRequest) -> Iterator[distributed.Client]:
     port instead of its default 8787, so a second cluster or test run on the machine cannot turn
     "port in use" into a warning (an error under this suite's filterwarnings).
     """
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=request.param, dashboard_address=None,
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-    ) as cluster, distributed.Client(cluster) as cl:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=request.param,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        distributed.Client(cluster) as cl,
+    ):
         yield cl
 
 
@@ -103,16 +109,20 @@ def test_cluster_with_lengths_and_uneven_chunks(client: distributed.Client, data
         da.from_array(junk_y, chunks=(CHUNK, 5)),  # study axis split on purpose: merged internally
         da.from_array(junk_v, chunks=(3_000, K)),
         lengths=da.from_array(lens, chunks=2_500),
-        method="REML", test="t", errors="flag",
+        method="REML",
+        test="t",
+        errors="flag",
     )
     _assert_identical(got, ref)
 
 
 @pytest.mark.parametrize(
     ("row", "col", "yv", "message"),
-    [(11, 0, (np.nan, 0.05), r"missing value \(code 2\) in row 11\b"),
-     (4_001, 5, (0.2, -1.0), r"invalid variance \(code 3\) in row 4001\b"),
-     (19_999, -1, (0.3, np.inf), r"invalid variance \(code 3\) in row 19999\b")],
+    [
+        (11, 0, (np.nan, 0.05), r"missing value \(code 2\) in row 11\b"),
+        (4_001, 5, (0.2, -1.0), r"invalid variance \(code 3\) in row 4001\b"),
+        (19_999, -1, (0.3, np.inf), r"invalid variance \(code 3\) in row 19999\b"),
+    ],
     ids=["first-block", "second-block", "last-row"],
 )
 def test_cluster_invalid_row_raises_with_global_row_number(

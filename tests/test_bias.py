@@ -257,7 +257,9 @@ def test_rank_test_normal_approximation_beyond_170_or_on_request():
     assert rk.pvalue == pytest.approx(ref.pvalue, rel=1e-12)
     forced = rank_test(res, exact=True)
     assert forced.exact and forced.tau == rk.tau
-    assert forced.pvalue == pytest.approx(stats.kendalltau(_standardized(res), res.vi, method="exact").pvalue, rel=1e-11)
+    assert forced.pvalue == pytest.approx(
+        stats.kendalltau(_standardized(res), res.vi, method="exact").pvalue, rel=1e-11
+    )
     small = _quiet(rank_test, _fit(CASES["k9_hs"]), exact=False)
     assert not small.exact and small.pvalue > CASES["k9_hs"]["ranktest"]["pvalue"]
     assert "normal approximation" in rk.summary()

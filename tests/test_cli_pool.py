@@ -21,17 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import RTOL_15, RTOL_CLOSED, RTOL_ITER, reference
 
 import metaacu
 from metaacu import MetaacuInputError
 from metaacu.cli import build_parser, main
 from metaacu.cli.pool import EPILOG
 
+from tolerances import RTOL_15, RTOL_CLOSED, RTOL_ITER, reference
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "cli"
 REF = ROOT / "tests" / "reference"
-
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -39,8 +39,11 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 def rma_case(dataset: str, method: str, test: str) -> dict[str, Any]:
-    return next(c["values"] for c in fixture("rma")["cases"]
-                if (c["dataset"], c["method"], c["test"], c["control"]) == (dataset, method, test, "tight"))
+    return next(
+        c["values"]
+        for c in fixture("rma")["cases"]
+        if (c["dataset"], c["method"], c["test"], c["control"]) == (dataset, method, test, "tight")
+    )
 
 
 def rma_data(dataset: str) -> dict[str, Any]:
@@ -94,16 +97,24 @@ def test_data_files_hold_the_fixture_inputs():
 # ----------------------------------------------------------------------------- numbers against metafor
 @pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("DL", "knha"), ("PM", "t"), ("EE", "z"), ("SJ", "adhoc")])
 def test_generic_yi_vi_against_metafor_rma(capsys, tmp_path, method, test):
-    code, out, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--method", method, "--test", test, "--out", tmp_path,
-                        "--no-plots")
+    code, out, _ = pool(
+        capsys, DATA / "bcg_yi_vi.csv", "--method", method, "--test", test, "--out", tmp_path, "--no-plots"
+    )
     assert code == 0 and "Studies: all 13 used" in out
     ref = rma_case("bcg_logrr", method, test)
     rtol = RTOL_ITER if method in ("REML", "PM") else RTOL_CLOSED
     studies, pooled, stats = tables(tmp_path)
     close(studies["weight"], ref["weights"], rtol)
-    close([pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high], [ref[k] for k in ("estimate", "se", "ci_lb", "ci_ub")], rtol)
-    close([stats.tau2, stats.q, stats.q_pvalue, stats.i2, stats.h2, stats.statistic, stats.pvalue],
-          [ref[k] for k in ("tau2", "QE", "QEp", "I2", "H2", "zval", "pval")], rtol)
+    close(
+        [pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high],
+        [ref[k] for k in ("estimate", "se", "ci_lb", "ci_ub")],
+        rtol,
+    )
+    close(
+        [stats.tau2, stats.q, stats.q_pvalue, stats.i2, stats.h2, stats.statistic, stats.pvalue],
+        [ref[k] for k in ("tau2", "QE", "QEp", "I2", "H2", "zval", "pval")],
+        rtol,
+    )
     if method != "EE":
         close([pooled.pi_low, pooled.pi_high], [ref["pi_lb"], ref["pi_ub"]], rtol)
     assert f"estimate = {ref['estimate']:.4f}" in out  # the printed summary shows the same model
@@ -124,15 +135,19 @@ def test_yi_with_sei_and_a_2x2_file_give_metafor_bcg(capsys, tmp_path):
 @pytest.mark.parametrize("method", ["REML", "EE"])
 def test_odds_ratios_with_a_zero_cell_against_metafor(capsys, tmp_path, method):
     """Magnesium trials (metafor dat.egger2001): trial 8 has no events in group 1 and gets 1/2 per cell."""
-    code, out, _ = pool(capsys, DATA / "magnesium_2x2.csv", "--measure", "OR", "--method", method, "--out", tmp_path,
-                        "--no-plots")
+    code, out, _ = pool(
+        capsys, DATA / "magnesium_2x2.csv", "--measure", "OR", "--method", method, "--out", tmp_path, "--no-plots"
+    )
     assert code == 0
     case = next(c for c in fixture("toolkit_b")["cases"] if c["input"]["name"] == f"magnesium_{method.lower()}")
     studies, pooled, stats = tables(tmp_path)
     close(studies["estimate"], case["input"]["yi"], RTOL_15)
     close(studies["se"] ** 2, case["input"]["vi"], RTOL_15)
-    close([pooled.estimate, pooled.se, stats.tau2, stats.q], [case["fit"][k] for k in ("estimate", "se", "tau2", "q")],
-          RTOL_ITER if method == "REML" else RTOL_CLOSED)
+    close(
+        [pooled.estimate, pooled.se, stats.tau2, stats.q],
+        [case["fit"][k] for k in ("estimate", "se", "tau2", "q")],
+        RTOL_ITER if method == "REML" else RTOL_CLOSED,
+    )
     assert re.search(r"Adjusted studies \(1\):\n  line  9  Trial 08: zero cell: 0\.5 added to every cell", out)
     assert "Study index in the notes = CSV line: 7 = line 9 (Trial 08)" in out
 
@@ -143,7 +158,11 @@ def test_mantel_haenszel_against_metafor(capsys, tmp_path, measure):
     assert code == 0 and "Mantel-Haenszel" in out
     ref = toolkit_a("mantel_haenszel", dataset="bcg", measure=measure, correction="metafor", level=0.95)["output"]
     studies, pooled, stats = tables(tmp_path)
-    close([pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high], [ref[k] for k in ("estimate", "se", "ci_low", "ci_high")], RTOL_15)
+    close(
+        [pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high],
+        [ref[k] for k in ("estimate", "se", "ci_low", "ci_high")],
+        RTOL_15,
+    )
     close([stats.q, stats.i2, stats.statistic], [ref["q"], ref["i2"], ref["statistic"]], RTOL_15)
     close(studies["weight"], ref["weights"], RTOL_15)
 
@@ -156,15 +175,23 @@ def test_mantel_haenszel_and_peto_list_zero_cell_tables(capsys, tmp_path):
     assert [(line, lab) for line, lab, _ in listed] == [("2", "Z1"), ("3", "Z2"), ("4", "Z3")]
     assert "raw counts" in listed[0][2] and "no events in both groups" in listed[2][2]
     assert "Studies: all 6 used" in out
-    code, out, _ = pool(capsys, DATA / "bcg_2x2.csv", "--peto", "--level", "0.9", "--out", tmp_path / "peto", "--no-plots")
+    code, out, _ = pool(
+        capsys, DATA / "bcg_2x2.csv", "--peto", "--level", "0.9", "--out", tmp_path / "peto", "--no-plots"
+    )
     ref = toolkit_a("peto", dataset="bcg", level=0.9)["output"]
     _, pooled, stats = tables(tmp_path / "peto")
-    close([pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high, stats.q], [ref[k] for k in ("estimate", "se", "ci_low", "ci_high", "q")], RTOL_15)
+    close(
+        [pooled.estimate, pooled.se, pooled.ci_low, pooled.ci_high, stats.q],
+        [ref[k] for k in ("estimate", "se", "ci_low", "ci_high", "q")],
+        RTOL_15,
+    )
     assert "90% CI" in out
 
 
 def test_revman_profiles_leave_out_double_zero_tables(capsys, tmp_path):
-    code, out, _ = pool(capsys, DATA / "zero_cells_2x2.csv", "--mh", "--profile", "revman5", "--out", tmp_path, "--no-plots")
+    code, out, _ = pool(
+        capsys, DATA / "zero_cells_2x2.csv", "--mh", "--profile", "revman5", "--out", tmp_path, "--no-plots"
+    )
     assert code == 0
     assert re.search(r"Studies: 5 of 6 used; 1 excluded.*\n  line 4  Z3: no events in both groups .*RevMan", out)
     ref = toolkit_a("mantel_haenszel", dataset="zero_cells", measure="OR", correction="revman5")["output"]
@@ -173,13 +200,34 @@ def test_revman_profiles_leave_out_double_zero_tables(capsys, tmp_path):
 
 def test_subgroups_sorted_by_year_against_metafor(capsys, tmp_path):
     """The second example of --help: custom column names, subgroups and --sort year."""
-    code, out, _ = pool(capsys, DATA / "bcg_tpos.csv", "--measure", "RR", "--events1", "tpos", "--events2", "cpos",
-                        "--label", "trial", "--subgroup", "alloc", "--sort", "year", "--out", tmp_path, "--no-plots")
+    code, out, _ = pool(
+        capsys,
+        DATA / "bcg_tpos.csv",
+        "--measure",
+        "RR",
+        "--events1",
+        "tpos",
+        "--events2",
+        "cpos",
+        "--label",
+        "trial",
+        "--subgroup",
+        "alloc",
+        "--sort",
+        "year",
+        "--out",
+        tmp_path,
+        "--no-plots",
+    )
     assert code == 0 and "Test for subgroup differences: Q(2) = 1.8614" in out
     ref = toolkit_a("subgroups", name="bcg_REML_z_separate")["output"]
     sub = pd.read_csv(tmp_path / "subgroups.csv").set_index("group")
     for name, g in ref["groups"].items():
-        close([sub.loc[name, k] for k in ("estimate", "se", "tau2", "q", "i2")], [g[k] for k in ("estimate", "se", "tau2", "q", "i2")], RTOL_ITER)
+        close(
+            [sub.loc[name, k] for k in ("estimate", "se", "tau2", "q", "i2")],
+            [g[k] for k in ("estimate", "se", "tau2", "q", "i2")],
+            RTOL_ITER,
+        )
     close(sub["q_between"].iloc[0], ref["q_between"], RTOL_ITER)
     studies = tables(tmp_path)[0]
     data = pd.read_csv(DATA / "bcg_tpos.csv")
@@ -192,7 +240,9 @@ def test_subgroups_sorted_by_year_against_metafor(capsys, tmp_path):
 
 def test_continuous_smd_md_rom_against_metafor_escalc(capsys, tmp_path):
     for measure, case in (("SMD", "SMD_LS_typical"), ("MD", "MD_typical"), ("ROM", "ROM_typical")):
-        code, _, _ = pool(capsys, DATA / "continuous.csv", "--measure", measure, "--out", tmp_path / measure, "--no-plots")
+        code, _, _ = pool(
+            capsys, DATA / "continuous.csv", "--measure", measure, "--out", tmp_path / measure, "--no-plots"
+        )
         assert code == 0
         ref = escalc_case(case)
         studies, pooled, _ = tables(tmp_path / measure)
@@ -203,8 +253,24 @@ def test_continuous_smd_md_rom_against_metafor_escalc(capsys, tmp_path):
 
 
 def test_unusable_rows_are_listed_with_line_and_reason_never_dropped_silently(capsys, tmp_path):
-    args = ["--measure", "SMD", "--mean1", "m_acu", "--sd1", "sd_acu", "--n1", "n_acu", "--mean2", "m_sham",
-            "--sd2", "sd_sham", "--n2", "n_sham", "--label", "author"]
+    args = [
+        "--measure",
+        "SMD",
+        "--mean1",
+        "m_acu",
+        "--sd1",
+        "sd_acu",
+        "--n1",
+        "n_acu",
+        "--mean2",
+        "m_sham",
+        "--sd2",
+        "sd_sham",
+        "--n2",
+        "n_sham",
+        "--label",
+        "author",
+    ]
     code, out, _ = pool(capsys, DATA / "continuous_custom.csv", *args, "--out", tmp_path / "a", "--no-plots")
     assert code == 0
     assert "Studies: 8 of 11 used; 3 excluded (in no result below):" in out
@@ -230,9 +296,29 @@ def test_rows_the_library_refuses_are_listed_too(capsys, monkeypatch):
     """The safety net behind the CLI's own checks: with them switched off, effect_sizes' reasons are listed."""
     import metaacu.cli.pool as pool_module
 
-    monkeypatch.setattr(pool_module, "screen_rows", lambda columns, values, *a, **k: [[] for _ in next(iter(values.values()))])
-    code, out, _ = pool(capsys, DATA / "continuous_custom.csv", "--measure", "MD", "--mean1", "m_acu", "--sd1", "sd_acu",
-                        "--n1", "n_acu", "--mean2", "m_sham", "--sd2", "sd_sham", "--n2", "n_sham", "--label", "author")
+    monkeypatch.setattr(
+        pool_module, "screen_rows", lambda columns, values, *a, **k: [[] for _ in next(iter(values.values()))]
+    )
+    code, out, _ = pool(
+        capsys,
+        DATA / "continuous_custom.csv",
+        "--measure",
+        "MD",
+        "--mean1",
+        "m_acu",
+        "--sd1",
+        "sd_acu",
+        "--n1",
+        "n_acu",
+        "--mean2",
+        "m_sham",
+        "--sd2",
+        "sd_sham",
+        "--n2",
+        "n_sham",
+        "--label",
+        "author",
+    )
     assert code == 0 and "Studies: 8 of 11 used; 3 excluded" in out
     assert "  line  8  Jones 2006: argument 'sd1' must be > 0" in out
 
@@ -240,7 +326,12 @@ def test_rows_the_library_refuses_are_listed_too(capsys, monkeypatch):
 def test_sort_orders_rows_and_leaves_the_numbers(capsys, tmp_path):
     pool(capsys, DATA / "bcg_yi_vi.csv", "--out", tmp_path / "none", "--no-plots")
     base = tables(tmp_path / "none")
-    for how, column, sign in (("effect", "estimate", 1), ("weight", "weight", -1), ("label", "label", 1), ("year", None, 1)):
+    for how, column, sign in (
+        ("effect", "estimate", 1),
+        ("weight", "weight", -1),
+        ("label", "label", 1),
+        ("year", None, 1),
+    ):
         code, _, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--sort", how, "--out", tmp_path / how, "--no-plots")
         studies, pooled, _ = tables(tmp_path / how)
         if column == "label":
@@ -254,8 +345,9 @@ def test_sort_orders_rows_and_leaves_the_numbers(capsys, tmp_path):
 
 
 def test_profiles_set_the_defaults(capsys, tmp_path):
-    code, out, _ = pool(capsys, DATA / "continuous.csv", "--measure", "SMD", "--profile", "revman5", "--out", tmp_path,
-                        "--no-plots")
+    code, out, _ = pool(
+        capsys, DATA / "continuous.csv", "--measure", "SMD", "--profile", "revman5", "--out", tmp_path, "--no-plots"
+    )
     assert "DerSimonian-Laird" in out
     ref = metaacu.effect_sizes("SMD", vtype="RevMan5", **escalc_case("SMD_LS_typical")["args"])
     close(tables(tmp_path)[0]["estimate"], ref.yi, 1e-14)
@@ -289,7 +381,10 @@ def test_a_bad_file_gets_one_line_and_exit_status_2(capsys, name, parts):
 
 def test_more_bad_input_gets_one_line(capsys, tmp_path):
     cases = [
-        ((DATA / "bcg_2x2.csv", "--measure", "RR", "--events1", "tb_cases"), "no column 'tb_cases' (given by --events1)"),
+        (
+            (DATA / "bcg_2x2.csv", "--measure", "RR", "--events1", "tb_cases"),
+            "no column 'tb_cases' (given by --events1)",
+        ),
         ((DATA / "bcg_2x2.csv", "--measure", "RR", "--subgroup", "region"), "no column 'region' (given by --subgroup)"),
         ((DATA / "bcg_2x2.csv",), "no columns yi and vi (or sei); give --measure"),
         ((DATA / "bcg_2x2.csv", "--mh", "--method", "DL"), "--method and --test do not apply to --mh"),
@@ -320,9 +415,11 @@ def test_every_subcommand_prints_one_line_on_bad_input(capsys, monkeypatch):
 
     monkeypatch.setattr(metaacu.audit, "reproduce", refuse)
     monkeypatch.setattr(metaacu.audit, "audit_claims", refuse)
-    for argv, prefix in ((["reproduce", "--no-notebooks"], "metaacu reproduce: error: claims.toml"),
-                         (["claims"], "metaacu claims: error: claims.toml"),
-                         (["demo", "--method", "XX"], "metaacu demo: error: argument 'method' must be one of")):
+    for argv, prefix in (
+        (["reproduce", "--no-notebooks"], "metaacu reproduce: error: claims.toml"),
+        (["claims"], "metaacu claims: error: claims.toml"),
+        (["demo", "--method", "XX"], "metaacu demo: error: argument 'method' must be one of"),
+    ):
         assert main(argv) == 2
         out, err = capsys.readouterr()
         assert err.startswith(prefix) and err.count("\n") == 1 and "Traceback" not in err, err
@@ -352,9 +449,26 @@ def test_help_documents_every_option_with_its_choices_and_ends_with_two_examples
     for action in parser._actions:
         assert action.help, action.option_strings
         for choice in action.choices or ():
-            assert str(choice) in action.help % {"choices": ", ".join(map(str, action.choices)), "default": action.default}
-    for option in ("--method", "--test", "--profile", "--level", "--subgroup", "--label", "--sort", "--out", "--debug",
-                   "--mh", "--peto", "--measure", "--mean1", "--sei"):
+            assert str(choice) in action.help % {
+                "choices": ", ".join(map(str, action.choices)),
+                "default": action.default,
+            }
+    for option in (
+        "--method",
+        "--test",
+        "--profile",
+        "--level",
+        "--subgroup",
+        "--label",
+        "--sort",
+        "--out",
+        "--debug",
+        "--mh",
+        "--peto",
+        "--measure",
+        "--mean1",
+        "--sei",
+    ):
         assert option in text
     assert main(["pool", "--help"]) == 0
     out = capsys.readouterr().out
@@ -384,8 +498,23 @@ def test_version(capsys):
 def test_subprocess_writes_tables_summary_and_plots(tmp_path):
     """A real shell run: ``python -m metaacu pool`` with subgroups, every file written and non-empty."""
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "metaacu", "pool", str(DATA / "bcg_tpos.csv"), "--measure", "RR", "--events1", "tpos",
-           "--events2", "cpos", "--subgroup", "alloc", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "metaacu",
+        "pool",
+        str(DATA / "bcg_tpos.csv"),
+        "--measure",
+        "RR",
+        "--events1",
+        "tpos",
+        "--events2",
+        "cpos",
+        "--subgroup",
+        "alloc",
+        "--out",
+        str(out),
+    ]
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={"MPLBACKEND": "Agg", "PATH": ""})
     assert run.returncode == 0, run.stderr
     assert "Test for subgroup differences" in run.stdout and "Wrote into" in run.stdout

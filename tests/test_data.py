@@ -56,8 +56,19 @@ def test_every_table_loads_with_schema_columns(ds: Dataset) -> None:
 
 
 def test_all_article_references_present(ds: Dataset) -> None:
-    wanted = {"cherkin2009", "chung2003", "guerreirodasilva2004", "inoue2009", "inoue2006",
-              "kvorning2004", "lee2013", "manheimer2005", "shin2013", "takano2012", "vickers2018"}
+    wanted = {
+        "cherkin2009",
+        "chung2003",
+        "guerreirodasilva2004",
+        "inoue2009",
+        "inoue2006",
+        "kvorning2004",
+        "lee2013",
+        "manheimer2005",
+        "shin2013",
+        "takano2012",
+        "vickers2018",
+    }
     assert wanted <= set(ds.studies["study_id"])
 
 
@@ -65,8 +76,12 @@ def test_cherkin_keeps_all_four_arms(ds: Dataset) -> None:
     arms = ds.arms[ds.arms["study_id"] == "cherkin2009"]
     assert set(arms["arm_role"]) == {"acupuncture", "sham", "usual_care"}
     assert len(arms) == 4
-    rmdq8 = ds.outcomes[(ds.outcomes["study_id"] == "cherkin2009") & (ds.outcomes["instrument"] == "RMDQ")
-                        & (ds.outcomes["timepoint_weeks"] == 8) & (ds.outcomes["value_type"] == "final")]
+    rmdq8 = ds.outcomes[
+        (ds.outcomes["study_id"] == "cherkin2009")
+        & (ds.outcomes["instrument"] == "RMDQ")
+        & (ds.outcomes["timepoint_weeks"] == 8)
+        & (ds.outcomes["value_type"] == "final")
+    ]
     assert set(rmdq8["arm_id"]) == set(arms["arm_id"])
 
 
@@ -138,8 +153,9 @@ def _edit(path: Path, row_index: int, column: str, value: str) -> int:
         ("studies", 0, "design", "cohort", "is not one of"),
     ],
 )
-def test_bad_cell_names_file_line_column(tmp_path: Path, table: str, row: int, column: str,
-                                         value: str, fragment: str) -> None:
+def test_bad_cell_names_file_line_column(
+    tmp_path: Path, table: str, row: int, column: str, value: str, fragment: str
+) -> None:
     target = _copy(tmp_path)
     line = _edit(target / f"{table}.csv", row, column, value)
     with pytest.raises(MetaacuInputError) as info:
@@ -181,9 +197,12 @@ def test_duplicate_id_and_derivation_required(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("table", "column", "value"),
-    [("arms", "study_id", "nosuch2001"), ("outcomes", "arm_id", "shin2013_msat"),
-     ("contrasts", "arm_id_exp", "cherkin2009_individualized;ghost_arm"),
-     ("review_trials", "analysis_id", "no_such_analysis")],
+    [
+        ("arms", "study_id", "nosuch2001"),
+        ("outcomes", "arm_id", "shin2013_msat"),
+        ("contrasts", "arm_id_exp", "cherkin2009_individualized;ghost_arm"),
+        ("review_trials", "analysis_id", "no_such_analysis"),
+    ],
 )
 def test_foreign_keys(tmp_path: Path, table: str, column: str, value: str) -> None:
     target = _copy(tmp_path)
@@ -270,8 +289,12 @@ def test_stated_sds_reproduce_reported_pvalues(ds: Dataset) -> None:
     rows = c[(c["study_id"] == "shin2013") & c["pvalue"].notna() & c["se"].isna()]
     assert len(rows) == 4
     for _, r in rows.iterrows():
-        arms = o[(o["study_id"] == "shin2013") & (o["instrument"] == r["instrument"])
-                 & (o["timepoint_weeks"] == r["timepoint_weeks"]) & (o["value_type"] == "change")]
+        arms = o[
+            (o["study_id"] == "shin2013")
+            & (o["instrument"] == r["instrument"])
+            & (o["timepoint_weeks"] == r["timepoint_weeks"])
+            & (o["value_type"] == "change")
+        ]
         e = arms[arms["arm_id"] == r["arm_id_exp"]].iloc[0]
         k = arms[arms["arm_id"] == r["arm_id_ctl"]].iloc[0]
         assert float(r["estimate"]) == pytest.approx(float(e["mean"] - k["mean"]), abs=1e-9)

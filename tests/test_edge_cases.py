@@ -23,8 +23,12 @@ def test_first_cumulative_step_and_single_study_subgroup_have_no_heterogeneity()
     res = metaacu.meta_analysis([0.1, 0.3, 0.35], [0.02, 0.03, 0.01], labels=["A", "B", "C"])
     cum = metaacu.cumulative(res)
     assert cum.to_frame()["i2"].iloc[0] == 0.0
-    sub = metaacu.subgroup_analysis(metaacu.effect_sizes("MD", n1=[20, 20, 20], mean1=[1, 2, 3], sd1=[1, 1, 1], n2=[20, 20, 20],
-                                                         mean2=[0, 0, 0], sd2=[1, 1, 1]), ["x", "y", "y"])
+    sub = metaacu.subgroup_analysis(
+        metaacu.effect_sizes(
+            "MD", n1=[20, 20, 20], mean1=[1, 2, 3], sd1=[1, 1, 1], n2=[20, 20, 20], mean2=[0, 0, 0], sd2=[1, 1, 1]
+        ),
+        ["x", "y", "y"],
+    )
     assert sub.groups["x"].i2 == 0.0 and sub.groups["x"].i2_q == 0.0
 
 

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tolerances import RTOL_PATHS as RTOL
 
 from metaacu._scalar import MAX_K, fit_one
 from metaacu.pooling import TESTS, fit_arrays
 from metaacu.tau2 import TAU2_METHODS
 
-FIELDS = ("estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "df", "tau2", "q", "q_pvalue",
-          "i2", "h2", "i2_q", "s2")
+from tolerances import RTOL_PATHS as RTOL
+
+FIELDS = (
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "pvalue",
+    "df",
+    "tau2",
+    "q",
+    "q_pvalue",
+    "i2",
+    "h2",
+    "i2_q",
+    "s2",
+)
 
 
 def _datasets():

@@ -20,7 +20,7 @@ from metaacu.inference import (
 
 def test_critical_values_match_published_quantiles():
     # normal 0.975 quantile 1.959964; t(10) 2.228139; t(2) at 90% 2.919986 (standard tables)
-    assert Z975 == pytest.approx(1.959963984540054, abs=1e-15)
+    assert pytest.approx(1.959963984540054, abs=1e-15) == Z975
     assert critical_value(0.95) == Z975
     assert critical_value(0.95, 10) == pytest.approx(2.228138851986, abs=1e-12)
     assert critical_value(0.90, 2) == pytest.approx(2.919985580354, abs=1e-12)

@@ -19,8 +19,15 @@ from metaacu.profiles import PROFILES
 
 COUNTS = {"events1": "tpos", "n1": "n1", "events2": "cpos", "n2": "n2"}
 #: Zero cells and a double-zero table (tests/reference/test_metafor_mh_peto.py's ZERO), as a frame.
-ZERO = pd.DataFrame({"study": list("abcdef"), "e1": [0, 3, 5, 0, 12, 1], "t1": [20, 25, 40, 15, 60, 30],
-                     "e2": [2, 6, 0, 0, 20, 4], "t2": [20, 24, 38, 15, 58, 31]})
+ZERO = pd.DataFrame(
+    {
+        "study": list("abcdef"),
+        "e1": [0, 3, 5, 0, 12, 1],
+        "t1": [20, 25, 40, 15, 60, 30],
+        "e2": [2, 6, 0, 0, 20, 4],
+        "t2": [20, 24, 38, 15, 58, 31],
+    }
+)
 ZERO_COLS = {"events1": "e1", "n1": "t1", "events2": "e2", "n2": "t2"}
 
 
@@ -60,8 +67,7 @@ def test_mantel_haenszel_three_ways_identical(trials, measure, correction, datas
     same(metaacu.mantel_haenszel(es, correction=correction), ref)  # measure taken from the effect sizes
     same(metaacu.mantel_haenszel(es, measure=measure, correction=correction), ref)
     same(metaacu.mantel_haenszel(data=frame, measure=measure, correction=correction, labels=label, **cols), ref)
-    same(metaacu.mantel_haenszel(*cols.values(), data=frame, measure=measure, correction=correction,
-                                 labels=label), ref)
+    same(metaacu.mantel_haenszel(*cols.values(), data=frame, measure=measure, correction=correction, labels=label), ref)
 
 
 @pytest.mark.parametrize("measure", ["PETO", "OR", "RR"])
@@ -99,24 +105,40 @@ def test_another_continuity_correction_of_the_effect_sizes_is_noted():
     assert res.estimate == metaacu.mantel_haenszel(*_arrays(ZERO, ZERO_COLS)).estimate
 
 
-@pytest.mark.parametrize(("call", "match"), [
-    (lambda es: metaacu.mantel_haenszel(es["OR"], measure="RR"),
-     r"argument 'measure'='RR' contradicts the effect sizes' measure 'OR'"),
-    (lambda es: metaacu.mantel_haenszel(es["PETO"]), r"effect sizes \(argument 'events1'\) are 'PETO': use peto\(\)"),
-    (lambda es: metaacu.mantel_haenszel(es["SMD"]), r"EffectSizes of measure 'SMD'; give effect sizes of a binary"),
-    (lambda es: metaacu.peto(es["SMD"]), r"peto\(\) needs 2x2 tables"),
-    (lambda es: metaacu.mantel_haenszel(es["OR"], [1, 2]), r"EffectSizes, which holds the counts; do not also give n1"),
-    (lambda es: metaacu.peto(es["OR"], data=ZERO), r"do not also give data"),
-    (lambda es: metaacu.mantel_haenszel([1, 2], [10, 10]), r"missing argument\(s\) events2, n2"),
-    (lambda es: metaacu.peto(data=ZERO, events1="e1", n1="t1", events2="e2", n2="nope"),
-     r"argument 'n2' names column 'nope', which is not in `data`"),
-    (lambda es: metaacu.mantel_haenszel(data={"e1": [1]}, events1="e1", n1="t1", events2="e2", n2="t2"),
-     r"argument 'data' must be a pandas DataFrame"),
-])
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda es: metaacu.mantel_haenszel(es["OR"], measure="RR"),
+            r"argument 'measure'='RR' contradicts the effect sizes' measure 'OR'",
+        ),
+        (
+            lambda es: metaacu.mantel_haenszel(es["PETO"]),
+            r"effect sizes \(argument 'events1'\) are 'PETO': use peto\(\)",
+        ),
+        (lambda es: metaacu.mantel_haenszel(es["SMD"]), r"EffectSizes of measure 'SMD'; give effect sizes of a binary"),
+        (lambda es: metaacu.peto(es["SMD"]), r"peto\(\) needs 2x2 tables"),
+        (
+            lambda es: metaacu.mantel_haenszel(es["OR"], [1, 2]),
+            r"EffectSizes, which holds the counts; do not also give n1",
+        ),
+        (lambda es: metaacu.peto(es["OR"], data=ZERO), r"do not also give data"),
+        (lambda es: metaacu.mantel_haenszel([1, 2], [10, 10]), r"missing argument\(s\) events2, n2"),
+        (
+            lambda es: metaacu.peto(data=ZERO, events1="e1", n1="t1", events2="e2", n2="nope"),
+            r"argument 'n2' names column 'nope', which is not in `data`",
+        ),
+        (
+            lambda es: metaacu.mantel_haenszel(data={"e1": [1]}, events1="e1", n1="t1", events2="e2", n2="t2"),
+            r"argument 'data' must be a pandas DataFrame",
+        ),
+    ],
+)
 def test_bad_binary_input_is_refused_clearly(call, match):
     es = {m: metaacu.effect_sizes(m, data=ZERO, **ZERO_COLS) for m in ("OR", "PETO")}
-    es["SMD"] = metaacu.effect_sizes("SMD", n1=[10, 12], mean1=[1, 2], sd1=[1, 1], n2=[10, 12], mean2=[0, 1],
-                                     sd2=[1, 1])
+    es["SMD"] = metaacu.effect_sizes(
+        "SMD", n1=[10, 12], mean1=[1, 2], sd1=[1, 1], n2=[10, 12], mean2=[0, 1], sd2=[1, 1]
+    )
     with pytest.raises(MetaacuInputError, match=match):
         call(es)
 
@@ -162,11 +184,13 @@ def test_subgroup_analysis_every_call_form_identical(trials, tau2):
     g = trials["alloc"].to_numpy()
     ref = metaacu.subgroup_analysis(es.yi, es.vi, g, labels=es.labels, measure="RR", tau2=tau2)
     frame = trials.assign(yi=es.yi, vi=es.vi)
-    for res in (metaacu.subgroup_analysis(es, groups=g, tau2=tau2),
-                metaacu.subgroup_analysis(es, g, tau2=tau2),  # the shorthand, kept: no warning
-                metaacu.subgroup_analysis(es, groups="alloc", data=trials, tau2=tau2),
-                metaacu.subgroup_analysis(es, "alloc", data=trials, tau2=tau2),
-                metaacu.subgroup_analysis("yi", "vi", "alloc", data=frame, labels="trial", measure="RR", tau2=tau2)):
+    for res in (
+        metaacu.subgroup_analysis(es, groups=g, tau2=tau2),
+        metaacu.subgroup_analysis(es, g, tau2=tau2),  # the shorthand, kept: no warning
+        metaacu.subgroup_analysis(es, groups="alloc", data=trials, tau2=tau2),
+        metaacu.subgroup_analysis(es, "alloc", data=trials, tau2=tau2),
+        metaacu.subgroup_analysis("yi", "vi", "alloc", data=frame, labels="trial", measure="RR", tau2=tau2),
+    ):
         same(res, ref)
         assert list(res.groups) == list(ref.groups)
         for name in ref.groups:
@@ -181,11 +205,14 @@ def test_subgroup_shorthand_raises_no_warning(trials):
         metaacu.subgroup_analysis(es, trials["alloc"].to_numpy())
 
 
-@pytest.mark.parametrize("call", [
-    lambda es, g: metaacu.subgroup_analysis(es, g, g),
-    lambda es, g: metaacu.subgroup_analysis(es, g, groups=g),
-    lambda es, g: metaacu.subgroup_analysis(es, es.vi, g),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda es, g: metaacu.subgroup_analysis(es, g, g),
+        lambda es, g: metaacu.subgroup_analysis(es, g, groups=g),
+        lambda es, g: metaacu.subgroup_analysis(es, es.vi, g),
+    ],
+)
 def test_subgroups_given_twice_with_effect_sizes_are_refused(trials, call):
     es = metaacu.effect_sizes("RR", data=trials, **COUNTS)
     with pytest.raises(MetaacuInputError, match=r"ambiguous call: with an EffectSizes.* give 'groups' once"):
@@ -200,8 +227,14 @@ def test_subgroup_arrays_still_need_their_variances(trials):
 
 
 # --------------------------------------------------------------------------- profiles reach the effect sizes
-SMD = {"n1": [20, 31, 25, 12], "mean1": [1.0, 2.1, 1.5, 0.4], "sd1": [1.0, 1.3, 1.1, 0.9],
-       "n2": [21, 30, 26, 12], "mean2": [0.5, 1.2, 1.0, 0.6], "sd2": [1.1, 1.0, 1.2, 1.0]}
+SMD = {
+    "n1": [20, 31, 25, 12],
+    "mean1": [1.0, 2.1, 1.5, 0.4],
+    "sd1": [1.0, 1.3, 1.1, 0.9],
+    "n2": [21, 30, 26, 12],
+    "mean2": [0.5, 1.2, 1.0, 0.6],
+    "sd2": [1.1, 1.0, 1.2, 1.0],
+}
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

@@ -15,8 +15,14 @@ from metaacu.measures import MEASURES
 Y10 = [0.1, 0.3, 0.35, 0.6, 0.2, 0.5, 0.8, 0.1, 0.0, 0.4]
 V10 = [0.02, 0.03, 0.01, 0.05, 0.04, 0.02, 0.06, 0.01, 0.03, 0.02]
 COUNTS = {"events1": [0, 3, 4], "n1": [20, 30, 25], "events2": [2, 5, 0], "n2": [20, 30, 25]}
-MEANS = {"mean1": [10, 12, 11], "sd1": [2, 2, 3], "n1": [20, 30, 25], "mean2": [9, 10, 10], "sd2": [2, 2, 2],
-         "n2": [20, 30, 25]}
+MEANS = {
+    "mean1": [10, 12, 11],
+    "sd1": [2, 2, 3],
+    "n1": [20, 30, 25],
+    "mean2": [9, 10, 10],
+    "sd2": [2, 2, 2],
+    "n2": [20, 30, 25],
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +30,29 @@ def res10():
     return metaacu.meta_analysis(Y10, V10)
 
 
-@pytest.mark.parametrize(("add", "match"), [("x", "'add' must be a number"), (None, "'add' must be a number"),
-                                            (-1, "'add' must be >= 0"), (np.nan, "'add' must be finite")])
+@pytest.mark.parametrize(
+    ("add", "match"),
+    [
+        ("x", "'add' must be a number"),
+        (None, "'add' must be a number"),
+        (-1, "'add' must be >= 0"),
+        (np.nan, "'add' must be finite"),
+    ],
+)
 def test_effect_sizes_add(add, match):
     with pytest.raises(MetaacuInputError, match=match):
         metaacu.effect_sizes("OR", add=add, **COUNTS)
 
 
-@pytest.mark.parametrize(("keep", "match"), [([10], "indices must be 0 to 2; got \\[10\\]"),
-                                             ([-1], "indices must be 0 to 2"),
-                                             ([True], "boolean mask needs 3 entries"),
-                                             ([0.5], "boolean mask or integer indices")])
+@pytest.mark.parametrize(
+    ("keep", "match"),
+    [
+        ([10], "indices must be 0 to 2; got \\[10\\]"),
+        ([-1], "indices must be 0 to 2"),
+        ([True], "boolean mask needs 3 entries"),
+        ([0.5], "boolean mask or integer indices"),
+    ],
+)
 def test_effect_sizes_subset(keep, match):
     es = metaacu.effect_sizes("SMD", **MEANS)
     with pytest.raises(MetaacuInputError, match=f"'keep'.*{match}" if "keep" not in match else match):
@@ -65,10 +83,15 @@ def test_trim_and_fill_identical_variances_names_the_way_out():
     assert metaacu.trim_and_fill(res, side="left").k0 >= 0
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [({"maxiter": "x"}, "'maxiter' must be a whole number"),
-                                               ({"maxiter": 0}, "'maxiter' must be >= 1"),
-                                               ({"maxiter": 2.0}, "'maxiter' must be a whole number"),
-                                               ({"common_effect": "no"}, "'common_effect' must be True or False")])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"maxiter": "x"}, "'maxiter' must be a whole number"),
+        ({"maxiter": 0}, "'maxiter' must be >= 1"),
+        ({"maxiter": 2.0}, "'maxiter' must be a whole number"),
+        ({"common_effect": "no"}, "'common_effect' must be True or False"),
+    ],
+)
 def test_trim_and_fill_options(kwargs, match, res10):
     with pytest.raises(MetaacuInputError, match=match):
         metaacu.trim_and_fill(res10, **kwargs)
@@ -87,11 +110,14 @@ def test_complex_effects_are_refused():
         metaacu.meta_analysis_batch(np.zeros((2, 3)), np.full((2, 3), 0.1 + 0j))
 
 
-@pytest.mark.parametrize("call", [
-    lambda: metaacu.meta_analysis([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], labels="abc"),
-    lambda: metaacu.mantel_haenszel(**COUNTS, labels="abc"),
-    lambda: metaacu.meta_regression([0.1, 0.2, 0.3, 0.4], [0.1] * 4, [1, 2, 3, 4], labels="abcd"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: metaacu.meta_analysis([0.1, 0.2, 0.3], [0.1, 0.1, 0.1], labels="abc"),
+        lambda: metaacu.mantel_haenszel(**COUNTS, labels="abc"),
+        lambda: metaacu.meta_regression([0.1, 0.2, 0.3, 0.4], [0.1] * 4, [1, 2, 3, 4], labels="abcd"),
+    ],
+)
 def test_a_single_string_is_not_split_into_labels(call):
     with pytest.raises(MetaacuInputError, match="'labels' must hold one label per study; got the single string"):
         call()
@@ -111,8 +137,11 @@ def test_every_measure_says_why_it_is_undefined():
 
 def test_undefined_continuous_measure_names_the_sds_and_the_study():
     tiny = dict(MEANS, sd1=[1e-200] * 3, sd2=[1e-200] * 3)
-    with pytest.raises(MetaacuInputError, match=r"'MD' is not defined for study indices 0 \(A\), 1 \(B\), 2 \(C\): "
-                                                r"its variance sd1²/n1 \+ sd2²/n2 is 0"):
+    with pytest.raises(
+        MetaacuInputError,
+        match=r"'MD' is not defined for study indices 0 \(A\), 1 \(B\), 2 \(C\): "
+        r"its variance sd1²/n1 \+ sd2²/n2 is 0",
+    ):
         metaacu.effect_sizes("MD", labels=["A", "B", "C"], **tiny)
     with pytest.raises(MetaacuInputError, match="'ROM' is not defined for study index 0.*same sign"):
         metaacu.effect_sizes("ROM", **dict(MEANS, mean1=[-1, 12, 11]))
@@ -120,33 +149,57 @@ def test_undefined_continuous_measure_names_the_sds_and_the_study():
         metaacu.effect_sizes("RR", to="none", labels=["A", "B", "C"], **COUNTS)
 
 
-@pytest.mark.parametrize(("call", "match"), [
-    (lambda: metaacu.meta_analysis([0.1, 0.2], [0.1, -1], labels=["Smith 2001", "Jones 2003"]),
-     r"'vi' must be > 0; check study index 1 \(Jones 2003\)"),
-    (lambda: metaacu.meta_analysis([0.1, np.nan], [0.1, 1], labels=["Smith 2001", "Jones 2003"]),
-     r"'yi' has a missing or infinite value at study index 1 \(Jones 2003\)"),
-    (lambda: metaacu.mantel_haenszel([1, 12], [10, 10], [1, 2], [10, 10], labels=["a", "b"]),
-     r"'events1' exceeds 'n1' \(events > total\) at study index 1 \(b\)"),
-    (lambda: metaacu.effect_sizes("SMD", data=pd.DataFrame(MEANS | {"trial": ["X", "Y", "Z"]}), labels="trial",
-                                  **{c: c for c in MEANS} | {"sd2": [2, 0, 2]}),
-     r"'sd2' must be > 0; check study index 1 \(Y\)"),
-    (lambda: metaacu.meta_regression([0.1, 0.2, 0.3], [0.1, 0.1, -0.1], [1, 2, 3], labels=["p", "q", "r"]),
-     r"'vi' must be > 0; check study index 2 \(r\)"),
-])
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda: metaacu.meta_analysis([0.1, 0.2], [0.1, -1], labels=["Smith 2001", "Jones 2003"]),
+            r"'vi' must be > 0; check study index 1 \(Jones 2003\)",
+        ),
+        (
+            lambda: metaacu.meta_analysis([0.1, np.nan], [0.1, 1], labels=["Smith 2001", "Jones 2003"]),
+            r"'yi' has a missing or infinite value at study index 1 \(Jones 2003\)",
+        ),
+        (
+            lambda: metaacu.mantel_haenszel([1, 12], [10, 10], [1, 2], [10, 10], labels=["a", "b"]),
+            r"'events1' exceeds 'n1' \(events > total\) at study index 1 \(b\)",
+        ),
+        (
+            lambda: metaacu.effect_sizes(
+                "SMD",
+                data=pd.DataFrame(MEANS | {"trial": ["X", "Y", "Z"]}),
+                labels="trial",
+                **{c: c for c in MEANS} | {"sd2": [2, 0, 2]},
+            ),
+            r"'sd2' must be > 0; check study index 1 \(Y\)",
+        ),
+        (
+            lambda: metaacu.meta_regression([0.1, 0.2, 0.3], [0.1, 0.1, -0.1], [1, 2, 3], labels=["p", "q", "r"]),
+            r"'vi' must be > 0; check study index 2 \(r\)",
+        ),
+    ],
+)
 def test_errors_name_the_study_label(call, match):
     with pytest.raises(MetaacuInputError, match=match):
         call()
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"favours": ("a",)}, "'favours' must be two strings"),
-    ({"favours": "ab"}, "'favours' must be two strings"),
-    ({"measure": "bogus"}, "'measure' applies only to forest_plot\\(None"),
-    ({"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [np.nan], "ci_low": [0.1], "ci_high": [0.3]})},
-     r"'extra_rows', row 0 \(Pub\): needs finite estimate"),
-    ({"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [0.5], "ci_low": [0.1], "ci_high": [0.3]})},
-     r"ci_low <= estimate <= ci_high; got 0.5, 0.1, 0.3"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"favours": ("a",)}, "'favours' must be two strings"),
+        ({"favours": "ab"}, "'favours' must be two strings"),
+        ({"measure": "bogus"}, "'measure' applies only to forest_plot\\(None"),
+        (
+            {"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [np.nan], "ci_low": [0.1], "ci_high": [0.3]})},
+            r"'extra_rows', row 0 \(Pub\): needs finite estimate",
+        ),
+        (
+            {"extra_rows": pd.DataFrame({"label": ["Pub"], "estimate": [0.5], "ci_low": [0.1], "ci_high": [0.3]})},
+            r"ci_low <= estimate <= ci_high; got 0.5, 0.1, 0.3",
+        ),
+    ],
+)
 def test_forest_plot_options(kwargs, match, res10):
     with pytest.raises(MetaacuInputError, match=match):
         metaacu.forest_plot(res10, **kwargs)

@@ -32,7 +32,7 @@ def _free_port() -> int:
 
 def _get(url: str, token: str) -> tuple[int, str]:
     req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
-    with urllib.request.urlopen(req, timeout=5) as resp:  # noqa: S310 - a loopback URL we built
+    with urllib.request.urlopen(req, timeout=5) as resp:
         return resp.status, resp.read().decode("utf-8", errors="replace")
 
 
@@ -63,21 +63,44 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 def test_jupyter_lab_starts_answers_and_stops(tmp_path: Path) -> None:
     pytest.importorskip("jupyterlab", reason="JupyterLab is not installed (pip install -r requirements-dev.txt)")
-    pytest.importorskip("notebook", reason="the Notebook interface is not installed (pip install -r requirements-dev.txt)")
+    pytest.importorskip(
+        "notebook", reason="the Notebook interface is not installed (pip install -r requirements-dev.txt)"
+    )
     port, token = _free_port(), "metaacu-test-token"
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
-                 "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR"):
+    for name in (
+        "JUPYTER_CONFIG_DIR",
+        "JUPYTER_DATA_DIR",
+        "JUPYTER_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR",
+    ):
         env[name] = str(tmp_path / name.lower())
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-           f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-           f"--ServerApp.root_dir={tmp_path}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={tmp_path}",
+    ]
     if os.geteuid() == 0:  # CI and these machines run as root, which Jupyter refuses without this
         cmd.append("--allow-root")
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                cwd=tmp_path, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT
@@ -96,7 +119,7 @@ def test_jupyter_lab_starts_answers_and_stops(tmp_path: Path) -> None:
         code, page = _get(f"{base}/tree", token)  # the Notebook interface (notebook 7) on the same server
         assert code == 200 and "<html" in page.lower()
         with pytest.raises(urllib.error.HTTPError) as refused:  # the token is required
-            urllib.request.urlopen(f"{base}/api/status", timeout=5)  # noqa: S310
+            urllib.request.urlopen(f"{base}/api/status", timeout=5)
         assert refused.value.code == 403
         refused.value.close()
     finally:

@@ -41,7 +41,9 @@ def _layer(module: str) -> int:
 MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
 
 
-def _imports(module: str, source: str | None = None, is_package: bool = False) -> list[tuple[str, tuple[str, ...], int]]:
+def _imports(
+    module: str, source: str | None = None, is_package: bool = False
+) -> list[tuple[str, tuple[str, ...], int]]:
     """(target module, imported names, line) of every ``from metaacu... import`` in ``module`` (read from
     its file, or from ``source`` when given)."""
     if source is None:
@@ -75,8 +77,11 @@ def test_the_module_list_is_complete():
 
 
 def _upward(module: str, imports: list[tuple[str, tuple[str, ...], int]]) -> list[str]:
-    return [f"{module} (layer {LAYERS[_layer(module)]}) imports {t} (layer {LAYERS[_layer(_owner(t))]}) at line {line}"
-            for t, _, line in imports if _layer(_owner(t)) > _layer(module)]
+    return [
+        f"{module} (layer {LAYERS[_layer(module)]}) imports {t} (layer {LAYERS[_layer(_owner(t))]}) at line {line}"
+        for t, _, line in imports
+        if _layer(_owner(t)) > _layer(module)
+    ]
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -89,7 +94,8 @@ def test_no_private_names_cross_modules(module):
     for target, names, line in _imports(module):
         for name in names:
             assert not (name.startswith("_") and not name.startswith("__")), (
-                f"{module} imports the private name {name!r} from {target} at line {line}")
+                f"{module} imports the private name {name!r} from {target} at line {line}"
+            )
 
 
 def test_the_layer_check_can_fail():
@@ -101,8 +107,10 @@ def test_the_layer_check_can_fail():
 
 
 def test_library_imports_and_runs_without_the_audit():
-    code = ("import sys, metaacu; r = metaacu.meta_analysis([0.1, 0.3], [0.02, 0.03]); "
-            "metaacu.forest_plot(r); print(sorted(m for m in sys.modules if m.startswith('metaacu.audit')))")
+    code = (
+        "import sys, metaacu; r = metaacu.meta_analysis([0.1, 0.3], [0.02, 0.03]); "
+        "metaacu.forest_plot(r); print(sorted(m for m in sys.modules if m.startswith('metaacu.audit')))"
+    )
     env = {"MPLBACKEND": "Agg", "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.strip() == "[]"

@@ -21,7 +21,9 @@ from hypothesis import strategies as st
 import metaacu
 from metaacu.regression import fit_design
 
-DATA = json.loads((Path(__file__).parent / "data" / "multimodal_likelihood.json").read_text(encoding="utf-8"))["datasets"]
+DATA = json.loads((Path(__file__).parent / "data" / "multimodal_likelihood.json").read_text(encoding="utf-8"))[
+    "datasets"
+]
 
 
 def loglik(y, v, tau2, ml):
@@ -74,7 +76,9 @@ def test_batch_and_meta_regression_agree_on_the_global_maximum(ds):
     res, _ = fit(y, v, ds["method"])
     batch = metaacu.meta_analysis_batch(y[None, :], v[None, :], method=ds["method"])
     assert batch.tau2[0] == pytest.approx(res.tau2, rel=1e-10) and batch.tau2_maxima[0] == res.tau2_maxima
-    reg = fit_design(y, v, np.ones((y.size, 1)), ["intercept"], method=ds["method"], test="z", level=0.95, intercept=True)
+    reg = fit_design(
+        y, v, np.ones((y.size, 1)), ["intercept"], method=ds["method"], test="z", level=0.95, intercept=True
+    )
     assert reg["tau2"] == pytest.approx(res.tau2, rel=1e-8)
 
 
@@ -84,8 +88,12 @@ def test_a_unimodal_likelihood_reports_one_maximum():
 
 
 @settings(max_examples=150, deadline=None, derandomize=True)
-@given(k=st.integers(3, 30), df=st.sampled_from([1.0, 1.5, 2.0, 3.0]), seed=st.integers(0, 2**32 - 1),
-       method=st.sampled_from(["REML", "ML"]))
+@given(
+    k=st.integers(3, 30),
+    df=st.sampled_from([1.0, 1.5, 2.0, 3.0]),
+    seed=st.integers(0, 2**32 - 1),
+    method=st.sampled_from(["REML", "ML"]),
+)
 def test_heavy_tailed_draws_return_the_grid_maximum(k, df, seed, method):
     rng = np.random.default_rng(seed)
     y = rng.standard_t(df, k)

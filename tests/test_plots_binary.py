@@ -16,15 +16,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from scipy import stats  # noqa: E402
-from test_plots_forest import assert_legible  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from scipy import stats
+from test_plots_forest import assert_legible
 
-import metaacu  # noqa: E402
-from metaacu.datasets import bcg  # noqa: E402
-from metaacu.plots import forest_plot, funnel_plot  # noqa: E402
+import metaacu
+from metaacu.datasets import bcg
+from metaacu.plots import forest_plot, funnel_plot
 
 FIXTURES = json.loads((Path(__file__).parent / "reference" / "metafor_toolkit_a.json").read_text())
 #: MH and Peto are closed forms: the drawn coordinates equal metafor's to rounding error.
@@ -40,11 +40,17 @@ def _close_figures():
     plt.close("all")
 
 
-def reference(section: str, name: str, measure: str | None = None, correction: str | None = "metafor",
-              level: float = 0.95) -> dict:
+def reference(
+    section: str, name: str, measure: str | None = None, correction: str | None = "metafor", level: float = 0.95
+) -> dict:
     """The one fixture case with these settings (Peto cases have no measure or correction)."""
-    hits = [c for c in FIXTURES[section] if c["name"] == name and c["level"] == level
-            and (section == "peto" or (c["measure"] == measure and c["correction"] == correction))]
+    hits = [
+        c
+        for c in FIXTURES[section]
+        if c["name"] == name
+        and c["level"] == level
+        and (section == "peto" or (c["measure"] == measure and c["correction"] == correction))
+    ]
     assert len(hits) == 1, (section, name, measure, correction, level)
     return hits[0]
 
@@ -53,8 +59,16 @@ def fit(case: dict, section: str, labels=None):
     d = case["input"]
     if section == "peto":
         return metaacu.peto(d["events1"], d["n1"], d["events2"], d["n2"], level=case["level"], labels=labels)
-    return metaacu.mantel_haenszel(d["events1"], d["n1"], d["events2"], d["n2"], measure=case["measure"],
-                                   correction=case["correction"], level=case["level"], labels=labels)
+    return metaacu.mantel_haenszel(
+        d["events1"],
+        d["n1"],
+        d["events2"],
+        d["n2"],
+        measure=case["measure"],
+        correction=case["correction"],
+        level=case["level"],
+        labels=labels,
+    )
 
 
 def numbers(text: str) -> tuple[list[float], int]:
@@ -70,12 +84,17 @@ def assert_printed(text: str, expected, *, min_decimals: int = 2) -> None:
     np.testing.assert_allclose(got, expected, rtol=0, atol=0.5 * 10.0**-d + 1e-12, err_msg=text)
 
 
-BCG_CASES = [("mantel_haenszel", "OR", "M-H", "Odds ratio"), ("mantel_haenszel", "RR", "M-H", "Risk ratio"),
-             ("mantel_haenszel", "RD", "M-H", "Risk difference"), ("peto", None, "Peto", "Peto odds ratio")]
+BCG_CASES = [
+    ("mantel_haenszel", "OR", "M-H", "Odds ratio"),
+    ("mantel_haenszel", "RR", "M-H", "Risk ratio"),
+    ("mantel_haenszel", "RD", "M-H", "Risk difference"),
+    ("peto", None, "Peto", "Peto odds ratio"),
+]
 
 
-@pytest.mark.parametrize(("section", "measure", "method", "quantity"), BCG_CASES,
-                         ids=[c[2] + (c[1] or "") for c in BCG_CASES])
+@pytest.mark.parametrize(
+    ("section", "measure", "method", "quantity"), BCG_CASES, ids=[c[2] + (c[1] or "") for c in BCG_CASES]
+)
 def test_bcg_forest_shows_metafor_numbers(section, measure, method, quantity):
     case = reference(section, "bcg", measure)
     out = case["output"]
@@ -91,7 +110,9 @@ def test_bcg_forest_shows_metafor_numbers(section, measure, method, quantity):
     (diamond,) = fp.diamonds
     x = diamond.get_xy()[:4, 0]
     np.testing.assert_allclose(x, t([res.ci_low, res.estimate, res.ci_high, res.estimate]), rtol=CLOSED_RTOL)
-    np.testing.assert_allclose(x, t([out["ci_low"], out["estimate"], out["ci_high"], out["estimate"]]), rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(
+        x, t([out["ci_low"], out["estimate"], out["ci_high"], out["estimate"]]), rtol=CLOSED_RTOL
+    )
     # one square per study at metafor's study-level effect, area proportional to metafor's MH / Peto weight
     np.testing.assert_allclose(fp.squares.get_offsets()[:, 0], t(out["yi"]), rtol=CLOSED_RTOL)
     sizes, w = fp.squares.get_sizes(), np.asarray(out["weights"])
@@ -126,7 +147,9 @@ def test_level_is_taken_from_the_result():
     heads = [x.get_text() for x in fp.texts]
     assert "M-H, Fixed, 90% CI" in heads and "Total (90% CI)" in set(fp.rows.label)
     out = case["output"]
-    np.testing.assert_allclose(fp.diamonds[0].get_xy()[[0, 2], 0], np.exp([out["ci_low"], out["ci_high"]]), rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(
+        fp.diamonds[0].get_xy()[[0, 2], 0], np.exp([out["ci_low"], out["ci_high"]]), rtol=CLOSED_RTOL
+    )
 
 
 @pytest.mark.parametrize("correction", ["metafor", "revman5"])
@@ -144,10 +167,14 @@ def test_double_zero_table_is_not_estimable(correction):
     else:
         assert weight is None  # dropped: no weight shown
     finite = np.isfinite(res.yi)
-    np.testing.assert_allclose(np.asarray(fp.squares.get_offsets())[finite, 0], np.exp(res.yi[finite]), rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(
+        np.asarray(fp.squares.get_offsets())[finite, 0], np.exp(res.yi[finite]), rtol=CLOSED_RTOL
+    )
     np.testing.assert_allclose(fp.diamonds[0].get_xy()[1, 0], np.exp(case["output"]["estimate"]), rtol=CLOSED_RTOL)
-    assert any(s.startswith(f"Heterogeneity: Q = {case['output']['q']:.2f}, df = {case['output']['k_yi'] - 1} ")
-               for s in (fp.cells[k].get_text() for k in fp.cells if k[1] == "span"))
+    assert any(
+        s.startswith(f"Heterogeneity: Q = {case['output']['q']:.2f}, df = {case['output']['k_yi'] - 1} ")
+        for s in (fp.cells[k].get_text() for k in fp.cells if k[1] == "span")
+    )
     assert_legible(fp.figure)
 
 
@@ -165,8 +192,11 @@ def _tables(k: int, seed: int):
 def test_legible_at_small_and_large_k(k, measure):
     e1, n1, e2, n2 = _tables(k, k)
     labels = [f"Trial {i + 1} ({2000 + i % 24})" for i in range(k)]
-    res = (metaacu.peto(e1, n1, e2, n2, labels=labels) if measure == "PETO"
-           else metaacu.mantel_haenszel(e1, n1, e2, n2, measure=measure, labels=labels))
+    res = (
+        metaacu.peto(e1, n1, e2, n2, labels=labels)
+        if measure == "PETO"
+        else metaacu.mantel_haenszel(e1, n1, e2, n2, measure=measure, labels=labels)
+    )
     fp = forest_plot(res, favours=("treatment", "control"))
     assert len(fp.squares.get_sizes()) == k and len(fp.diamonds) == 1
     if k == 1:
@@ -180,7 +210,9 @@ def test_mantel_haenszel_next_to_a_random_effects_model():
     mh = metaacu.mantel_haenszel(d.tpos, d.n1, d.cpos, d.n2, measure="OR", labels=d.trial)
     re = metaacu.meta_analysis(es, method="DL")
     fp = forest_plot(re, second=mh)
-    np.testing.assert_allclose([p.get_xy()[1, 0] for p in fp.diamonds], np.exp([re.estimate, mh.estimate]), rtol=CLOSED_RTOL)
+    np.testing.assert_allclose(
+        [p.get_xy()[1, 0] for p in fp.diamonds], np.exp([re.estimate, mh.estimate]), rtol=CLOSED_RTOL
+    )
     spans = [fp.cells[k].get_text() for k in fp.cells if k[1] == "span"]
     assert sum(s.startswith("Test for overall effect") for s in spans) == 2
     assert_legible(fp.figure)

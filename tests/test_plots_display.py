@@ -17,14 +17,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-import metaacu  # noqa: E402
-from metaacu import MetaacuInputError  # noqa: E402
-from metaacu.datasets import bcg  # noqa: E402
-from metaacu.plots import (  # noqa: E402
+import metaacu
+from metaacu import MetaacuInputError
+from metaacu.datasets import bcg
+from metaacu.plots import (
     BaujatPlot,
     BubblePlot,
     InlineFigure,
@@ -58,11 +58,19 @@ def bcg_models():
 
 
 def _all_plots(res, reg):
-    mh = metaacu.mantel_haenszel(res.effects.data["events1"], res.effects.data["n1"], res.effects.data["events2"],
-                                 res.effects.data["n2"], labels=res.labels)
+    mh = metaacu.mantel_haenszel(
+        res.effects.data["events1"],
+        res.effects.data["n1"],
+        res.effects.data["events2"],
+        res.effects.data["n2"],
+        labels=res.labels,
+    )
     return {
-        "forest": forest_plot(res), "forest_mh": forest_plot(mh), "funnel": funnel_plot(res),
-        "baujat": baujat_plot(res), "bubble": bubble_plot(reg, "ablat"),
+        "forest": forest_plot(res),
+        "forest_mh": forest_plot(mh),
+        "funnel": funnel_plot(res),
+        "baujat": baujat_plot(res),
+        "bubble": bubble_plot(reg, "ablat"),
         "leave_one_out": leave_one_out_plot(metaacu.leave_one_out(res)),
         "cumulative": cumulative_plot(metaacu.cumulative(res)),
     }
@@ -161,8 +169,13 @@ def _execute(nb, directory: Path, backend: str | None, timeout: int = 120):
     from nbclient import NotebookClient
 
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(directory)}},
-                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(directory)}},
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    )
     client.execute(env=_kernel_env(backend))
     return nb
 
@@ -215,14 +228,18 @@ def test_fresh_kernel_shows_each_of_three_plots_once(tmp_path, backend):
 
 
 #: A cell makes a figure when it calls one of these (plots of metaacu, or matplotlib's own).
-FIGURE_CALL = re.compile(r"\b(forest_plot|funnel_plot|baujat_plot|bubble_plot|leave_one_out_plot|cumulative_plot|"
-                         r"inline|subplots|Figure)\(")
+FIGURE_CALL = re.compile(
+    r"\b(forest_plot|funnel_plot|baujat_plot|bubble_plot|leave_one_out_plot|cumulative_plot|"
+    r"inline|subplots|Figure)\("
+)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("name", "backend"),
-                         [("00_tutorial", None), ("00_tutorial", "Agg"), ("20_simulation_coverage", "Agg")],
-                         ids=["00_tutorial-inline", "00_tutorial-agg", "20_simulation_coverage-agg"])
+@pytest.mark.parametrize(
+    ("name", "backend"),
+    [("00_tutorial", None), ("00_tutorial", "Agg"), ("20_simulation_coverage", "Agg")],
+    ids=["00_tutorial-inline", "00_tutorial-agg", "20_simulation_coverage-agg"],
+)
 def test_notebook_figures_are_in_the_executed_copy(name, backend):
     """Agg is what ``execute_notebook`` (and so ``reproduce``'s executed copies) runs under; the inline
     backend is a user's Jupyter (the small notebook above covers ``inline`` there too)."""

@@ -15,18 +15,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.testing.compare import compare_images  # noqa: E402
-from matplotlib.text import Text  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.testing.compare import compare_images
+from matplotlib.text import Text
 
-import metaacu  # noqa: E402
-from metaacu import MetaacuInputError  # noqa: E402
-from metaacu.escalc import effect_sizes  # noqa: E402
-from metaacu.plots import ForestStyle, forest_plot, save_figure  # noqa: E402
-from metaacu.report import format_ci  # noqa: E402
+import metaacu
+from metaacu import MetaacuInputError
+from metaacu.escalc import effect_sizes
+from metaacu.plots import ForestStyle, forest_plot, save_figure
+from metaacu.report import format_ci
 
 BASELINE = Path(__file__).parent / "baseline"
 # RMS difference allowed against a baseline image: rendering is deterministic on one machine;
@@ -48,18 +48,37 @@ def smd_effects(k: int, seed: int = 0):
     m2 = r.normal(20, 3, k).round(1)
     m1 = (m2 - r.normal(2, 2, k)).round(1)
     labels = [f"{a} {y}" for a, y in zip(r.choice(AUTHORS, k), r.integers(1995, 2024, k), strict=True)]
-    return effect_sizes("SMD", n1=n1, mean1=m1, sd1=r.uniform(4, 9, k).round(1), n2=n2, mean2=m2,
-                        sd2=r.uniform(4, 9, k).round(1), labels=labels)
+    return effect_sizes(
+        "SMD",
+        n1=n1,
+        mean1=m1,
+        sd1=r.uniform(4, 9, k).round(1),
+        n2=n2,
+        mean2=m2,
+        sd2=r.uniform(4, 9, k).round(1),
+        labels=labels,
+    )
 
 
-E1, N1, E2, N2 = [12, 8, 30, 5, 22, 2, 40], [60, 45, 120, 30, 100, 25, 150], [20, 15, 38, 9, 25, 6, 41], [58, 47, 118, 31, 99, 24, 149]
+E1, N1, E2, N2 = (
+    [12, 8, 30, 5, 22, 2, 40],
+    [60, 45, 120, 30, 100, 25, 150],
+    [20, 15, 38, 9, 25, 6, 41],
+    [58, 47, 118, 31, 99, 24, 149],
+)
 LABELS = ["Vickers 2004", "Thomas 2006", "Haake 2007", "Kerr 2003", "Cherkin 2009", "Leibing 2002", "Witt 2006"]
 
 
 def rr_fit(idx=range(7), method="DL"):
     idx = list(idx)
-    es = effect_sizes("RR", events1=[E1[i] for i in idx], n1=[N1[i] for i in idx], events2=[E2[i] for i in idx],
-                      n2=[N2[i] for i in idx], labels=[LABELS[i] for i in idx])
+    es = effect_sizes(
+        "RR",
+        events1=[E1[i] for i in idx],
+        n1=[N1[i] for i in idx],
+        events2=[E2[i] for i in idx],
+        n2=[N2[i] for i in idx],
+        labels=[LABELS[i] for i in idx],
+    )
     return metaacu.meta_analysis(es, method=method)
 
 
@@ -82,10 +101,15 @@ def subgroups():
     return Subgroups({"Sham control": ga, "Usual care": gb}, rr_fit(a + b), between.q, 1, between.q_pvalue)
 
 
-EXTRA = pd.DataFrame({
-    "label": ["Review A 2005", "Review B 2012"], "estimate": np.log([0.72, 0.81]),
-    "ci_low": np.log([0.55, 0.70]), "ci_high": np.log([0.94, 0.93]), "note": ["4 trials", "6 trials"],
-})
+EXTRA = pd.DataFrame(
+    {
+        "label": ["Review A 2005", "Review B 2012"],
+        "estimate": np.log([0.72, 0.81]),
+        "ci_low": np.log([0.55, 0.70]),
+        "ci_high": np.log([0.94, 0.93]),
+        "note": ["4 trials", "6 trials"],
+    }
+)
 
 
 def study_rows(fp):
@@ -130,8 +154,9 @@ def test_pooled_row_text_equals_formatted_result(fit):
     fp = forest_plot(res)
     i = int(fp.rows.index[fp.rows.kind == "pooled"][0])
     t = res.info.to_display
-    assert fp.cells[(i, "ci")].get_text() == format_ci(float(t(res.estimate)), float(t(res.ci_low)),
-                                                       float(t(res.ci_high)), 2)
+    assert fp.cells[(i, "ci")].get_text() == format_ci(
+        float(t(res.estimate)), float(t(res.ci_low)), float(t(res.ci_high)), 2
+    )
     assert fp.cells[(i, "weight")].get_text() == "100.0%"
     assert fp.cells[(i, "label")].get_text() == "Total (95% CI)"
     spans = [fp.cells[k].get_text() for k in fp.cells if k[1] == "span"]
@@ -179,8 +204,10 @@ def test_subgroups_headers_diamonds_and_difference_test():
     fp = forest_plot(sub, favours=("acupuncture", "control"))
     kinds = list(fp.rows.kind)
     assert kinds.count("group") == 2 and kinds.count("pooled") == 3 and kinds.count("study") == 7
-    np.testing.assert_allclose([d.get_xy()[1, 0] for d in fp.diamonds],
-                               np.exp([g.estimate for g in sub.groups.values()] + [sub.overall.estimate]))
+    np.testing.assert_allclose(
+        [d.get_xy()[1, 0] for d in fp.diamonds],
+        np.exp([g.estimate for g in sub.groups.values()] + [sub.overall.estimate]),
+    )
     spans = [fp.cells[k].get_text() for k in fp.cells if k[1] == "span"]
     assert any(s.startswith("Test for subgroup differences: Q = ") for s in spans)
     assert sum(s.startswith("Heterogeneity") for s in spans) == 3
@@ -268,9 +295,18 @@ def test_no_overlapping_or_clipped_text(k, show_data):
 @pytest.mark.parametrize("style", ["revman", "journal"])
 def test_no_overlap_with_subgroups_extras_second_model_and_columns(style):
     assert_legible(forest_plot(subgroups(), style=style, favours=("acupuncture", "control"), extra_rows=EXTRA).figure)
-    cols = pd.DataFrame({"year": [2004, 2006, 2007, 2003, 2009, 2002, 2006], "Design": ["sham"] * 4 + ["usual care"] * 3})
-    fp = forest_plot(rr_fit(), style=style, second=rr_fit(method="EE"), extra_rows=EXTRA, columns=cols,
-                     order="year", favours=("acupuncture", "control"))
+    cols = pd.DataFrame(
+        {"year": [2004, 2006, 2007, 2003, 2009, 2002, 2006], "Design": ["sham"] * 4 + ["usual care"] * 3}
+    )
+    fp = forest_plot(
+        rr_fit(),
+        style=style,
+        second=rr_fit(method="EE"),
+        extra_rows=EXTRA,
+        columns=cols,
+        order="year",
+        favours=("acupuncture", "control"),
+    )
     assert_legible(fp.figure)
 
 
@@ -308,14 +344,24 @@ def fig_rr_subgroups():
 CASES = {"forest_smd7": fig_smd7, "forest_rr_subgroups": fig_rr_subgroups}
 
 
-@pytest.mark.mpl_image_compare(baseline_dir="baseline", tolerance=IMAGE_TOL, style="default", savefig_kwargs={"dpi": BASELINE_DPI},
-                               filename="forest_smd7.png")
+@pytest.mark.mpl_image_compare(
+    baseline_dir="baseline",
+    tolerance=IMAGE_TOL,
+    style="default",
+    savefig_kwargs={"dpi": BASELINE_DPI},
+    filename="forest_smd7.png",
+)
 def test_image_smd7():
     return fig_smd7()
 
 
-@pytest.mark.mpl_image_compare(baseline_dir="baseline", tolerance=IMAGE_TOL, style="default", savefig_kwargs={"dpi": BASELINE_DPI},
-                               filename="forest_rr_subgroups.png")
+@pytest.mark.mpl_image_compare(
+    baseline_dir="baseline",
+    tolerance=IMAGE_TOL,
+    style="default",
+    savefig_kwargs={"dpi": BASELINE_DPI},
+    filename="forest_rr_subgroups.png",
+)
 def test_image_rr_subgroups():
     return fig_rr_subgroups()
 
@@ -349,7 +395,10 @@ def test_reference_lines_are_drawn_keyed_and_legible(k):
         y0, y1 = sorted(line.get_ydata())
         assert y0 <= ys.min() - 0.5 + 1e-9 and y1 >= ys.max() + 0.5 - 1e-9
     keys = [t.get_text() for t in fp.texts if "half a standard" in t.get_text() or "small effect" in t.get_text()]
-    assert keys == ["\u2012 \u2012 half a standard deviation (0.5)", "\u2012 \u2012 small effect 0.2"]  # value not repeated
+    assert keys == [
+        "\u2012 \u2012 half a standard deviation (0.5)",
+        "\u2012 \u2012 small effect 0.2",
+    ]  # value not repeated
     assert_legible(fp.figure)
 
 

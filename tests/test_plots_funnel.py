@@ -12,15 +12,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.testing.compare import compare_images  # noqa: E402
-from scipy import stats  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.testing.compare import compare_images
+from scipy import stats
 
-import metaacu  # noqa: E402
-from metaacu import MetaacuInputError  # noqa: E402
-from metaacu.plots import FunnelStyle, funnel_plot, save_figure  # noqa: E402
+import metaacu
+from metaacu import MetaacuInputError
+from metaacu.plots import FunnelStyle, funnel_plot, save_figure
 
 BASELINE = Path(__file__).parent / "baseline"
 IMAGE_TOL = 2.0  # RMS; see tests/test_plots_forest.py
@@ -118,8 +118,13 @@ def fig_funnel():
     return funnel_plot(fit("OR"), contours=True, filled=FILLED).figure
 
 
-@pytest.mark.mpl_image_compare(baseline_dir="baseline", tolerance=IMAGE_TOL, style="default",
-                               savefig_kwargs={"dpi": BASELINE_DPI}, filename="funnel_or_contours.png")
+@pytest.mark.mpl_image_compare(
+    baseline_dir="baseline",
+    tolerance=IMAGE_TOL,
+    style="default",
+    savefig_kwargs={"dpi": BASELINE_DPI},
+    filename="funnel_or_contours.png",
+)
 def test_image_funnel():
     return fig_funnel()
 

@@ -18,6 +18,6 @@ def test_readme_python_blocks_run():
     assert len(blocks) >= 2
     namespace: dict = {}
     for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 - documentation under test
+        exec(compile(block, str(README), "exec"), namespace)
     assert namespace["res"].k == 13 and namespace["batch"].estimate.shape == (1000,)
     plt.close("all")

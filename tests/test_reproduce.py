@@ -116,7 +116,9 @@ def test_report_verdicts_equal_recomputed(run_twice):
 def test_cli_claims_and_demo(capsys, tmp_path):
     assert main(["claims"]) == 0
     out = capsys.readouterr().out
-    assert "## Summary of findings" in out and re.search(r"\| cost_arithmetic \| [^|]+ \| article \| \*\*consistent\*\* \|", out)
+    assert "## Summary of findings" in out and re.search(
+        r"\| cost_arithmetic \| [^|]+ \| article \| \*\*consistent\*\* \|", out
+    )
     assert main(["demo", "--out", str(tmp_path / "bcg.csv")]) == 0
     out = capsys.readouterr().out
     assert "estimate = -0.7145" in out  # Viechtbauer 2010, J Stat Softw 36(3), BCG REML model

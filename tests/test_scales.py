@@ -22,15 +22,37 @@ RMA = json.loads((Path(__file__).parent / "reference" / "metafor_rma.json").read
 COUNTS = {"events1": "tpos", "n1": "n1", "events2": "cpos", "n2": "n2"}
 LOCATIONS = ["estimate", "ci_low", "ci_high", "pi_low", "pi_high"]
 #: The columns of to_frame() before scale= existed: the default must stay exactly this.
-POOLING_COLUMNS = ["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight", "pi_low", "pi_high",
-                   "events1", "n1", "events2", "n2"]
-MEANS = {"n1": [20, 31, 25, 12], "mean1": [10.0, 12.1, 11.5, 9.4], "sd1": [2.0, 2.3, 2.1, 1.9],
-         "n2": [21, 30, 26, 12], "mean2": [9.5, 11.2, 11.0, 9.6], "sd2": [2.1, 2.0, 2.2, 2.0]}
+POOLING_COLUMNS = [
+    "row_type",
+    "label",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "weight",
+    "pi_low",
+    "pi_high",
+    "events1",
+    "n1",
+    "events2",
+    "n2",
+]
+MEANS = {
+    "n1": [20, 31, 25, 12],
+    "mean1": [10.0, 12.1, 11.5, 9.4],
+    "sd1": [2.0, 2.3, 2.1, 1.9],
+    "n2": [21, 30, 26, 12],
+    "mean2": [9.5, 11.2, 11.0, 9.6],
+    "sd2": [2.1, 2.0, 2.2, 2.0],
+}
 
 
 def rma_values(dataset: str, method: str, test: str) -> dict:
-    (case,) = [c for c in RMA["cases"] if (c["dataset"], c["method"], c["test"], c["control"]) ==
-               (dataset, method, test, "tight")]
+    (case,) = [
+        c
+        for c in RMA["cases"]
+        if (c["dataset"], c["method"], c["test"], c["control"]) == (dataset, method, test, "tight")
+    ]
     return case["values"]
 
 
@@ -80,22 +102,34 @@ def test_response_scale_matches_metafor_predict_transf_exp(es, test):
     res = metaacu.meta_analysis(es, method="REML", test=test)
     ref = rma_values("bcg_logrr", "REML", test)
     row = res.summary_frame(scale="response").iloc[0]
-    for ours, theirs in (("estimate", "estimate"), ("ci_low", "ci_lb"), ("ci_high", "ci_ub"), ("pi_low", "pi_lb"),
-                         ("pi_high", "pi_ub")):
+    for ours, theirs in (
+        ("estimate", "estimate"),
+        ("ci_low", "ci_lb"),
+        ("ci_high", "ci_ub"),
+        ("pi_low", "pi_lb"),
+        ("pi_high", "pi_ub"),
+    ):
         assert row[ours] == pytest.approx(np.exp(ref[theirs]), rel=1e-8), ours
     if test == "z":  # Viechtbauer 2010, J Stat Softw 36(3), predict(res, transf = exp): 0.4894 [0.3441, 0.6962]
-        assert (round(row["estimate"], 4), round(row["ci_low"], 4), round(row["ci_high"], 4)) == (0.4894, 0.3441, 0.6962)
+        assert (round(row["estimate"], 4), round(row["ci_low"], 4), round(row["ci_high"], 4)) == (
+            0.4894,
+            0.3441,
+            0.6962,
+        )
 
 
-@pytest.mark.parametrize(("measure", "columns", "transform", "name"), [
-    ("OR", COUNTS, np.exp, "Odds ratio"),
-    ("PETO", COUNTS, np.exp, "Odds ratio (Peto)"),
-    ("ROM", MEANS, np.exp, "Ratio of means"),
-    ("PLO", {"events": [4, 6, 3, 9], "n": [40, 31, 50, 44]}, lambda x: 1 / (1 + np.exp(-x)), "Proportion"),
-    ("MD", MEANS, lambda x: x, "Mean difference"),
-    ("SMD", MEANS, lambda x: x, "Standardised mean difference (Hedges' g)"),
-    ("RD", COUNTS, lambda x: x, "Risk difference"),
-])
+@pytest.mark.parametrize(
+    ("measure", "columns", "transform", "name"),
+    [
+        ("OR", COUNTS, np.exp, "Odds ratio"),
+        ("PETO", COUNTS, np.exp, "Odds ratio (Peto)"),
+        ("ROM", MEANS, np.exp, "Ratio of means"),
+        ("PLO", {"events": [4, 6, 3, 9], "n": [40, 31, 50, 44]}, lambda x: 1 / (1 + np.exp(-x)), "Proportion"),
+        ("MD", MEANS, lambda x: x, "Mean difference"),
+        ("SMD", MEANS, lambda x: x, "Standardised mean difference (Hedges' g)"),
+        ("RD", COUNTS, lambda x: x, "Risk difference"),
+    ],
+)
 def test_every_measure_has_its_back_transform(measure, columns, transform, name):
     data = bcg() if columns is COUNTS else None
     es = metaacu.effect_sizes(measure, data=data, **columns)
@@ -104,7 +138,8 @@ def test_every_measure_has_its_back_transform(measure, columns, transform, name)
     assert_back_transformed(resp, res.to_frame(), transform)
     assert resp.attrs["scale_name"] == name
     assert resp.attrs["transform"] == {"ROM": "exp", "OR": "exp", "PETO": "exp", "PLO": "inverse logit"}.get(
-        measure, "identity")
+        measure, "identity"
+    )
 
 
 def test_generic_effects_have_no_response_scale_and_bad_scales_are_refused(reml):
@@ -169,10 +204,14 @@ def test_summary_of_other_models(es):
 
 
 def test_html_says_which_scale_the_table_is_on(es, reml):
-    assert "Estimates and intervals on the pooling scale: log risk ratio; to_frame(scale=&#x27;response&#x27;) gives " \
-           "the risk ratio." in reml._repr_html_()
-    assert "pooling scale: log odds ratio" in metaacu.mantel_haenszel(metaacu.effect_sizes("OR", data=bcg(),
-                                                                                           **COUNTS))._repr_html_()
+    assert (
+        "Estimates and intervals on the pooling scale: log risk ratio; to_frame(scale=&#x27;response&#x27;) gives "
+        "the risk ratio." in reml._repr_html_()
+    )
+    assert (
+        "pooling scale: log odds ratio"
+        in metaacu.mantel_haenszel(metaacu.effect_sizes("OR", data=bcg(), **COUNTS))._repr_html_()
+    )
     smd = metaacu.meta_analysis(metaacu.effect_sizes("SMD", **MEANS))
     assert "(pooling scale = response scale)" in smd._repr_html_()
     assert "pooling scale" not in metaacu.meta_analysis([0.1, 0.3], [0.02, 0.03])._repr_html_()

@@ -185,8 +185,9 @@ def _fields_equal(a, b):
             assert x == y, f.name
 
 
-@pytest.mark.parametrize(("method", "test"), [("REML", "z"), ("REML", "knha"), ("DL", "z"), ("DL", "t"),
-                                              ("PM", "adhoc"), ("EE", "knha")])
+@pytest.mark.parametrize(
+    ("method", "test"), [("REML", "z"), ("REML", "knha"), ("DL", "z"), ("DL", "t"), ("PM", "adhoc"), ("EE", "knha")]
+)
 def test_blocks_of_refits_are_bit_identical_to_one_array(monkeypatch, method, test):
     from metaacu import sensitivity
 
@@ -221,19 +222,23 @@ def test_blocks_cover_every_row_once():
 
 # ------------------------------------------------------------------ cumulative(order=...) keys
 def _five():
-    return meta_analysis([0.1, 0.3, 0.35, 0.2, 0.5], [0.02, 0.03, 0.01, 0.02, 0.04], method="DL",
-                         labels=["Ann", "Bo", "Cy", "Di", "Ed"])
+    return meta_analysis(
+        [0.1, 0.3, 0.35, 0.2, 0.5], [0.02, 0.03, 0.01, 0.02, 0.04], method="DL", labels=["Ann", "Bo", "Cy", "Di", "Ed"]
+    )
 
 
-@pytest.mark.parametrize(("order", "where"), [
-    ([1, 2, None, 4, 5], "study 'Cy' (index 2)"),
-    ([2001.0, np.nan, 1999.0, 2005.0, 2002.0], "study 'Bo' (index 1)"),
-    ([2001.0, np.inf, 1999.0, -np.inf, np.nan], "studies 'Bo' (index 1), 'Di' (index 3), 'Ed' (index 4)"),
-    (pd.to_datetime(["2001", None, "1999", "2005", "2002"]), "study 'Bo' (index 1)"),
-    (np.array(["2001", "NaT", "1999", "2005", "2002"], dtype="datetime64[D]"), "study 'Bo' (index 1)"),
-    (pd.Series([3, 4, 1, pd.NA, 5], dtype="Int64"), "study 'Di' (index 3)"),
-    (["b", "e", None, "c", "d"], "study 'Cy' (index 2)"),
-])
+@pytest.mark.parametrize(
+    ("order", "where"),
+    [
+        ([1, 2, None, 4, 5], "study 'Cy' (index 2)"),
+        ([2001.0, np.nan, 1999.0, 2005.0, 2002.0], "study 'Bo' (index 1)"),
+        ([2001.0, np.inf, 1999.0, -np.inf, np.nan], "studies 'Bo' (index 1), 'Di' (index 3), 'Ed' (index 4)"),
+        (pd.to_datetime(["2001", None, "1999", "2005", "2002"]), "study 'Bo' (index 1)"),
+        (np.array(["2001", "NaT", "1999", "2005", "2002"], dtype="datetime64[D]"), "study 'Bo' (index 1)"),
+        (pd.Series([3, 4, 1, pd.NA, 5], dtype="Int64"), "study 'Di' (index 3)"),
+        (["b", "e", None, "c", "d"], "study 'Cy' (index 2)"),
+    ],
+)
 def test_cumulative_refuses_missing_sort_keys_naming_the_study(order, where):
     with pytest.raises(MetaacuInputError, match="argument 'order' has a missing or infinite sort key") as exc:
         cumulative(_five(), order=order)
@@ -247,13 +252,16 @@ def test_cumulative_refuses_incomparable_sort_keys():
         cumulative(_five(), order=np.array([1, "a", 2, 3, 4], dtype=object))
 
 
-@pytest.mark.parametrize("order", [
-    pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"]),
-    pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"], utc=True),
-    np.array(["2001-03", "2000-01", "1999-06", "2005-01", "2002-01"], dtype="datetime64[M]"),
-    ["2001", "2000", "1999", "2005", "2002"],
-    pd.Series([2001, 2000, 1999, 2005, 2002], dtype="Int64"),
-])
+@pytest.mark.parametrize(
+    "order",
+    [
+        pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"]),
+        pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"], utc=True),
+        np.array(["2001-03", "2000-01", "1999-06", "2005-01", "2002-01"], dtype="datetime64[M]"),
+        ["2001", "2000", "1999", "2005", "2002"],
+        pd.Series([2001, 2000, 1999, 2005, 2002], dtype="Int64"),
+    ],
+)
 def test_cumulative_sorts_dates_and_strings(order):
     cum = cumulative(_five(), order=order)
     assert cum.labels == ("Cy", "Bo", "Ann", "Ed", "Di")

@@ -94,7 +94,11 @@ def _solve(fun: _Fun, start: float, lo: float, scale: float, hi: float = math.in
             new = x
         change = abs(new - x)
         x = new
-        if change <= TOL * max(scale, abs(new)) or f == 0 or (math.isfinite(hi) and hi - lo <= TOL * max(scale, abs(hi))):
+        if (
+            change <= TOL * max(scale, abs(new))
+            or f == 0
+            or (math.isfinite(hi) and hi - lo <= TOL * max(scale, abs(hi)))
+        ):
             return x, True, it
     return x, False, MAXITER
 
@@ -110,7 +114,9 @@ def _he(y: Sequence[float], v: Sequence[float], k: int) -> float:
     return sum((a - ybar) ** 2 for a in y) / (k - 1) - sum(v) / k
 
 
-def _tau2(y: Sequence[float], v: Sequence[float], method: str, q: float, sw0: float, sw0_2: float) -> tuple[float, bool, int]:
+def _tau2(
+    y: Sequence[float], v: Sequence[float], method: str, q: float, sw0: float, sw0_2: float
+) -> tuple[float, bool, int]:
     k = len(y)
     if method == "EE" or k == 1:
         return 0.0, True, 0
@@ -143,7 +149,9 @@ def _likelihood(y: Sequence[float], v: Sequence[float], ml: bool) -> tuple[float
 
     Returns ``(tau2, converged, iterations, maxima, loglik, alt_tau2, alt_loglik)``."""
     k = len(y)
-    at_zero, _, lowers, uppers = likelihood_brackets(np.asarray([y], float), np.asarray([v], float), np.array([float(k)]), ml)
+    at_zero, _, lowers, uppers = likelihood_brackets(
+        np.asarray([y], float), np.asarray([v], float), np.array([float(k)]), ml
+    )
 
     def fs(x: float) -> tuple[float, float]:
         return _score(y, v, x, ml)
@@ -179,7 +187,13 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     if method in ("REML", "ML") and k > 1:
         tau2, converged, iterations, maxima, ll, alt_t, alt_ll = _likelihood(y, v, method == "ML")
     else:
-        (tau2, converged, iterations), maxima, ll, alt_t, alt_ll = _tau2(y, v, method, q, sw0, sw0_2), 1, math.nan, math.nan, math.nan
+        (tau2, converged, iterations), maxima, ll, alt_t, alt_ll = (
+            _tau2(y, v, method, q, sw0, sw0_2),
+            1,
+            math.nan,
+            math.nan,
+            math.nan,
+        )
     w = [1.0 / (x + tau2) for x in v]
     est, sw = _wmean(w, y)
     se = math.sqrt(1.0 / sw)
@@ -198,9 +212,26 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     df = math.inf if test == "z" else q_df
     crit, pval = critical_value(level, df), float(two_sided_p(stat, df))
     return {
-        "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se, "statistic": stat,
-        "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df, "q_pvalue": q_p, "i2": i2, "h2": h2,
-        "i2_q": i2_q, "s2": s2, "converged": converged, "iterations": iterations,
+        "estimate": est,
+        "se": se,
+        "ci_low": est - crit * se,
+        "ci_high": est + crit * se,
+        "statistic": stat,
+        "pvalue": pval,
+        "df": df,
+        "tau2": tau2,
+        "q": q,
+        "q_df": q_df,
+        "q_pvalue": q_p,
+        "i2": i2,
+        "h2": h2,
+        "i2_q": i2_q,
+        "s2": s2,
+        "converged": converged,
+        "iterations": iterations,
         "at_boundary": tau2 == 0 and method != "EE" and k > 1,
-        "maxima": maxima, "loglik": ll, "alt_tau2": alt_t, "alt_loglik": alt_ll,
+        "maxima": maxima,
+        "loglik": ll,
+        "alt_tau2": alt_t,
+        "alt_loglik": alt_ll,
     }

@@ -66,15 +66,18 @@ def check_labels(labels: Any, k: int | None = None, name: str = "labels") -> tup
         )
     arr = np.asarray(labels, dtype=object)
     if arr.ndim != 1:
-        raise MetaacuInputError(f"argument {name!r} must be a one-dimensional sequence of labels, got shape {arr.shape}")
+        raise MetaacuInputError(
+            f"argument {name!r} must be a one-dimensional sequence of labels, got shape {arr.shape}"
+        )
     labs = tuple(str(x) for x in arr)
     if k is not None and len(labs) != k:
         raise MetaacuInputError(f"argument {name!r} has {len(labs)} entries for {k} studies")
     return labs
 
 
-def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False) -> float:
+def check_number(
+    value: Any, name: str, *, low: float | None = None, high: float | None = None, low_open: bool = False
+) -> float:
     """A finite real number (not a bool or string) within ``[low, high]`` (``low`` excluded when
     ``low_open``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -147,7 +150,9 @@ def as_float_array(
     finite = np.isfinite(arr)
     bad = ~finite & ~(np.isnan(arr) if allow_nan else np.zeros_like(finite))
     if bad.any():
-        raise MetaacuInputError(f"argument {name!r} has a missing or infinite value at {bad_indices(bad, labels=labels)}")
+        raise MetaacuInputError(
+            f"argument {name!r} has a missing or infinite value at {bad_indices(bad, labels=labels)}"
+        )
     with np.errstate(invalid="ignore"):
         if positive and (bad := finite & (arr <= 0)).any():
             raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad, labels=labels)}")
@@ -158,12 +163,16 @@ def as_float_array(
                 f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad, labels=labels)}"
             )
         if integer and (bad := finite & (arr != np.round(arr))).any():
-            raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {bad_indices(bad, labels=labels)}")
+            raise MetaacuInputError(
+                f"argument {name!r} must hold whole numbers; check {bad_indices(bad, labels=labels)}"
+            )
     return arr
 
 
 def check_events_within_totals(
-    events: NDArray[np.float64], totals: NDArray[np.float64], names: tuple[str, str],
+    events: NDArray[np.float64],
+    totals: NDArray[np.float64],
+    names: tuple[str, str],
     labels: Sequence[str] | None = None,
 ) -> None:
     """Refuse more events than participants in an arm, naming the arguments and studies."""
@@ -189,9 +198,7 @@ def check_choice(value: str, name: str, choices: Iterable[str]) -> str:
     """Check that ``value`` is one of ``choices`` (case-sensitive) and return it."""
     options: Sequence[str] = tuple(choices)
     if not isinstance(value, str) or value not in options:
-        raise MetaacuInputError(
-            f"argument {name!r} must be one of {', '.join(map(repr, options))}; got {value!r}"
-        )
+        raise MetaacuInputError(f"argument {name!r} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return value
 
 

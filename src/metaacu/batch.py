@@ -94,9 +94,30 @@ ERR_NONE, ERR_EMPTY, ERR_MISSING, ERR_VARIANCE, ERR_K1, ERR_RANGE = 0, 1, 2, 3, 
 
 #: Column order of the stacked ``(m, len(FIELDS))`` float array made by :func:`batch_blocks`.
 FIELDS: Final = (
-    "estimate", "se", "ci_low", "ci_high", "statistic", "pvalue", "df", "tau2", "q", "q_pvalue",
-    "i2", "h2", "i2_q", "s2", "pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high",
-    "converged", "tau2_at_boundary", "iterations", "tau2_maxima", "k", "error",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "pvalue",
+    "df",
+    "tau2",
+    "q",
+    "q_pvalue",
+    "i2",
+    "h2",
+    "i2_q",
+    "s2",
+    "pi_low",
+    "pi_high",
+    "tau2_ci_low",
+    "tau2_ci_high",
+    "converged",
+    "tau2_at_boundary",
+    "iterations",
+    "tau2_maxima",
+    "k",
+    "error",
 )
 _NUMERIC: Final = FIELDS[:18]
 _COL: Final = {name: i for i, name in enumerate(FIELDS)}
@@ -202,10 +223,7 @@ class BatchResult:
         m = len(self)
         bad = int((~self.ok).sum())
         nc = int((self.ok & ~self.converged).sum())
-        return (
-            f"<BatchResult {self.method}/{self.test} m={m} level={self.level:g} "
-            f"errors={bad} not_converged={nc}>"
-        )
+        return f"<BatchResult {self.method}/{self.test} m={m} level={self.level:g} errors={bad} not_converged={nc}>"
 
 
 # ------------------------------------------------------------------------------------------ core
@@ -255,8 +273,18 @@ def _fit_block(
         idx: Any = slice(None) if lens_good.size == 1 and not bad.any() else np.flatnonzero(sel)
         ys = np.ascontiguousarray(yb[idx, :length])
         vs = np.ascontiguousarray(vb[idx, :length])
-        _fit_group(ys, vs, float(length), out, idx, method=method, test=test, level=level,
-                   prediction=prediction, tau2_ci=tau2_ci)
+        _fit_group(
+            ys,
+            vs,
+            float(length),
+            out,
+            idx,
+            method=method,
+            test=test,
+            level=level,
+            prediction=prediction,
+            tau2_ci=tau2_ci,
+        )
     out[bad, _COL["converged"]] = 0.0
     out[bad, _COL["tau2_at_boundary"]] = 0.0
     out[bad, _COL["iterations"]] = 0.0
@@ -267,8 +295,17 @@ def _fit_block(
 
 
 def _fit_group(
-    ys: F64, vs: F64, length: float, out: F64, idx: Any, *, method: str, test: str, level: float,
-    prediction: str, tau2_ci: bool,
+    ys: F64,
+    vs: F64,
+    length: float,
+    out: F64,
+    idx: Any,
+    *,
+    method: str,
+    test: str,
+    level: float,
+    prediction: str,
+    tau2_ci: bool,
 ) -> None:
     """Fit rows that all have ``length`` studies and write them into ``out[idx]``."""
     ks = np.full(ys.shape[0], length)
@@ -308,7 +345,9 @@ def _raise_rows(code: NDArray[np.int8], offset: int) -> None:
     )
 
 
-def _check_options(method: str, test: str, level: float, prediction: str, errors: str) -> tuple[str, str, float, str, str]:
+def _check_options(
+    method: str, test: str, level: float, prediction: str, errors: str
+) -> tuple[str, str, float, str, str]:
     return (
         check_choice(method, "method", TAU2_METHODS),
         check_choice(test, "test", TESTS),
@@ -412,8 +451,15 @@ def meta_analysis_batch(
     method, test, level, prediction, errors = _check_options(method, test, level, prediction, errors)
     if _is_dask(yi) or _is_dask(vi):
         stacked = batch_blocks(
-            yi, vi, method=method, test=test, level=level, lengths=lengths, prediction=prediction,
-            tau2_ci=tau2_ci, errors=errors,
+            yi,
+            vi,
+            method=method,
+            test=test,
+            level=level,
+            lengths=lengths,
+            prediction=prediction,
+            tau2_ci=tau2_ci,
+            errors=errors,
         ).compute()
         return _finish(stacked, method, test, level, prediction, tau2_ci)
     y = _as_2d(yi, "yi")
@@ -428,10 +474,18 @@ def meta_analysis_batch(
         raise MetaacuInputError(f"argument 'chunk_size' must be a positive integer; got {chunk_size!r}")
     opts = dict(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
     if errors == "raise":  # validate every row before fitting any, so the message lists them all
-        code = np.concatenate([
-            _validate_only(y[s:s + chunk_size], v[s:s + chunk_size], None if lens is None else lens[s:s + chunk_size], test)
-            for s in range(0, m, chunk_size)
-        ] or [np.zeros(0, dtype=np.int8)])
+        code = np.concatenate(
+            [
+                _validate_only(
+                    y[s : s + chunk_size],
+                    v[s : s + chunk_size],
+                    None if lens is None else lens[s : s + chunk_size],
+                    test,
+                )
+                for s in range(0, m, chunk_size)
+            ]
+            or [np.zeros(0, dtype=np.int8)]
+        )
         if code.any():
             _raise_rows(code, 0)
     stacked = np.empty((m, len(FIELDS)))
@@ -474,7 +528,9 @@ def _finish(stacked: F64, method: str, test: str, level: float, prediction: str,
     if nc:
         warnings.warn(
             f"metaacu: tau2 estimation ({method}) did not converge in {nc} of {len(res)} rows "
-            "(see BatchResult.converged)", RuntimeWarning, stacklevel=3,
+            "(see BatchResult.converged)",
+            RuntimeWarning,
+            stacklevel=3,
         )
     return res
 
@@ -487,7 +543,9 @@ def _as_2d(x: ArrayLike, name: str) -> F64:
     except (TypeError, ValueError) as exc:
         raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
     if arr.ndim != 2:
-        raise MetaacuInputError(f"argument {name!r} must be two-dimensional (meta-analyses × studies); got shape {arr.shape}")
+        raise MetaacuInputError(
+            f"argument {name!r} must be two-dimensional (meta-analyses × studies); got shape {arr.shape}"
+        )
     return arr
 
 
@@ -549,5 +607,9 @@ def batch_blocks(
         return _fit_block(yb, vb, lens_b, offset=offset, **opts)
 
     return da.map_blocks(
-        block, *args, dtype=np.float64, chunks=(y.chunks[0], (len(FIELDS),)), meta=np.empty((0, 0)),
+        block,
+        *args,
+        dtype=np.float64,
+        chunks=(y.chunks[0], (len(FIELDS),)),
+        meta=np.empty((0, 0)),
     )

@@ -34,9 +34,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from ._validation import MetaacuInputError, as_float_array, check_choice
+from .interval import Interval
 from .regression import fit_design
 from .report import format_p
-from .interval import Interval
 from .results import MetaAnalysis
 
 __all__ = ["EXACT_MAX_K", "MIN_K", "EggerTest", "RankTest", "SmallKWarning", "egger_test", "rank_test"]
@@ -64,17 +64,20 @@ class SmallKWarning(UserWarning):
 def check_univariate(result: Any, name: str) -> MetaAnalysis:
     """Validate the fitted model a small-study or fail-safe method receives, and warn below its minimum k."""
     if not isinstance(result, MetaAnalysis):
-        raise MetaacuInputError(f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}")
+        raise MetaacuInputError(
+            f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}"
+        )
     hard, soft = MIN_K[name]
     if result.k < hard:
         raise MetaacuInputError(f"{name}() cannot be computed with k = {result.k} studies; it needs at least {hard}")
     if result.k < soft:
         warnings.warn(
             f"{name}() with k = {result.k} studies: fewer than {soft}, the minimum for a meaningful result "
-            "(low power; Sterne et al. 2011, BMJ 343:d4002)", SmallKWarning, stacklevel=3,
+            "(low power; Sterne et al. 2011, BMJ 343:d4002)",
+            SmallKWarning,
+            stacklevel=3,
         )
     return result
-
 
 
 # ---------------------------------------------------------------------------------- regression fits
@@ -164,8 +167,11 @@ class EggerTest:
     def summary(self, digits: int = 4) -> str:
         """Text summary in the spirit of metafor's ``print.regtest``."""
         d = digits
-        kind = ("weighted regression with multiplicative dispersion" if self.model == "lm"
-                else f"mixed-effects meta-regression ({self.method}, test {self.test})")
+        kind = (
+            "weighted regression with multiplicative dispersion"
+            if self.model == "lm"
+            else f"mixed-effects meta-regression ({self.method}, test {self.test})"
+        )
         stat = "z" if not np.isfinite(self.df) else f"t({self.df:g})"
         lines = [
             f"Regression test for funnel plot asymmetry (k = {self.k})",
@@ -256,26 +262,46 @@ def egger_test(
         n = _sample_sizes(res, ni)
         x = {"ni": n, "ninv": 1.0 / n, "sqrtni": np.sqrt(n), "sqrtninv": 1.0 / np.sqrt(n)}[predictor]
     if np.ptp(x) == 0:
-        raise MetaacuInputError(f"egger_test(): the predictor {predictor!r} is the same for every study; the slope cannot be estimated")
+        raise MetaacuInputError(
+            f"egger_test(): the predictor {predictor!r} is the same for every study; the slope cannot be estimated"
+        )
     X = np.column_stack([np.ones_like(x), x])
     if model == "lm":
         fit = _wls(y, v, X, res.level)
         method, test = "EE", "t"
     else:
-        out = fit_design(y, v, X, ("intrcpt", predictor), method=res.method, test=res.test, level=res.level,
-                         intercept=True, btt=[1])
-        fit = _RegFit(out["estimate"], out["se"], out["statistic"], out["pvalue"], out["ci_low"], out["ci_high"],
-                      float(out["df"]), float(out["tau2"]))
+        out = fit_design(
+            y, v, X, ("intrcpt", predictor), method=res.method, test=res.test, level=res.level, intercept=True, btt=[1]
+        )
+        fit = _RegFit(
+            out["estimate"],
+            out["se"],
+            out["statistic"],
+            out["pvalue"],
+            out["ci_low"],
+            out["ci_high"],
+            float(out["df"]),
+            float(out["tau2"]),
+        )
         method, test = res.method, res.test
     has_limit = predictor in _LIMIT_PREDICTORS
     nan = float("nan")
     return EggerTest(
-        model=model, predictor=predictor, statistic=float(fit.stat[1]), df=float(fit.df), pvalue=float(fit.pval[1]),
-        slope=float(fit.beta[1]), slope_se=float(fit.se[1]),
+        model=model,
+        predictor=predictor,
+        statistic=float(fit.stat[1]),
+        df=float(fit.df),
+        pvalue=float(fit.pval[1]),
+        slope=float(fit.beta[1]),
+        slope_se=float(fit.se[1]),
         limit_estimate=float(fit.beta[0]) if has_limit else nan,
         limit_ci_low=float(fit.ci_low[0]) if has_limit else nan,
         limit_ci_high=float(fit.ci_high[0]) if has_limit else nan,
-        tau2=float(fit.tau2), method=method, test=test, level=res.level, k=res.k,
+        tau2=float(fit.tau2),
+        method=method,
+        test=test,
+        level=res.level,
+        k=res.k,
     )
 
 
@@ -309,8 +335,10 @@ class RankTest:
     def summary(self, digits: int = 4) -> str:
         """Text summary."""
         how = "exact" if self.exact else "normal approximation"
-        return (f"Rank correlation test for funnel plot asymmetry (k = {self.k})\n"
-                f"Kendall's tau = {self.tau:.{digits}f}, {format_p(self.pvalue)} ({how})")
+        return (
+            f"Rank correlation test for funnel plot asymmetry (k = {self.k})\n"
+            f"Kendall's tau = {self.tau:.{digits}f}, {format_p(self.pvalue)} ({how})"
+        )
 
     def __repr__(self) -> str:
         return f"<RankTest k={self.k} tau={self.tau:.4g} p={self.pvalue:.4g} exact={self.exact}>"

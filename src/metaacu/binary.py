@@ -61,7 +61,7 @@ from .interval import Interval
 from .measures import MeasureInfo, measure_info
 from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
 
-__all__ = ["BinaryPooled", "MH_MEASURES", "MH_CORRECTIONS", "mantel_haenszel", "peto"]
+__all__ = ["MH_CORRECTIONS", "MH_MEASURES", "BinaryPooled", "mantel_haenszel", "peto"]
 
 F64 = NDArray[np.float64]
 
@@ -170,18 +170,33 @@ class BinaryPooled(Printable):
         se = np.sqrt(self.vi)
         studies = pd.DataFrame(
             {
-                "row_type": "study", "label": list(self.labels), "estimate": self.yi, "se": se,
-                "ci_low": self.yi - z * se, "ci_high": self.yi + z * se, "weight": self.weights,
-                "pi_low": np.nan, "pi_high": np.nan, "events1": self.events1, "n1": self.n1,
-                "events2": self.events2, "n2": self.n2,
+                "row_type": "study",
+                "label": list(self.labels),
+                "estimate": self.yi,
+                "se": se,
+                "ci_low": self.yi - z * se,
+                "ci_high": self.yi + z * se,
+                "weight": self.weights,
+                "pi_low": np.nan,
+                "pi_high": np.nan,
+                "events1": self.events1,
+                "n1": self.n1,
+                "events2": self.events2,
+                "n2": self.n2,
             }
         )
         ci = self.confidence_interval(lv)
         pooled = pd.DataFrame(
             {
-                "row_type": ["pooled"], "label": [f"Common effect ({self.method})"], "estimate": [self.estimate],
-                "se": [self.se], "ci_low": [ci.low], "ci_high": [ci.high], "weight": [100.0],
-                "pi_low": [np.nan], "pi_high": [np.nan],
+                "row_type": ["pooled"],
+                "label": [f"Common effect ({self.method})"],
+                "estimate": [self.estimate],
+                "se": [self.se],
+                "ci_low": [ci.low],
+                "ci_high": [ci.high],
+                "weight": [100.0],
+                "pi_low": [np.nan],
+                "pi_high": [np.nan],
             }
         )
         out = pd.concat([studies, pooled], ignore_index=True)
@@ -243,15 +258,21 @@ def _counts_input(
         es = counts[0]
         extra = [n for n, v in zip(("n1", "events2", "n2", "data"), (*counts[1:], data)) if v is not None]
         if extra:
-            raise MetaacuInputError(f"{fn}(): argument 'events1' is an EffectSizes, which holds the counts; "
-                                    f"do not also give {', '.join(extra)}")
+            raise MetaacuInputError(
+                f"{fn}(): argument 'events1' is an EffectSizes, which holds the counts; "
+                f"do not also give {', '.join(extra)}"
+            )
         if es.info.family != "binary" or not set(_COUNTS) <= set(es.data.columns):
-            raise MetaacuInputError(f"{fn}() needs 2x2 tables: argument 'events1' is an EffectSizes of measure "
-                                    f"{es.measure!r}; give effect sizes of a binary measure (RR, OR, RD, PETO)")
+            raise MetaacuInputError(
+                f"{fn}() needs 2x2 tables: argument 'events1' is an EffectSizes of measure "
+                f"{es.measure!r}; give effect sizes of a binary measure (RR, OR, RD, PETO)"
+            )
         return [es.data[c].to_numpy() for c in _COUNTS], es.labels if labels is None else labels, es
     if missing := [n for n, v in zip(_COUNTS, counts) if v is None]:
-        raise MetaacuInputError(f"{fn}() needs events1, n1, events2 and n2 (arrays, or column names with data=); "
-                                f"missing argument(s) {', '.join(missing)}")
+        raise MetaacuInputError(
+            f"{fn}() needs events1, n1, events2 and n2 (arrays, or column names with data=); "
+            f"missing argument(s) {', '.join(missing)}"
+        )
     return [data_column(data, n, v) for n, v in zip(_COUNTS, counts)], data_column(data, "labels", labels), None
 
 
@@ -259,8 +280,12 @@ def _correction_note(es: EffectSizes | None) -> list[str]:
     """Say so when the effect sizes' own continuity correction is not the one used here."""
     if es is None or (es.options.get("add"), es.options.get("to")) in ((0.5, "only0"), (None, None)):
         return []
-    return [(f"study-level effects recomputed from the counts (1/2 added to tables with a zero cell); the effect "
-             f"sizes' own correction (add={es.options['add']:g}, to={es.options['to']!r}) is not used")]
+    return [
+        (
+            f"study-level effects recomputed from the counts (1/2 added to tables with a zero cell); the effect "
+            f"sizes' own correction (add={es.options['add']:g}, to={es.options['to']!r}) is not used"
+        )
+    ]
 
 
 def _tables(
@@ -383,12 +408,16 @@ def mantel_haenszel(
     counts, labels, es = _counts_input("mantel_haenszel", (events1, n1, events2, n2), data, labels)
     if es is not None:
         if measure is not None and measure != es.measure:
-            raise MetaacuInputError(f"argument 'measure'={measure!r} contradicts the effect sizes' measure "
-                                    f"{es.measure!r} (argument 'events1'); leave 'measure' out, or compute "
-                                    f"effect_sizes({measure!r}, ...)")
+            raise MetaacuInputError(
+                f"argument 'measure'={measure!r} contradicts the effect sizes' measure "
+                f"{es.measure!r} (argument 'events1'); leave 'measure' out, or compute "
+                f"effect_sizes({measure!r}, ...)"
+            )
         if es.measure not in MH_MEASURES:
-            raise MetaacuInputError(f"mantel_haenszel() pools OR, RR or RD; the effect sizes (argument 'events1') "
-                                    f"are {es.measure!r}: use peto() for Peto's odds ratio")
+            raise MetaacuInputError(
+                f"mantel_haenszel() pools OR, RR or RD; the effect sizes (argument 'events1') "
+                f"are {es.measure!r}: use peto() for Peto's odds ratio"
+            )
         measure = es.measure
     measure = check_choice("OR" if measure is None else measure, "measure", MH_MEASURES)
     check_choice(correction, "correction", MH_CORRECTIONS)
@@ -418,8 +447,10 @@ def mantel_haenszel(
     if correction == "revman5" and measure == "RD":
         notes.append("RevMan 5 adds no correction for RD: identical to the metafor convention")
     if measure == "RD":
-        notes.append("SE of the MH risk difference: Sato, Greenland & Robins (1989), as metafor; "
-                     "RevMan 5 and R meta use Greenland & Robins (1985)")
+        notes.append(
+            "SE of the MH risk difference: Sato, Greenland & Robins (1989), as metafor; "
+            "RevMan 5 and R meta use Greenland & Robins (1985)"
+        )
     ca, cb, cc, cd = ca[use], cb[use], cc[use], cd[use]
     t1, t2 = ca + cb, cc + cd
     nn = t1 + t2
@@ -430,13 +461,18 @@ def mantel_haenszel(
         if r == 0 or s == 0:
             raise MetaacuInputError(
                 "the Mantel-Haenszel odds ratio is not defined: "
-                + ("no table has events in arm 1 with non-events in arm 2 (sum of ad/N is 0)" if r == 0
-                   else "no table has non-events in arm 1 with events in arm 2 (sum of bc/N is 0)")
+                + (
+                    "no table has events in arm 1 with non-events in arm 2 (sum of ad/N is 0)"
+                    if r == 0
+                    else "no table has non-events in arm 1 with events in arm 2 (sum of bc/N is 0)"
+                )
                 + "; use peto() or correction='revman5'"
             )
         pi, qi = (ca + cd) / nn, (cb + cc) / nn
         est = float(np.log(r / s))
-        se = float(np.sqrt(0.5 * ((pi * ri).sum() / r**2 + (pi * si + qi * ri).sum() / (r * s) + (qi * si).sum() / s**2)))
+        se = float(
+            np.sqrt(0.5 * ((pi * ri).sum() / r**2 + (pi * si + qi * ri).sum() / (r * s) + (qi * si).sum() / s**2))
+        )
         w = si
         xt, yt = ca + cc, cb + cd
         if xt.sum() > 0 and yt.sum() > 0:
@@ -458,8 +494,10 @@ def mantel_haenszel(
         f1, f2 = t1 / nn, t2 / nn
         den = (t1 * f2).sum()
         est = float((ca * f2 - cc * f1).sum() / den)
-        var = (est * (cc * f1**2 - ca * f2**2 + f1 * f2 * (t2 - t1) / 2).sum()
-               + (ca * (t2 - cc) / nn + cc * (t1 - ca) / nn).sum() / 2) / den**2
+        var = (
+            est * (cc * f1**2 - ca * f2**2 + f1 * f2 * (t2 - t1) / 2).sum()
+            + (ca * (t2 - cc) / nn + cc * (t1 - ca) / nn).sum() / 2
+        ) / den**2
         se = float(np.sqrt(var))
         w = t1 * f2
     weights = np.full(k_all, np.nan)
@@ -470,11 +508,34 @@ def mantel_haenszel(
     q_df, q_p, i2, h2 = _heterogeneity(q, k_yi)
     zval, pval, lo, hi = _wald(est, se, lv)
     return BinaryPooled(
-        method="MH", measure=measure, estimate=est, se=se, statistic=zval, pvalue=pval, ci_low=lo, ci_high=hi,
-        q=q, q_df=q_df, q_pvalue=q_p, i2=i2, h2=h2, k=int(use.sum()), k_heterogeneity=k_yi,
-        weights=readonly(weights), yi=readonly(yi), vi=readonly(vi), labels=labs, level=lv, correction=correction,
-        cmh=cmh, cmh_pvalue=cmh_p, events1=readonly(a.copy()), n1=readonly(a + b), events2=readonly(c.copy()),
-        n2=readonly(c + d), notes=tuple(notes),
+        method="MH",
+        measure=measure,
+        estimate=est,
+        se=se,
+        statistic=zval,
+        pvalue=pval,
+        ci_low=lo,
+        ci_high=hi,
+        q=q,
+        q_df=q_df,
+        q_pvalue=q_p,
+        i2=i2,
+        h2=h2,
+        k=int(use.sum()),
+        k_heterogeneity=k_yi,
+        weights=readonly(weights),
+        yi=readonly(yi),
+        vi=readonly(vi),
+        labels=labs,
+        level=lv,
+        correction=correction,
+        cmh=cmh,
+        cmh_pvalue=cmh_p,
+        events1=readonly(a.copy()),
+        n1=readonly(a + b),
+        events2=readonly(c.copy()),
+        n2=readonly(c + d),
+        notes=tuple(notes),
     )
 
 
@@ -534,11 +595,15 @@ def peto(
     if es is not None and es.measure != "PETO":
         notes.append(f"the counts of the {es.measure} effect sizes are pooled with Peto's method (log odds ratio)")
     if z0.any():
-        notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell); "
-                     "the pooled estimate uses raw counts")
+        notes.append(
+            f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell); "
+            "the pooled estimate uses raw counts"
+        )
     if dz.any():
-        notes.append(f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): "
-                     "zero weight and left out of Q")
+        notes.append(
+            f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): "
+            "zero weight and left out of Q"
+        )
     t1, t2 = a + b, c + d
     nn = t1 + t2
     xt, yt = a + c, b + d
@@ -547,8 +612,10 @@ def peto(
         vv = np.where(nn > 1, xt * yt * (t1 / nn) * (t2 / nn) / (nn - 1), 0.0)
     sv = vv.sum()
     if sv == 0:
-        raise MetaacuInputError("Peto's method is not defined: one of the two outcomes never occurred in any study "
-                                "(arguments 'events1', 'events2')")
+        raise MetaacuInputError(
+            "Peto's method is not defined: one of the two outcomes never occurred in any study "
+            "(arguments 'events1', 'events2')"
+        )
     oe = a - ei
     est = float(oe.sum() / sv)
     se = float(np.sqrt(1.0 / sv))
@@ -561,9 +628,32 @@ def peto(
         q_df, q_p, i2, h2 = max(k_yi - 1, 0), 1.0, 0.0, 1.0
     zval, pval, lo, hi = _wald(est, se, lv)
     return BinaryPooled(
-        method="Peto", measure="PETO", estimate=est, se=se, statistic=zval, pvalue=pval, ci_low=lo, ci_high=hi,
-        q=q, q_df=q_df, q_pvalue=q_p, i2=i2, h2=h2, k=k, k_heterogeneity=k_yi,
-        weights=readonly(100.0 * vv / sv), yi=readonly(yi), vi=readonly(vi), labels=labs, level=lv,
-        correction="metafor", cmh=np.nan, cmh_pvalue=np.nan, events1=readonly(a.copy()), n1=readonly(t1),
-        events2=readonly(c.copy()), n2=readonly(t2), notes=tuple(notes),
+        method="Peto",
+        measure="PETO",
+        estimate=est,
+        se=se,
+        statistic=zval,
+        pvalue=pval,
+        ci_low=lo,
+        ci_high=hi,
+        q=q,
+        q_df=q_df,
+        q_pvalue=q_p,
+        i2=i2,
+        h2=h2,
+        k=k,
+        k_heterogeneity=k_yi,
+        weights=readonly(100.0 * vv / sv),
+        yi=readonly(yi),
+        vi=readonly(vi),
+        labels=labs,
+        level=lv,
+        correction="metafor",
+        cmh=np.nan,
+        cmh_pvalue=np.nan,
+        events1=readonly(a.copy()),
+        n1=readonly(t1),
+        events2=readonly(c.copy()),
+        n2=readonly(t2),
+        notes=tuple(notes),
     )

@@ -31,8 +31,8 @@ from scipy import stats
 
 from metaacu._validation import (
     MetaacuInputError,
-    bad_indices,
     as_float_array,
+    bad_indices,
     check_choice,
     check_level,
     check_same_length,
@@ -40,9 +40,20 @@ from metaacu._validation import (
 )
 
 __all__ = [
-    "SMALL_SAMPLE_THRESHOLD", "ApproximateMeanSD", "change_score_sd", "combine_groups",
-    "combine_many_groups", "correlation_from_sds", "log_or_to_smd", "mean_sd_from_median",
-    "sd_from_ci", "sd_from_ci_difference", "sd_from_pvalue", "sd_from_se", "sd_from_t", "smd_to_log_or",
+    "SMALL_SAMPLE_THRESHOLD",
+    "ApproximateMeanSD",
+    "change_score_sd",
+    "combine_groups",
+    "combine_many_groups",
+    "correlation_from_sds",
+    "log_or_to_smd",
+    "mean_sd_from_median",
+    "sd_from_ci",
+    "sd_from_ci_difference",
+    "sd_from_pvalue",
+    "sd_from_se",
+    "sd_from_t",
+    "smd_to_log_or",
 ]
 
 FloatOrArray = float | NDArray[np.float64]
@@ -200,8 +211,7 @@ def sd_from_pvalue(
     conservative SD.  ``mean_difference`` must be non-zero (its sign is ignored).
     """
     check_choice(distribution, "distribution", ("t", "z"))
-    a, scalar = _load(pvalue=(pvalue, _POS), mean_difference=(mean_difference, _ANY),
-                      n1=(n1, _N), n2=(n2, _N))
+    a, scalar = _load(pvalue=(pvalue, _POS), mean_difference=(mean_difference, _ANY), n1=(n1, _N), n2=(n2, _N))
     _require(a["pvalue"] >= 1.0, "pvalue", "must lie strictly between 0 and 1")
     _require(a["mean_difference"] == 0, "mean_difference", "must be non-zero")
     use_t = np.full(a["pvalue"].shape, distribution == "t")
@@ -303,8 +313,7 @@ def mean_sd_from_median(
         method = "S2 (median, IQR): mean Luo et al. 2018 eq. 11; SD Wan et al. 2014 eq. 16"
     else:
         w1, w2 = 2.2 / (2.2 + nn**0.75), 0.7 - 0.72 / nn**0.55
-        mean = (w1 * (a["minimum"] + a["maximum"]) / 2.0 + w2 * (a["q1"] + a["q3"]) / 2.0
-                + (1.0 - w1 - w2) * m)
+        mean = w1 * (a["minimum"] + a["maximum"]) / 2.0 + w2 * (a["q1"] + a["q3"]) / 2.0 + (1.0 - w1 - w2) * m
         by_range, by_iqr = (a["maximum"] - a["minimum"]) / _xi(nn), (a["q3"] - a["q1"]) / _eta(nn)
         if sd_method_s3 == "wan2014":
             sd, sd_ref = 0.5 * (by_range + by_iqr), "Wan et al. 2014 eqs. 12-13"
@@ -335,8 +344,9 @@ def combine_groups(
 
     The SD is exactly the ``ddof=1`` SD of the two arms' individual data pooled.
     """
-    a, scalar = _load(n1=(n1, _N), mean1=(mean1, _ANY), sd1=(sd1, _NONNEG),
-                      n2=(n2, _N), mean2=(mean2, _ANY), sd2=(sd2, _NONNEG))
+    a, scalar = _load(
+        n1=(n1, _N), mean1=(mean1, _ANY), sd1=(sd1, _NONNEG), n2=(n2, _N), mean2=(mean2, _ANY), sd2=(sd2, _NONNEG)
+    )
     res = _combine(a["n1"], a["mean1"], a["sd1"], a["n2"], a["mean2"], a["sd2"])
     return _out(res[0], scalar), _out(res[1], scalar), _out(res[2], scalar)
 
@@ -350,8 +360,10 @@ def combine_many_groups(
     studies.  Errors name the arm, e.g. ``'sd[2]'``.  The result is independent of arm order.
     """
     if not (len(n) == len(mean) == len(sd)) or len(n) == 0:
-        raise MetaacuInputError("arguments 'n', 'mean', 'sd' must list the same, non-zero number "
-                                f"of groups; got {len(n)}, {len(mean)}, {len(sd)}")
+        raise MetaacuInputError(
+            "arguments 'n', 'mean', 'sd' must list the same, non-zero number "
+            f"of groups; got {len(n)}, {len(mean)}, {len(sd)}"
+        )
     specs: dict[str, tuple[ArrayLike, dict[str, Any]]] = {}
     for j, (nj, mj, sj) in enumerate(zip(n, mean, sd)):
         specs.update({f"n[{j}]": (nj, _N), f"mean[{j}]": (mj, _ANY), f"sd[{j}]": (sj, _NONNEG)})
@@ -398,8 +410,7 @@ def change_score_sd(sd_baseline: ArrayLike, sd_final: ArrayLike, correlation: Ar
     ``SD_change = sqrt(SD_b^2 + SD_f^2 - 2 r SD_b SD_f)`` (Cochrane Handbook v6.4 §6.5.2.8).  SDs > 0;
     ``correlation`` in [-1, 1].  An imputed r should be varied in a sensitivity analysis.
     """
-    a, scalar = _load(sd_baseline=(sd_baseline, _POS), sd_final=(sd_final, _POS),
-                      correlation=(correlation, _ANY))
+    a, scalar = _load(sd_baseline=(sd_baseline, _POS), sd_final=(sd_final, _POS), correlation=(correlation, _ANY))
     _require(np.abs(a["correlation"]) > 1.0, "correlation", "must lie in [-1, 1]")
     sb, sf, r = a["sd_baseline"], a["sd_final"], a["correlation"]
     # the variance is >= (sb - sf)^2 >= 0 in exact arithmetic; clip rounding noise at r = 1
@@ -413,10 +424,12 @@ def correlation_from_sds(sd_baseline: ArrayLike, sd_final: ArrayLike, sd_change:
     impute r from a study reporting all three SDs.  Raises :class:`MetaacuInputError` naming
     ``sd_change`` when it lies outside ``[|SD_b - SD_f|, SD_b + SD_f]`` (r outside [-1, 1]).
     """
-    a, scalar = _load(sd_baseline=(sd_baseline, _POS), sd_final=(sd_final, _POS),
-                      sd_change=(sd_change, _NONNEG))
+    a, scalar = _load(sd_baseline=(sd_baseline, _POS), sd_final=(sd_final, _POS), sd_change=(sd_change, _NONNEG))
     sb, sf, sc = a["sd_baseline"], a["sd_final"], a["sd_change"]
     r = (sb**2 + sf**2 - sc**2) / (2.0 * sb * sf)
-    _require(np.abs(r) > 1.0 + 1e-12, "sd_change",
-             "is inconsistent with 'sd_baseline' and 'sd_final' (implied correlation outside [-1, 1])")
+    _require(
+        np.abs(r) > 1.0 + 1e-12,
+        "sd_change",
+        "is inconsistent with 'sd_baseline' and 'sd_final' (implied correlation outside [-1, 1])",
+    )
     return _out(np.clip(r, -1.0, 1.0), scalar)

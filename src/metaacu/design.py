@@ -60,8 +60,10 @@ class Term:
 
 def is_categorical(s: pd.Series) -> bool:
     return bool(
-        isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(s)
-        or pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)
+        isinstance(s.dtype, pd.CategoricalDtype)
+        or pd.api.types.is_bool_dtype(s)
+        or pd.api.types.is_object_dtype(s)
+        or pd.api.types.is_string_dtype(s)
     )
 
 
@@ -69,7 +71,9 @@ def moderator_frame(moderators: Any) -> pd.DataFrame:
     if isinstance(moderators, pd.DataFrame):
         frame = moderators.reset_index(drop=True)
     elif isinstance(moderators, pd.Series):
-        frame = moderators.reset_index(drop=True).to_frame(name=moderators.name if moderators.name is not None else "x1")
+        frame = moderators.reset_index(drop=True).to_frame(
+            name=moderators.name if moderators.name is not None else "x1"
+        )
     else:
         try:
             arr = np.asarray(moderators, dtype=np.float64)

@@ -44,7 +44,7 @@ from .interval import Interval
 from .measures import MeasureInfo, measure_info
 from .profiles import get_profile
 
-__all__ = ["EffectSizes", "effect_sizes", "change_score_effect_sizes", "hedges_j"]
+__all__ = ["EffectSizes", "change_score_effect_sizes", "effect_sizes", "hedges_j"]
 
 F64 = NDArray[np.float64]
 
@@ -83,9 +83,7 @@ def _continuous(code: str, d: Mapping[str, F64], vtype: str) -> tuple[F64, F64]:
         sd = np.sqrt((s1**2 + s2**2) / 2)
         g = hedges_j(df) * (m1 - m2) / sd
         # Bonett (2009) eq. 5 with the corrected g, times J² as metafor 3.8 does.
-        v = g**2 * (s1**4 / (n1 - 1) + s2**4 / (n2 - 1)) / (8 * sd**4) + (
-            s1**2 / (n1 - 1) + s2**2 / (n2 - 1)
-        ) / sd**2
+        v = g**2 * (s1**4 / (n1 - 1) + s2**4 / (n2 - 1)) / (8 * sd**4) + (s1**2 / (n1 - 1) + s2**2 / (n2 - 1)) / sd**2
         return g, hedges_j(df) ** 2 * v
     sp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / df)
     d_raw = (m1 - m2) / sp
@@ -211,7 +209,9 @@ class EffectSizes:
         sel = np.asarray(keep)
         if sel.dtype == bool:
             if sel.shape != (self.k,):
-                raise MetaacuInputError(f"argument 'keep': a boolean mask needs {self.k} entries, got shape {sel.shape}")
+                raise MetaacuInputError(
+                    f"argument 'keep': a boolean mask needs {self.k} entries, got shape {sel.shape}"
+                )
             idx = np.flatnonzero(sel)
         elif sel.size == 0 or np.issubdtype(sel.dtype, np.integer):
             idx = sel.astype(np.intp).reshape(-1)
@@ -223,9 +223,14 @@ class EffectSizes:
             raise MetaacuInputError(f"argument 'keep' must be a boolean mask or integer indices; got dtype {sel.dtype}")
         note = tuple(a for a in self.adjustments)  # adjustments name study indices of the full set
         return EffectSizes(
-            self.measure, readonly(self.yi[idx].copy()), readonly(self.vi[idx].copy()),
-            tuple(self.labels[i] for i in idx), self.data.iloc[idx].reset_index(drop=True), note,
-            readonly(self.adjusted[idx].copy()), dict(self.options),
+            self.measure,
+            readonly(self.yi[idx].copy()),
+            readonly(self.vi[idx].copy()),
+            tuple(self.labels[i] for i in idx),
+            self.data.iloc[idx].reset_index(drop=True),
+            note,
+            readonly(self.adjusted[idx].copy()),
+            dict(self.options),
         )
 
     def __len__(self) -> int:
@@ -297,7 +302,7 @@ _CONTINUITY = "use a continuity correction (add, to) or another measure"
 _UNDEFINED: Final[dict[str, str]] = {
     "MD": "its variance sd1²/n1 + sd2²/n2 is 0 or not finite (SDs far too small or too large; check their units)",
     "SMD": "the pooled SD is 0 or the standardised difference is not finite (SDs far too small relative to the "
-           "means; check their units)",
+    "means; check their units)",
     "SMDH": "an SD is 0 or the standardised difference is not finite (SDs far too small relative to the means)",
     "ROM": "the log ratio of means needs means of the same sign in both groups, neither of them 0",
     "RR": f"a risk of 0 in an arm with no correction (no events, or all events); {_CONTINUITY}",
@@ -446,9 +451,7 @@ def effect_sizes(
         opts = {"vtype": vtype} if measure == "SMD" else {}
     if profile is not None:
         opts["profile"] = profile
-    return EffectSizes(
-        measure, readonly(yi), readonly(vi), labs, frame, tuple(adjustments), readonly(adjusted), opts
-    )
+    return EffectSizes(measure, readonly(yi), readonly(vi), labs, frame, tuple(adjustments), readonly(adjusted), opts)
 
 
 def change_score_effect_sizes(
@@ -483,6 +486,12 @@ def change_score_effect_sizes(
     r = np.broadcast_to(np.asarray(correlation, dtype=float), es.yi.shape)
     note = f"change-score SDs imputed with pre-post correlation r = {', '.join(f'{x:g}' for x in np.unique(r))}"
     return EffectSizes(
-        es.measure, es.yi, es.vi, es.labels, es.data, es.adjustments + (note,), readonly(np.ones(es.k, bool)),
+        es.measure,
+        es.yi,
+        es.vi,
+        es.labels,
+        es.data,
+        es.adjustments + (note,),
+        readonly(np.ones(es.k, bool)),
         {**es.options, "correlation": tuple(float(x) for x in r), "value_type": "change"},
     )

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import special
 
-from .tau2 import initial_upper, generalised_q, solve_decreasing, variance_scale
+from .tau2 import generalised_q, initial_upper, solve_decreasing, variance_scale
 
 __all__ = ["q_profile"]
 

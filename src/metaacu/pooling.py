@@ -96,10 +96,23 @@ def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test,
     stat = est / se
     pval = two_sided_p(stat, math.inf if test == "z" else df)
     return {
-        "estimate": est, "se": se, "ci_low": est - crit * se, "ci_high": est + crit * se,
-        "statistic": stat, "pvalue": pval, "df": df, "tau2": tau2, "q": q, "q_df": q_df,
-        "q_pvalue": q_p, "i2": i2, "h2": h2, "i2_q": i2_q, "s2": s2,
-        "converged": fit.converged, "iterations": fit.iterations,
+        "estimate": est,
+        "se": se,
+        "ci_low": est - crit * se,
+        "ci_high": est + crit * se,
+        "statistic": stat,
+        "pvalue": pval,
+        "df": df,
+        "tau2": tau2,
+        "q": q,
+        "q_df": q_df,
+        "q_pvalue": q_p,
+        "i2": i2,
+        "h2": h2,
+        "i2_q": i2_q,
+        "s2": s2,
+        "converged": fit.converged,
+        "iterations": fit.iterations,
         "at_boundary": (tau2 == 0) & (method != "EE") & (kk > 1),
         "maxima": fit.maxima if fit.maxima is not None else np.ones(est.shape, dtype=np.int64),
         "loglik": fit.loglik if fit.loglik is not None else np.full(est.shape, np.nan),
@@ -228,21 +241,46 @@ def meta_analysis(
     if one["at_boundary"]:
         notes.append("tau2 estimate truncated at 0 (on the boundary of the parameter space)")
     if one["maxima"] > 1:
-        msg = (f"the {'restricted ' if method == 'REML' else ''}likelihood has {int(one['maxima'])} local maxima in tau2: "
-               f"the global one at tau2 = {one['tau2']:.6g} (log-likelihood {one['loglik']:.6g}) is used; the next at "
-               f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})")
+        msg = (
+            f"the {'restricted ' if method == 'REML' else ''}likelihood has {int(one['maxima'])} local maxima in tau2: "
+            f"the global one at tau2 = {one['tau2']:.6g} (log-likelihood {one['loglik']:.6g}) is used; the next at "
+            f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})"
+        )
         notes.append(msg)
         warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=2)
     w = 1.0 / (vs + (np.ldexp(one["tau2"], -2 * e) if e else one["tau2"]))  # percent weights: scale-free
     return MetaAnalysis(
-        estimate=float(one["estimate"]), se=float(one["se"]), ci_low=float(one["ci_low"]),
-        ci_high=float(one["ci_high"]), statistic=float(one["statistic"]), pvalue=float(one["pvalue"]),
-        df=float(one["df"]), tau2=float(one["tau2"]), q=float(one["q"]), q_df=int(one["q_df"]),
-        q_pvalue=float(one["q_pvalue"]), i2=float(one["i2"]), h2=float(one["h2"]), i2_q=float(one["i2_q"]),
-        k=k, weights=readonly(100.0 * w / w.sum()), yi=readonly(y.copy()), vi=readonly(v.copy()), labels=labs,
-        method=method, test=test, level=level, measure=measure, converged=bool(one["converged"]),
-        iterations=int(one["iterations"]), tau2_at_boundary=bool(one["at_boundary"]), s2=float(one["s2"]),
-        pi_method=pi_method, profile=profile, notes=tuple(notes), effects=effects,
+        estimate=float(one["estimate"]),
+        se=float(one["se"]),
+        ci_low=float(one["ci_low"]),
+        ci_high=float(one["ci_high"]),
+        statistic=float(one["statistic"]),
+        pvalue=float(one["pvalue"]),
+        df=float(one["df"]),
+        tau2=float(one["tau2"]),
+        q=float(one["q"]),
+        q_df=int(one["q_df"]),
+        q_pvalue=float(one["q_pvalue"]),
+        i2=float(one["i2"]),
+        h2=float(one["h2"]),
+        i2_q=float(one["i2_q"]),
+        k=k,
+        weights=readonly(100.0 * w / w.sum()),
+        yi=readonly(y.copy()),
+        vi=readonly(v.copy()),
+        labels=labs,
+        method=method,
+        test=test,
+        level=level,
+        measure=measure,
+        converged=bool(one["converged"]),
+        iterations=int(one["iterations"]),
+        tau2_at_boundary=bool(one["at_boundary"]),
+        s2=float(one["s2"]),
+        pi_method=pi_method,
+        profile=profile,
+        notes=tuple(notes),
+        effects=effects,
         tau2_maxima=int(one["maxima"]),
         tau2_alternative=(float(one["alt_tau2"]), float(one["alt_loglik"])) if one["maxima"] > 1 else None,
     )

@@ -49,16 +49,28 @@ PROFILES: Final[dict[str, Profile]] = {
     p.name: p
     for p in (
         Profile(
-            "metafor", "REML", "z", "test", "LS",
+            "metafor",
+            "REML",
+            "z",
+            "test",
+            "LS",
             "R metafor 3.x defaults: REML, Wald z test, tau2-based I2, prediction interval with z.",
         ),
         Profile(
-            "revman5", "DL", "z", "test", "RevMan5",
+            "revman5",
+            "DL",
+            "z",
+            "test",
+            "RevMan5",
             "RevMan 5: DerSimonian-Laird, Wald z test, Q-based I2 (equal to tau2-based under DL), "
             "RevMan's approximate Hedges' g.",
         ),
         Profile(
-            "cochrane", "REML", "knha", "test", "RevMan5",
+            "cochrane",
+            "REML",
+            "knha",
+            "test",
+            "RevMan5",
             "Cochrane Handbook 2024 / RevMan 2025: REML, Hartung-Knapp-Sidik-Jonkman t test with k-1 df, "
             "Q-profile CI for tau2, prediction interval with t(k-1), RevMan's approximate Hedges' g.",
         ),

@@ -135,7 +135,9 @@ def _loglik(y: F64, v: F64, x: F64, tau2: float, ml: bool) -> float:
     return ll if ml else ll + 0.5 * float(np.linalg.slogdet(vb)[1])
 
 
-def _likelihood_maximum(y: F64, v: F64, x: F64, ml: bool, one, fun) -> tuple[float, bool, int, list[tuple[float, float]]]:
+def _likelihood_maximum(
+    y: F64, v: F64, x: F64, ml: bool, one, fun
+) -> tuple[float, bool, int, list[tuple[float, float]]]:
     """The global maximum of the (restricted) likelihood over τ² >= 0: the score is scanned on
     :data:`metaacu.tau2.SCAN_GRID` (multiples of the residual spread) and every interval where it
     turns from positive to negative is refined, as for the intercept-only model.  Returns
@@ -160,8 +162,16 @@ def _likelihood_maximum(y: F64, v: F64, x: F64, ml: bool, one, fun) -> tuple[flo
 
 # --------------------------------------------------------------------------- result
 def fit_design(
-    y: F64, v: F64, x: F64, coef_names: Sequence[str], *, method: str, test: str, level: float,
-    intercept: bool, btt: Sequence[int] | None = None,
+    y: F64,
+    v: F64,
+    x: F64,
+    coef_names: Sequence[str],
+    *,
+    method: str,
+    test: str,
+    level: float,
+    intercept: bool,
+    btt: Sequence[int] | None = None,
 ) -> dict[str, Any]:
     """Fit the mixed-effects model for validated arrays and a full-rank model matrix ``x``.
 
@@ -203,10 +213,28 @@ def fit_design(
     else:
         i2, h2 = tau2_heterogeneity(tau2, typical_variance(qe_df, float(np.trace(p0))), qe_df)
     return {
-        "estimate": b, "se": se, "statistic": stat, "pvalue": pval, "ci_low": b - crit * se, "ci_high": b + crit * se,
-        "vcov": vb, "df": df, "qm": qm, "qm_df": m, "qm_pvalue": qm_p, "qm_test": "chi2" if test == "z" else "F",
-        "qe": qe, "qe_df": qe_df, "qe_pvalue": qe_p, "tau2": tau2, "i2": float(i2), "h2": float(h2), "s2": s2,
-        "converged": converged, "iterations": iterations, "weights": 100.0 * w / w.sum(),
+        "estimate": b,
+        "se": se,
+        "statistic": stat,
+        "pvalue": pval,
+        "ci_low": b - crit * se,
+        "ci_high": b + crit * se,
+        "vcov": vb,
+        "df": df,
+        "qm": qm,
+        "qm_df": m,
+        "qm_pvalue": qm_p,
+        "qm_test": "chi2" if test == "z" else "F",
+        "qe": qe,
+        "qe_df": qe_df,
+        "qe_pvalue": qe_p,
+        "tau2": tau2,
+        "i2": float(i2),
+        "h2": float(h2),
+        "s2": s2,
+        "converged": converged,
+        "iterations": iterations,
+        "weights": 100.0 * w / w.sum(),
     }
 
 
@@ -284,10 +312,13 @@ def meta_regression(
     lv = check_level(level)
     vi, moderators = effects_shorthand(yi, vi, moderators, "moderators")  # meta_regression(effect_sizes, mods)
     if moderators is None:
-        raise MetaacuInputError("argument 'moderators' is required (one row per study); use meta_analysis() "
-                                "for an intercept-only model")
-    if data is not None and (isinstance(moderators, str) or (isinstance(moderators, Sequence) and moderators
-                                                             and all(isinstance(m, str) for m in moderators))):
+        raise MetaacuInputError(
+            "argument 'moderators' is required (one row per study); use meta_analysis() for an intercept-only model"
+        )
+    if data is not None and (
+        isinstance(moderators, str)
+        or (isinstance(moderators, Sequence) and moderators and all(isinstance(m, str) for m in moderators))
+    ):
         cols = [moderators] if isinstance(moderators, str) else list(moderators)
         moderators = pd.DataFrame({c: data_column(data, "moderators", c) for c in cols})
     labels = data_column(data, "labels", labels)
@@ -343,7 +374,21 @@ def meta_regression(
     for key in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "weights"):
         fit[key] = readonly(np.asarray(fit[key], dtype=float))
     return MetaRegression(
-        coef_names=tuple(names), r2=float(r2), tau2_re=float(tau2_re), k=k, p=p, yi=readonly(y.copy()),
-        vi=readonly(v.copy()), design=readonly(x), labels=labs, method=method, test=test, level=lv,
-        intercept=intercept, notes=tuple(notes), moderators=frame.copy(), _terms=terms, **fit,
+        coef_names=tuple(names),
+        r2=float(r2),
+        tau2_re=float(tau2_re),
+        k=k,
+        p=p,
+        yi=readonly(y.copy()),
+        vi=readonly(v.copy()),
+        design=readonly(x),
+        labels=labs,
+        method=method,
+        test=test,
+        level=lv,
+        intercept=intercept,
+        notes=tuple(notes),
+        moderators=frame.copy(),
+        _terms=terms,
+        **fit,
     )

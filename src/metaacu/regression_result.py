@@ -164,16 +164,29 @@ class MetaRegression(Printable):
         c = self._crit(lv)
         half = c * np.sqrt(se**2 + self.tau2)
         return pd.DataFrame(
-            {"pred": pred, "se": se, "ci_low": pred - c * se, "ci_high": pred + c * se,
-             "pi_low": pred - half, "pi_high": pred + half}
+            {
+                "pred": pred,
+                "se": se,
+                "ci_low": pred - c * se,
+                "ci_high": pred + c * se,
+                "pi_low": pred - half,
+                "pi_high": pred + half,
+            }
         )
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
         """Tidy coefficient table: ``term, estimate, se, statistic, pvalue, ci_low, ci_high``."""
         ci = self.confidence_interval(level)
         out = pd.DataFrame(
-            {"term": list(self.coef_names), "estimate": self.estimate, "se": self.se, "statistic": self.statistic,
-             "pvalue": self.pvalue, "ci_low": ci.low, "ci_high": ci.high}
+            {
+                "term": list(self.coef_names),
+                "estimate": self.estimate,
+                "se": self.se,
+                "statistic": self.statistic,
+                "pvalue": self.pvalue,
+                "ci_low": ci.low,
+                "ci_high": ci.high,
+            }
         )
         out.attrs.update({"level": ci.level, "method": self.method, "test": self.test, "tau2": self.tau2})
         return out
@@ -181,8 +194,14 @@ class MetaRegression(Printable):
     def study_frame(self) -> pd.DataFrame:
         """One row per study: label, yi, vi, weight, fitted, residual and the moderator columns."""
         out = pd.DataFrame(
-            {"label": list(self.labels), "yi": self.yi, "vi": self.vi, "weight": self.weights,
-             "fitted": self.fitted, "residual": self.residuals}
+            {
+                "label": list(self.labels),
+                "yi": self.yi,
+                "vi": self.vi,
+                "weight": self.weights,
+                "fitted": self.fitted,
+                "residual": self.residuals,
+            }
         )
         for col in self.moderators.columns:
             out[col] = self.moderators[col].to_numpy()
@@ -192,7 +211,10 @@ class MetaRegression(Printable):
         """Multi-line text summary, in the spirit of metafor's ``print.rma``."""
         d = check_digits(digits)
         kind = "Fixed-effects" if self.method == "EE" else "Mixed-effects"
-        lines = [f"{kind} meta-regression (k = {self.k}; p = {self.p}; tau^2 estimator: {self.method}; test: {self.test})", ""]
+        lines = [
+            f"{kind} meta-regression (k = {self.k}; p = {self.p}; tau^2 estimator: {self.method}; test: {self.test})",
+            "",
+        ]
         if self.method != "EE":
             lines.append(f"tau^2 (residual heterogeneity) = {self.tau2:.{d}f}, tau = {np.sqrt(self.tau2):.{d}f}")
         lines.append(f"I^2 (residual) = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
@@ -200,7 +222,9 @@ class MetaRegression(Printable):
             lines.append(f"R^2 (heterogeneity accounted for) = {self.r2:.2f}%")
         lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, {format_p(self.qe_pvalue)}")
         if self.qm_test == "F":
-            lines.append(f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
+            lines.append(
+                f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}"
+            )
         else:
             lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
         lines.append("")

@@ -17,8 +17,17 @@ if TYPE_CHECKING:
     from .results import MetaAnalysis
 
 __all__ = [
-    "SCALES", "Printable", "format_ci", "format_p", "html_summary", "on_scale", "pooling_name", "scale_label",
-    "summary_frame", "text_summary", "tidy_frame",
+    "SCALES",
+    "Printable",
+    "format_ci",
+    "format_p",
+    "html_summary",
+    "on_scale",
+    "pooling_name",
+    "scale_label",
+    "summary_frame",
+    "text_summary",
+    "tidy_frame",
 ]
 
 #: ``scale=`` of the tidy frames: the pooling scale (log RR ...) or the back-transformed response scale.
@@ -29,9 +38,15 @@ _TRANSFORMS: Final = {"log": "exp", "logit": "inverse logit", "identity": "ident
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
-    "EE": "common (equal) effect", "DL": "DerSimonian-Laird", "REML": "restricted maximum likelihood",
-    "ML": "maximum likelihood", "PM": "Paule-Mandel", "EB": "empirical Bayes", "HE": "Hedges",
-    "SJ": "Sidik-Jonkman", "HS": "Hunter-Schmidt",
+    "EE": "common (equal) effect",
+    "DL": "DerSimonian-Laird",
+    "REML": "restricted maximum likelihood",
+    "ML": "maximum likelihood",
+    "PM": "Paule-Mandel",
+    "EB": "empirical Bayes",
+    "HE": "Hedges",
+    "SJ": "Sidik-Jonkman",
+    "HS": "Hunter-Schmidt",
 }
 
 
@@ -68,12 +83,13 @@ def scale_label(info: MeasureInfo) -> str:
     """Caption of a table on the pooling scale: which scale, and how to get the other one."""
     if info.scale == "identity":
         return f"Estimates and intervals: {pooling_name(info)} (pooling scale = response scale)."
-    return (f"Estimates and intervals on the pooling scale: {pooling_name(info)}; "
-            f"to_frame(scale='response') gives the {info.display_name.lower()}.")
+    return (
+        f"Estimates and intervals on the pooling scale: {pooling_name(info)}; "
+        f"to_frame(scale='response') gives the {info.display_name.lower()}."
+    )
 
 
-def on_scale(frame: pd.DataFrame, measure: str | None, scale: str,
-             columns: Sequence[str] = LOCATIONS) -> pd.DataFrame:
+def on_scale(frame: pd.DataFrame, measure: str | None, scale: str, columns: Sequence[str] = LOCATIONS) -> pd.DataFrame:
     """``frame`` (on the pooling scale) on ``scale``, which is recorded in ``frame.attrs``.
 
     ``"response"``: the location ``columns`` back-transformed with the measure's
@@ -88,8 +104,10 @@ def on_scale(frame: pd.DataFrame, measure: str | None, scale: str,
         frame.attrs.update({"scale": "pooling", "scale_name": info.name})
         return frame
     if measure is None:
-        raise MetaacuInputError("argument 'scale'='response' needs the effect measure, to back-transform; these "
-                                "effects are generic (give measure=..., e.g. measure='OR', when fitting)")
+        raise MetaacuInputError(
+            "argument 'scale'='response' needs the effect measure, to back-transform; these "
+            "effects are generic (give measure=..., e.g. measure='OR', when fitting)"
+        )
     out = frame.drop(columns=[c for c in ("se",) if c in frame.columns])
     for col in columns:
         if col in out.columns:
@@ -100,6 +118,7 @@ def on_scale(frame: pd.DataFrame, measure: str | None, scale: str,
 
 def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
     """``"0.53 [0.21, 0.85]"`` with a fixed number of decimals (true minus sign)."""
+
     def f(x: float) -> str:
         x = round(x, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: no "−0.00"
         return f"{x:.{digits}f}".replace("-", "\u2212")
@@ -115,9 +134,15 @@ def tidy_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pool
     se = np.sqrt(res.vi)
     studies = pd.DataFrame(
         {
-            "row_type": "study", "label": list(res.labels), "estimate": res.yi, "se": se,
-            "ci_low": res.yi - z * se, "ci_high": res.yi + z * se, "weight": res.weights,
-            "pi_low": np.nan, "pi_high": np.nan,
+            "row_type": "study",
+            "label": list(res.labels),
+            "estimate": res.yi,
+            "se": se,
+            "ci_low": res.yi - z * se,
+            "ci_high": res.yi + z * se,
+            "weight": res.weights,
+            "pi_low": np.nan,
+            "pi_high": np.nan,
         }
     )
     if res.effects is not None:
@@ -127,9 +152,15 @@ def tidy_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pool
     pi = res.prediction_interval(lv) if res.is_random else None
     pooled = pd.DataFrame(
         {
-            "row_type": ["pooled"], "label": [f"{'Random' if res.is_random else 'Common'} effect ({res.method})"],
-            "estimate": [res.estimate], "se": [res.se], "ci_low": [ci.low], "ci_high": [ci.high],
-            "weight": [100.0], "pi_low": [pi.low if pi else np.nan], "pi_high": [pi.high if pi else np.nan],
+            "row_type": ["pooled"],
+            "label": [f"{'Random' if res.is_random else 'Common'} effect ({res.method})"],
+            "estimate": [res.estimate],
+            "se": [res.se],
+            "ci_low": [ci.low],
+            "ci_high": [ci.high],
+            "weight": [100.0],
+            "pi_low": [pi.low if pi else np.nan],
+            "pi_high": [pi.high if pi else np.nan],
         }
     )
     out = pd.concat([studies, pooled], ignore_index=True)
@@ -144,11 +175,29 @@ def summary_frame(res: MetaAnalysis, level: float | None = None, scale: str = "p
     ci = res.confidence_interval(lv)
     pi = res.prediction_interval(lv)
     row = {
-        "measure": res.measure, "method": res.method, "test": res.test, "level": lv, "k": res.k,
-        "estimate": res.estimate, "se": res.se, "ci_low": ci.low, "ci_high": ci.high,
-        "statistic": res.statistic, "df": res.df, "pvalue": res.pvalue, "pi_low": pi.low, "pi_high": pi.high,
-        "tau2": res.tau2, "tau": res.tau, "q": res.q, "q_df": res.q_df, "q_pvalue": res.q_pvalue,
-        "i2": res.i2, "i2_q": res.i2_q, "h2": res.h2, "converged": res.converged,
+        "measure": res.measure,
+        "method": res.method,
+        "test": res.test,
+        "level": lv,
+        "k": res.k,
+        "estimate": res.estimate,
+        "se": res.se,
+        "ci_low": ci.low,
+        "ci_high": ci.high,
+        "statistic": res.statistic,
+        "df": res.df,
+        "pvalue": res.pvalue,
+        "pi_low": pi.low,
+        "pi_high": pi.high,
+        "tau2": res.tau2,
+        "tau": res.tau,
+        "q": res.q,
+        "q_df": res.q_df,
+        "q_pvalue": res.q_pvalue,
+        "i2": res.i2,
+        "i2_q": res.i2_q,
+        "h2": res.h2,
+        "converged": res.converged,
     }
     return on_scale(pd.DataFrame([row]), res.measure, scale)
 
@@ -182,7 +231,9 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
     back = res.info.scale != "identity"  # ratios and logits: numbers on two scales, each labelled
     if back:
         lines.append(f"Pooling scale ({pooling_name(res.info)}):")
-    lines.append(f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  {format_p(res.pvalue)}")
+    lines.append(
+        f"estimate = {res.estimate:.{d}f}  se = {res.se:.{d}f}  {stat} = {res.statistic:.{d}f}  {format_p(res.pvalue)}"
+    )
     lines.append(f"{ci_lab}: {res.ci_low:.{d}f} to {res.ci_high:.{d}f}")
     pi = res.prediction_interval() if res.is_random else None
     if pi is not None:
@@ -195,8 +246,9 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
             f"to {float(t(res.ci_high)):.{d}f})"
         )
         if pi is not None:
-            lines.append(f"{name} prediction interval: {float(t(pi.low)):.{d}f} to {float(t(pi.high)):.{d}f} "
-                         f"({pi.method})")
+            lines.append(
+                f"{name} prediction interval: {float(t(pi.low)):.{d}f} to {float(t(pi.high)):.{d}f} ({pi.method})"
+            )
     if not res.converged:
         lines.append(f"WARNING: tau^2 solver did not converge after {res.iterations} iterations")
     lines.extend(f"Note: {n}" for n in res.notes)

@@ -85,7 +85,7 @@ def rescale_one(y: F64, v: F64) -> tuple[int, F64, F64]:
     Ordinary data (every variance within ``2^±2·SKIP`` of 1, effects within ``±10^RANGE``) return
     ``e = 0`` and the inputs after three reductions, the cost of a single fit's fast path."""
     lo, hi = float(v.min()), float(v.max())
-    if 2.0 ** (-2 * SKIP) <= lo and hi <= 2.0 ** (2 * SKIP) and float(np.abs(y).max()) <= _LIMIT:
+    if lo >= 2.0 ** (-2 * SKIP) and hi <= 2.0 ** (2 * SKIP) and float(np.abs(y).max()) <= _LIMIT:
         return 0, y, v
     e = exponents(v[None, :])
     ys, vs = scale_rows(y[None, :], v[None, :], e)

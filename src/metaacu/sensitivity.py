@@ -31,8 +31,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._validation import MetaacuInputError
-from .pooling import fit_arrays
 from .interval import Interval
+from .pooling import fit_arrays
 from .results import MetaAnalysis
 
 __all__ = ["Cumulative", "Influence", "LeaveOneOut", "cumulative", "influence", "leave_one_out"]
@@ -51,7 +51,9 @@ CHUNK_ELEMENTS: Final = 2**16
 
 def _check_result(result: Any, name: str, min_k: int) -> MetaAnalysis:
     if not isinstance(result, MetaAnalysis):
-        raise MetaacuInputError(f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}")
+        raise MetaacuInputError(
+            f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}"
+        )
     if result.k < min_k:
         raise MetaacuInputError(f"{name}() needs at least {min_k} studies; the meta-analysis has k = {result.k}")
     return result
@@ -99,11 +101,13 @@ def _refit(result: MetaAnalysis, m: int, mask: Callable[[slice], NDArray[np.bool
 
 def _omit_one(k: int) -> Callable[[slice], NDArray[np.bool_]]:
     """Mask maker for leave-one-out: row *i* keeps every study but *i*."""
+
     def mask(rows: slice) -> NDArray[np.bool_]:
         idx = np.arange(rows.start, rows.stop)
         keep = np.ones((idx.size, k), dtype=bool)
         keep[np.arange(idx.size), idx] = False
         return keep
+
     return mask
 
 
@@ -112,7 +116,9 @@ def _stat_name(test: str) -> str:
 
 
 def _frame_html(title: str, frame: pd.DataFrame) -> str:
-    return f"<p><b>{html.escape(title)}</b></p>" + frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+    return f"<p><b>{html.escape(title)}</b></p>" + frame.to_html(
+        index=False, float_format=lambda x: f"{x:.4f}", border=0
+    )
 
 
 def _readonly_fields(obj: Any) -> None:
@@ -190,7 +196,6 @@ class LeaveOneOut(_Refits):
         The fit with all studies.
     """
 
-
     def to_frame(self) -> pd.DataFrame:
         """One row per omitted study: ``omitted, estimate, se, statistic, pvalue, ci_low, ci_high,
         q, q_pvalue, tau2, i2, h2``."""
@@ -198,14 +203,18 @@ class LeaveOneOut(_Refits):
 
     def summary(self, digits: int = 4) -> str:
         """Text table, one line per omitted study."""
-        head = (f"Leave-one-out analysis (k = {self.k}; {self.method}, test {self.test}); "
-                f"full estimate {self.full.estimate:.{digits}f} [{self.full.ci_low:.{digits}f}, {self.full.ci_high:.{digits}f}]")
+        head = (
+            f"Leave-one-out analysis (k = {self.k}; {self.method}, test {self.test}); "
+            f"full estimate {self.full.estimate:.{digits}f} [{self.full.ci_low:.{digits}f}, {self.full.ci_high:.{digits}f}]"
+        )
         table = self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.{digits}f}")
         return head + "\n" + table
 
     def __repr__(self) -> str:
-        return (f"<LeaveOneOut k={self.k} {self.method}/{self.test} estimate range "
-                f"[{np.nanmin(self.estimate):.4g}, {np.nanmax(self.estimate):.4g}]>")
+        return (
+            f"<LeaveOneOut k={self.k} {self.method}/{self.test} estimate range "
+            f"[{np.nanmin(self.estimate):.4g}, {np.nanmax(self.estimate):.4g}]>"
+        )
 
 
 def leave_one_out(result: MetaAnalysis) -> LeaveOneOut:
@@ -235,8 +244,14 @@ def leave_one_out(result: MetaAnalysis) -> LeaveOneOut:
     """
     res = _check_result(result, "leave_one_out", 2)
     out = _refit(res, res.k, _omit_one(res.k))
-    return LeaveOneOut(labels=res.labels, **{key: np.asarray(out[key], dtype=float) for key in _REFIT_KEYS},
-                       method=res.method, test=res.test, level=res.level, full=res)
+    return LeaveOneOut(
+        labels=res.labels,
+        **{key: np.asarray(out[key], dtype=float) for key in _REFIT_KEYS},
+        method=res.method,
+        test=res.test,
+        level=res.level,
+        full=res,
+    )
 
 
 @dataclass(frozen=True, repr=False)
@@ -291,7 +306,18 @@ class Influence:
     def to_frame(self) -> pd.DataFrame:
         """One row per study: ``label, rstudent, dffits, cook_d, cov_r, tau2_del, q_del, hat, weight,
         dfbetas, is_influential``."""
-        cols = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight", "dfbetas", "is_influential")
+        cols = (
+            "rstudent",
+            "dffits",
+            "cook_d",
+            "cov_r",
+            "tau2_del",
+            "q_del",
+            "hat",
+            "weight",
+            "dfbetas",
+            "is_influential",
+        )
         return pd.DataFrame({"label": list(self.labels), **{c: getattr(self, c) for c in cols}})
 
     def summary(self, digits: int = 4) -> str:
@@ -367,9 +393,18 @@ def influence(result: MetaAnalysis) -> Influence:
             | (np.abs(dfbetas) > 1.0)
         )
     return Influence(
-        labels=res.labels, rstudent=rstudent, dffits=dffits, cook_d=cook, cov_r=cov_r,
-        tau2_del=np.asarray(tau2_del, dtype=float), q_del=np.asarray(out["q"], dtype=float), hat=hat,
-        weight=100.0 * hat, dfbetas=dfbetas, is_influential=np.asarray(flag, dtype=bool), full=res,
+        labels=res.labels,
+        rstudent=rstudent,
+        dffits=dffits,
+        cook_d=cook,
+        cov_r=cov_r,
+        tau2_del=np.asarray(tau2_del, dtype=float),
+        q_del=np.asarray(out["q"], dtype=float),
+        hat=hat,
+        weight=100.0 * hat,
+        dfbetas=dfbetas,
+        is_influential=np.asarray(flag, dtype=bool),
+        full=res,
     )
 
 
@@ -384,8 +419,10 @@ def _order_index(order: ArrayLike, labels: tuple[str, ...]) -> NDArray[np.intp]:
         # numpy turns [1, "a", 2] into the strings "1", "a", "2": refuse rather than sort digits as text
         mixed = [i for i, x in enumerate(np.asarray(order, dtype=object)) if not isinstance(x, (str, bytes))]
         if mixed:
-            raise MetaacuInputError(f"argument 'order' mixes strings with other sort keys (e.g. {labels[mixed[0]]!r}, "
-                                    f"index {mixed[0]}); give keys of one type")
+            raise MetaacuInputError(
+                f"argument 'order' mixes strings with other sort keys (e.g. {labels[mixed[0]]!r}, "
+                f"index {mixed[0]}); give keys of one type"
+            )
     bad = np.asarray(pd.isna(keys), dtype=bool)
     if keys.dtype.kind in "fc":
         bad |= ~np.isfinite(keys)
@@ -393,12 +430,16 @@ def _order_index(order: ArrayLike, labels: tuple[str, ...]) -> NDArray[np.intp]:
         where = np.flatnonzero(bad)
         named = ", ".join(f"{labels[i]!r} (index {i})" for i in where[:5])
         more = f" and {where.size - 5} more" if where.size > 5 else ""
-        raise MetaacuInputError(f"argument 'order' has a missing or infinite sort key for "
-                                f"{'study' if where.size == 1 else 'studies'} {named}{more}")
+        raise MetaacuInputError(
+            f"argument 'order' has a missing or infinite sort key for "
+            f"{'study' if where.size == 1 else 'studies'} {named}{more}"
+        )
     try:
         return np.argsort(keys, kind="stable")
     except TypeError as exc:  # e.g. numbers mixed with strings in an object array
-        raise MetaacuInputError(f"argument 'order' has sort keys that cannot be compared with each other: {exc}") from None
+        raise MetaacuInputError(
+            f"argument 'order' has sort keys that cannot be compared with each other: {exc}"
+        ) from None
 
 
 @dataclass(frozen=True, repr=False)
@@ -428,8 +469,10 @@ class Cumulative(_Refits):
         return head + "\n" + self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.{digits}f}")
 
     def __repr__(self) -> str:
-        return (f"<Cumulative k={self.k} {self.method}/{self.test} first={self.estimate[0]:.4g} "
-                f"last={self.estimate[-1]:.4g}>")
+        return (
+            f"<Cumulative k={self.k} {self.method}/{self.test} first={self.estimate[0]:.4g} "
+            f"last={self.estimate[-1]:.4g}>"
+        )
 
 
 def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulative:
@@ -471,8 +514,11 @@ def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulati
     step[idx] = np.arange(k)  # study idx[j] enters at step j: row j keeps the studies with step ≤ j
     out = _refit(res, k, lambda rows: step[None, :] <= np.arange(rows.start, rows.stop)[:, None])
     return Cumulative(
-        labels=tuple(res.labels[i] for i in idx), order=idx.astype(np.intp),
+        labels=tuple(res.labels[i] for i in idx),
+        order=idx.astype(np.intp),
         **{key: np.asarray(out[key], dtype=float) for key in _REFIT_KEYS},
-        method=res.method, test=res.test, level=res.level, full=res,
+        method=res.method,
+        test=res.test,
+        level=res.level,
+        full=res,
     )
-

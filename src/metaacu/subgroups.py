@@ -39,7 +39,7 @@ from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_l
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS
 
-__all__ = ["SubgroupAnalysis", "TAU2_MODES", "subgroup_analysis"]
+__all__ = ["TAU2_MODES", "SubgroupAnalysis", "subgroup_analysis"]
 
 F64 = NDArray[np.float64]
 TAU2_MODES: Final = ("separate", "common")
@@ -107,16 +107,36 @@ class SubgroupAnalysis(Printable):
         rows = []
         for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
             rows.append(
-                {"row_type": "subgroup" if m is not self.overall else "overall", "group": name, "k": m.k,
-                 "estimate": m.estimate, "se": m.se, "ci_low": m.ci_low, "ci_high": m.ci_high,
-                 "statistic": m.statistic, "pvalue": m.pvalue, "tau2": m.tau2, "q": m.q, "q_df": m.q_df,
-                 "q_pvalue": m.q_pvalue, "i2": m.i2}
+                {
+                    "row_type": "subgroup" if m is not self.overall else "overall",
+                    "group": name,
+                    "k": m.k,
+                    "estimate": m.estimate,
+                    "se": m.se,
+                    "ci_low": m.ci_low,
+                    "ci_high": m.ci_high,
+                    "statistic": m.statistic,
+                    "pvalue": m.pvalue,
+                    "tau2": m.tau2,
+                    "q": m.q,
+                    "q_df": m.q_df,
+                    "q_pvalue": m.q_pvalue,
+                    "i2": m.i2,
+                }
             )
         out = pd.DataFrame(rows)
         out.attrs.update(
-            {"q_between": self.q_between, "q_between_df": self.q_between_df, "q_between_pvalue": self.q_between_pvalue,
-             "q_between_test": self.q_between_test, "tau2_mode": self.tau2_mode, "measure": self.measure,
-             "level": self.level, "method": self.method, "test": self.test}
+            {
+                "q_between": self.q_between,
+                "q_between_df": self.q_between_df,
+                "q_between_pvalue": self.q_between_pvalue,
+                "q_between_test": self.q_between_test,
+                "tau2_mode": self.tau2_mode,
+                "measure": self.measure,
+                "level": self.level,
+                "method": self.method,
+                "test": self.test,
+            }
         )
         return on_scale(out, self.measure, scale)
 
@@ -129,8 +149,12 @@ class SubgroupAnalysis(Printable):
         lines = [
             f"Subgroup analysis (k = {self.overall.k}; {len(self.groups)} subgroups; tau^2: {self.tau2_mode}, "
             f"{self.method}; test: {self.test})",
-            *([f"Estimates and CIs on the pooling scale ({pooling_name(measure_info(self.measure))})"]
-              if self.measure else []), "",
+            *(
+                [f"Estimates and CIs on the pooling scale ({pooling_name(measure_info(self.measure))})"]
+                if self.measure
+                else []
+            ),
+            "",
             f"{'group':>16} {'k':>4} {'estimate':>10} {'ci_low':>10} {'ci_high':>10} {'tau2':>9} {'I2 %':>7}",
         ]
         for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
@@ -141,8 +165,10 @@ class SubgroupAnalysis(Printable):
         lines.append("")
         p = format_p(self.q_between_pvalue)
         if self.q_between_test == "F":
-            lines.append(f"Test for subgroup differences: F({self.q_between_df}, {self.q_between_df2:g}) = "
-                         f"{self.q_between:.{d}f}, {p}")
+            lines.append(
+                f"Test for subgroup differences: F({self.q_between_df}, {self.q_between_df2:g}) = "
+                f"{self.q_between:.{d}f}, {p}"
+            )
         else:
             lines.append(f"Test for subgroup differences: Q({self.q_between_df}) = {self.q_between:.{d}f}, {p}")
         lines.extend(f"Note: {n}" for n in self.notes)
@@ -158,7 +184,9 @@ class SubgroupAnalysis(Printable):
 def _group_labels(groups: ArrayLike, k: int) -> tuple[str, ...]:
     if groups is None:
         raise MetaacuInputError("argument 'groups' is required (one subgroup label per study)")
-    vals = pd.Series(np.asarray(groups, dtype=object).ravel() if not isinstance(groups, pd.Series) else groups.to_numpy())
+    vals = pd.Series(
+        np.asarray(groups, dtype=object).ravel() if not isinstance(groups, pd.Series) else groups.to_numpy()
+    )
     if len(vals) != k:
         raise MetaacuInputError(f"argument 'groups' has {len(vals)} entries for {k} studies")
     if (bad := vals.isna().to_numpy()).any():
@@ -168,8 +196,15 @@ def _group_labels(groups: ArrayLike, k: int) -> tuple[str, ...]:
 
 
 def _common_group_model(
-    y: F64, v: F64, members: list[NDArray[np.bool_]], names: list[str], labs: tuple[str, ...],
-    method: str, test: str, level: float, measure: str | None,
+    y: F64,
+    v: F64,
+    members: list[NDArray[np.bool_]],
+    names: list[str],
+    labs: tuple[str, ...],
+    method: str,
+    test: str,
+    level: float,
+    measure: str | None,
 ) -> dict[str, MetaAnalysis]:
     """Per-group MetaAnalysis objects sharing the common τ² (coefficients of ``~ factor(g) - 1``)."""
     from .regression import fit_design
@@ -193,13 +228,33 @@ def _common_group_model(
             i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - float((w0 * w0).sum()) / sw0), q_df)
         w = 1.0 / (vg + tau2)
         out[name] = MetaAnalysis(
-            estimate=float(fit["estimate"][j]), se=float(fit["se"][j]), ci_low=float(fit["ci_low"][j]),
-            ci_high=float(fit["ci_high"][j]), statistic=float(fit["statistic"][j]), pvalue=float(fit["pvalue"][j]),
-            df=float(fit["df"]), tau2=float(tau2), q=q, q_df=q_df, q_pvalue=q_p, i2=float(i2), h2=float(h2),
-            i2_q=i2_q, k=kg, weights=readonly(100.0 * w / w.sum()), yi=readonly(yg.copy()), vi=readonly(vg.copy()),
-            labels=tuple(lab for lab, m in zip(labs, mem) if m), method=method, test=test, level=level,
-            measure=measure, converged=bool(fit["converged"]), iterations=int(fit["iterations"]),
-            tau2_at_boundary=bool(method != "EE" and tau2 == 0), s2=float(fit["s2"]),
+            estimate=float(fit["estimate"][j]),
+            se=float(fit["se"][j]),
+            ci_low=float(fit["ci_low"][j]),
+            ci_high=float(fit["ci_high"][j]),
+            statistic=float(fit["statistic"][j]),
+            pvalue=float(fit["pvalue"][j]),
+            df=float(fit["df"]),
+            tau2=float(tau2),
+            q=q,
+            q_df=q_df,
+            q_pvalue=q_p,
+            i2=float(i2),
+            h2=float(h2),
+            i2_q=i2_q,
+            k=kg,
+            weights=readonly(100.0 * w / w.sum()),
+            yi=readonly(yg.copy()),
+            vi=readonly(vg.copy()),
+            labels=tuple(lab for lab, m in zip(labs, mem) if m),
+            method=method,
+            test=test,
+            level=level,
+            measure=measure,
+            converged=bool(fit["converged"]),
+            iterations=int(fit["iterations"]),
+            tau2_at_boundary=bool(method != "EE" and tau2 == 0),
+            s2=float(fit["s2"]),
             notes=(f"common tau2 = {tau2:.6g} estimated from all {len(y)} studies (meta-regression on the subgroup)",),
         )
     return out
@@ -277,8 +332,9 @@ def subgroup_analysis(
         test = check_choice(test, "test", REGRESSION_TESTS)
     lv = check_level(level)
     vi, groups = effects_shorthand(yi, vi, groups, "groups")  # subgroup_analysis(effect_sizes, groups)
-    yi, vi, groups, labels = (data_column(data, n, a) for n, a in
-                              (("yi", yi), ("vi", vi), ("groups", groups), ("labels", labels)))
+    yi, vi, groups, labels = (
+        data_column(data, n, a) for n, a in (("yi", yi), ("vi", vi), ("groups", groups), ("labels", labels))
+    )
     y, v, labs, measure, es, notes = resolve_effects(yi, vi, labels, measure)
     k = y.size
     labels = es.labels if es is not None and labels is None else labels
@@ -290,8 +346,10 @@ def subgroup_analysis(
     members = [garr == n for n in names]
     singles = [n for n, m in zip(names, members) if m.sum() == 1]
     if singles:
-        notes.append(f"subgroup(s) {', '.join(map(repr, singles))} hold one study"
-                     + ("; no within-subgroup heterogeneity can be estimated" if mode == "separate" else ""))
+        notes.append(
+            f"subgroup(s) {', '.join(map(repr, singles))} hold one study"
+            + ("; no within-subgroup heterogeneity can be estimated" if mode == "separate" else "")
+        )
     if es is not None and labels is es.labels:
         overall = meta_analysis(es, method=method, test=test, level=lv)
     else:
@@ -308,8 +366,15 @@ def subgroup_analysis(
             if es is not None and labels is es.labels:  # keep the arm data for forest plots
                 fits[n] = meta_analysis(es.subset(m), method=method, test=test, level=lv)
             else:
-                fits[n] = meta_analysis(y[m], v[m], method=method, test=test, level=lv,
-                                        labels=[lab for lab, keep in zip(labs, m) if keep], measure=measure)
+                fits[n] = meta_analysis(
+                    y[m],
+                    v[m],
+                    method=method,
+                    test=test,
+                    level=lv,
+                    labels=[lab for lab, keep in zip(labs, m) if keep],
+                    measure=measure,
+                )
         est = np.array([f.estimate for f in fits.values()])
         w = 1.0 / np.array([f.se for f in fits.values()]) ** 2
         qb = float((w * (est - (w * est).sum() / w.sum()) ** 2).sum())
@@ -317,8 +382,10 @@ def subgroup_analysis(
         qb_p = float(special.chdtrc(qb_df, qb))
         qtest, df2, tau2_common = "chi2", np.inf, np.nan
         if test != "z":
-            notes.append("test of subgroup differences uses the subgroup standard errors of the chosen test "
-                         f"({test!r}), compared with chi-squared(G - 1)")
+            notes.append(
+                "test of subgroup differences uses the subgroup standard errors of the chosen test "
+                f"({test!r}), compared with chi-squared(G - 1)"
+            )
     else:
         if k <= len(names):
             raise MetaacuInputError(
@@ -330,7 +397,20 @@ def subgroup_analysis(
         qb, qb_df, qb_p = reg.qm, reg.qm_df, reg.qm_pvalue
         qtest, df2, tau2_common = reg.qm_test, reg.df, reg.tau2
     return SubgroupAnalysis(
-        groups=fits, overall=overall, q_between=qb, q_between_df=int(qb_df), q_between_pvalue=qb_p,
-        q_between_test=qtest, q_between_df2=float(df2), tau2_mode=mode, tau2_common=float(tau2_common),
-        group_of=g, method=method, test=test, level=lv, measure=measure, regression=reg, notes=tuple(notes),
+        groups=fits,
+        overall=overall,
+        q_between=qb,
+        q_between_df=int(qb_df),
+        q_between_pvalue=qb_p,
+        q_between_test=qtest,
+        q_between_df2=float(df2),
+        tau2_mode=mode,
+        tau2_common=float(tau2_common),
+        group_of=g,
+        method=method,
+        test=test,
+        level=lv,
+        measure=measure,
+        regression=reg,
+        notes=tuple(notes),
     )

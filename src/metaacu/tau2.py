@@ -30,8 +30,19 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SCAN_GRID", "TAU2_METHODS", "Tau2Fit", "denoise", "estimate_tau2", "generalised_q", "likelihood_brackets",
-           "loglik", "reml_score", "solve_decreasing", "solve_in_bracket"]
+__all__ = [
+    "SCAN_GRID",
+    "TAU2_METHODS",
+    "Tau2Fit",
+    "denoise",
+    "estimate_tau2",
+    "generalised_q",
+    "likelihood_brackets",
+    "loglik",
+    "reml_score",
+    "solve_decreasing",
+    "solve_in_bracket",
+]
 
 F64 = NDArray[np.float64]
 
@@ -206,8 +217,10 @@ def _solve(
         new = np.where(f == 0, x[rows], new)  # an exact root: keep it
         change = np.abs(new - x[rows])
         x[rows] = new
-        conv = (change <= TOL * np.maximum(scale[rows], np.abs(new))) | (f == 0) | (
-            hi[rows] - lo[rows] <= TOL * np.maximum(scale[rows], np.abs(hi[rows]))
+        conv = (
+            (change <= TOL * np.maximum(scale[rows], np.abs(new)))
+            | (f == 0)
+            | (hi[rows] - lo[rows] <= TOL * np.maximum(scale[rows], np.abs(hi[rows])))
         )
         done[rows[conv]] = True
     return Tau2Fit(x, done, it)
@@ -244,7 +257,9 @@ def _spread(yi: F64, vi: F64, kk: F64) -> F64:
     valid = np.isfinite(vi)
     ybar = _mask_mean(yi, valid, kk)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(kk - 1.0, 1.0) + _mask_mean(vi, valid, kk)
+        return np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(kk - 1.0, 1.0) + _mask_mean(
+            vi, valid, kk
+        )
 
 
 def likelihood_brackets(yi: F64, vi: F64, kk: F64, ml: bool) -> tuple[NDArray[np.bool_], NDArray[np.intp], F64, F64]:
@@ -271,7 +286,9 @@ def likelihood_brackets(yi: F64, vi: F64, kk: F64, ml: bool) -> tuple[NDArray[np
     for start in range(0, m, step):
         sl = slice(start, min(m, start + step))
         n = sl.stop - sl.start
-        sc[sl] = reml_score(np.repeat(yi[sl], g, axis=0), np.repeat(vi[sl], g, axis=0), pts[sl].ravel(), ml).reshape(n, g)
+        sc[sl] = reml_score(np.repeat(yi[sl], g, axis=0), np.repeat(vi[sl], g, axis=0), pts[sl].ravel(), ml).reshape(
+            n, g
+        )
     many = (kk > 1)[:, None]
     down = (sc[:, :-1] > 0) & (sc[:, 1:] <= 0) & many
     r, j = np.nonzero(down)
@@ -318,8 +335,12 @@ def _likelihood_fit(yi: F64, vi: F64, kk: F64, ml: bool) -> Tau2Fit:
     # candidates: τ² = 0 where it is a local maximum, and every refined interior root
     c_rows = np.concatenate([np.flatnonzero(at_zero), rows])
     c_tau2 = np.concatenate([np.zeros(int(at_zero.sum())), fit.tau2 if fit else np.zeros(0)])
-    c_conv = np.concatenate([np.ones(int(at_zero.sum()), dtype=bool), fit.converged if fit else np.zeros(0, dtype=bool)])
-    c_it = np.concatenate([np.zeros(int(at_zero.sum()), dtype=np.int64), fit.iterations if fit else np.zeros(0, dtype=np.int64)])
+    c_conv = np.concatenate(
+        [np.ones(int(at_zero.sum()), dtype=bool), fit.converged if fit else np.zeros(0, dtype=bool)]
+    )
+    c_it = np.concatenate(
+        [np.zeros(int(at_zero.sum()), dtype=np.int64), fit.iterations if fit else np.zeros(0, dtype=np.int64)]
+    )
     c_ll = loglik(yi[c_rows], vi[c_rows], c_tau2, ml) if c_rows.size else np.zeros(0)
     # per row: best candidate (ties go to the smaller τ², i.e. the boundary), and the best of the rest
     order = np.lexsort((c_tau2, -c_ll, c_rows))
@@ -331,7 +352,11 @@ def _likelihood_fit(yi: F64, vi: F64, kk: F64, ml: bool) -> Tau2Fit:
     tau2, conv, it = np.zeros(m), np.ones(m, dtype=bool), np.zeros(m, dtype=np.int64)
     ll, alt_t, alt_ll = np.full(m, np.nan), np.full(m, np.nan), np.full(m, np.nan)
     tau2[c_rows[first]], conv[c_rows[first]], it[c_rows[first]], ll[c_rows[first]] = (
-        c_tau2[first], c_conv[first], c_it[first], c_ll[first])
+        c_tau2[first],
+        c_conv[first],
+        c_it[first],
+        c_ll[first],
+    )
     alt_t[c_rows[second]], alt_ll[c_rows[second]] = c_tau2[second], c_ll[second]
     maxima = np.bincount(c_rows, minlength=m).astype(np.int64)
     return Tau2Fit(tau2, conv, it, maxima, ll, alt_t, alt_ll)
@@ -419,8 +444,15 @@ def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
         return Tau2Fit(tau2, np.ones(m, dtype=bool), np.zeros(m, dtype=np.int64))
     if method in ITERATIVE:
         fit = _iterative(yi, vi, kk, method)
-        return Tau2Fit(np.where(kk > 1, np.maximum(fit.tau2, 0.0), 0.0), fit.converged, fit.iterations, fit.maxima,
-                       fit.loglik, fit.alt_tau2, fit.alt_loglik)
+        return Tau2Fit(
+            np.where(kk > 1, np.maximum(fit.tau2, 0.0), 0.0),
+            fit.converged,
+            fit.iterations,
+            fit.maxima,
+            fit.loglik,
+            fit.alt_tau2,
+            fit.alt_loglik,
+        )
     closed = {"DL": _dl, "HE": _he, "HS": _hs, "SJ": _sj}[method]
     with np.errstate(invalid="ignore", divide="ignore"):
         raw = closed(yi, vi, kk)

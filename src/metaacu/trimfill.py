@@ -24,10 +24,10 @@ from scipy import special
 
 from ._validation import MetaacuInputError, check_bool, check_choice, check_digits, check_int, check_level, check_number
 from .bias import F64, check_univariate
+from .interval import Interval
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
 from .report import format_p
-from .interval import Interval
 from .results import MetaAnalysis
 
 __all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
@@ -108,10 +108,14 @@ class TrimAndFill:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per study (observed then imputed): ``label, yi, vi, filled``."""
-        return pd.DataFrame({
-            "label": list(self.adjusted.labels), "yi": self.adjusted.yi, "vi": self.adjusted.vi,
-            "filled": self.is_filled,
-        })
+        return pd.DataFrame(
+            {
+                "label": list(self.adjusted.labels),
+                "yi": self.adjusted.yi,
+                "vi": self.adjusted.vi,
+                "filled": self.is_filled,
+            }
+        )
 
     def summary(self, digits: int = 4) -> str:
         """Text summary."""
@@ -130,8 +134,10 @@ class TrimAndFill:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        return (f"<TrimAndFill {self.estimator} k0={self.k0} side={self.side} "
-                f"estimate={self.estimate:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}]>")
+        return (
+            f"<TrimAndFill {self.estimator} k0={self.k0} side={self.side} "
+            f"estimate={self.estimate:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}]>"
+        )
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(self.summary())}</pre>"
@@ -208,8 +214,9 @@ def trim_and_fill(
         )
     if side is None:
         X = np.column_stack([np.ones_like(v0), np.sqrt(v0)])
-        slope = fit_design(y0, v0, X, ("intrcpt", "sei"), method=fit_method, test="z", level=0.95,
-                           intercept=True)["estimate"][1]
+        slope = fit_design(y0, v0, X, ("intrcpt", "sei"), method=fit_method, test="z", level=0.95, intercept=True)[
+            "estimate"
+        ][1]
         side = "right" if slope < 0 else "left"
     else:
         side = check_choice(side, "side", ("left", "right"))
@@ -248,8 +255,15 @@ def trim_and_fill(
                         "argument 2k^2 - 4Sr + 1/4); use estimator='L0' or 'R0'"
                     )
                 k0_raw = k - 0.5 - np.sqrt(arg)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0_raw**3 + 27 * k0_raw**2 + 17 * k0_raw
-                      - 18 * k * k0_raw**2 - 18 * k * k0_raw + 6 * k**2 * k0_raw) / 24.0
+            var_sr = (
+                k * (k + 1) * (2 * k + 1)
+                + 10 * k0_raw**3
+                + 27 * k0_raw**2
+                + 17 * k0_raw
+                - 18 * k * k0_raw**2
+                - 18 * k * k0_raw
+                + 6 * k**2 * k0_raw
+            ) / 24.0
             with np.errstate(invalid="ignore"):
                 if estimator == "L0":
                     se_k0 = float(4.0 * np.sqrt(var_sr) / (2.0 * k - 1.0))
@@ -264,23 +278,38 @@ def trim_and_fill(
         m = np.arange(-1, k0)
         p_k0 = float(1.0 - np.sum(special.comb(m + 1, m + 1) * 0.5 ** (m + 2)))
     if k0 > 0:
-        mirrored = 2.0 * beta - y[k - k0:]
+        mirrored = 2.0 * beta - y[k - k0 :]
         filled_y = -mirrored if side == "right" else mirrored
-        filled_v = v[k - k0:].copy()
+        filled_v = v[k - k0 :].copy()
         labels = tuple(res.labels) + tuple(f"Filled {i + 1}" for i in range(k0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             adjusted = meta_analysis(
-                np.r_[y0, filled_y], np.r_[v0, filled_v], method=res.method, test=res.test, level=res.level,
-                labels=labels, measure=res.measure, profile=res.profile, prediction=res.pi_method,
+                np.r_[y0, filled_y],
+                np.r_[v0, filled_v],
+                method=res.method,
+                test=res.test,
+                level=res.level,
+                labels=labels,
+                measure=res.measure,
+                profile=res.profile,
+                prediction=res.pi_method,
             )
     else:
         filled_y, filled_v = np.zeros(0), np.zeros(0)
         adjusted = res
     return TrimAndFill(
-        k0=k0, se_k0=float(se_k0), p_k0=p_k0, side=side, estimator=estimator, common_effect=common_effect,
-        filled_yi=np.asarray(filled_y, dtype=float), filled_vi=np.asarray(filled_v, dtype=float),
-        adjusted=adjusted, original=res, iterations=it,
+        k0=k0,
+        se_k0=float(se_k0),
+        p_k0=p_k0,
+        side=side,
+        estimator=estimator,
+        common_effect=common_effect,
+        filled_yi=np.asarray(filled_y, dtype=float),
+        filled_vi=np.asarray(filled_v, dtype=float),
+        adjusted=adjusted,
+        original=res,
+        iterations=it,
     )
 
 
@@ -328,7 +357,9 @@ class FailSafeN:
         if self.method == "orwin":
             lines.append(f"average effect size: {self.mean_effect:.{digits}f}; target: {self.target:.{digits}f}")
         else:
-            lines.append(f"observed significance level: {format_p(self.pvalue, prefix=False)}; target significance level: {self.alpha:g}")
+            lines.append(
+                f"observed significance level: {format_p(self.pvalue, prefix=False)}; target significance level: {self.alpha:g}"
+            )
         lines.append(f"fail-safe N: {self.n}")
         return "\n".join(lines)
 
@@ -422,5 +453,13 @@ def fail_safe_n(
         pval = float(2.0 * special.ndtr(-abs(zval)))
         n = max(0.0, k * wp / np.sum(w))
     n = _round_up(float(n))
-    return FailSafeN(method=method, n=int(n) if np.isfinite(n) else n, alpha=alpha, pvalue=pval,  # type: ignore[arg-type]
-                     mean_effect=mean_es, target=tgt, k=k, weighted=weighted and method == "orwin")
+    return FailSafeN(
+        method=method,
+        n=int(n) if np.isfinite(n) else n,
+        alpha=alpha,
+        pvalue=pval,  # type: ignore[arg-type]
+        mean_effect=mean_es,
+        target=tgt,
+        k=k,
+        weighted=weighted and method == "orwin",
+    )

@@ -39,8 +39,10 @@ def test_level_is_high_minus_the_downgrades(results):
         assert r.certainty.level == LEVELS[max(0, 3 - down)], r.id
 
 
-@pytest.mark.parametrize(("level", "words"), [("high", "Acupuncture "), ("moderate", " likely "), ("low", " may "),
-                                              ("very low", "very uncertain")])
+@pytest.mark.parametrize(
+    ("level", "words"),
+    [("high", "Acupuncture "), ("moderate", " likely "), ("low", " may "), ("very low", "very uncertain")],
+)
 def test_plain_language_statements_follow_the_level(results, level, words):
     found = [r for r in results.values() if r.certainty is not None and r.certainty.level == level]
     for r in found:
@@ -50,11 +52,17 @@ def test_plain_language_statements_follow_the_level(results, level, words):
 def test_rule_made_imprecision_relative_to_the_claims_target(results):
     imp = {cid: {d.domain: d for d in r.certainty.domains}["imprecision"] for cid, r in results.items() if r.certainty}
     # a claim of a clinically relevant effect whose CI includes the threshold
-    assert imp["chronic_pain_effect"].judgement == "serious" and "includes the threshold" in imp["chronic_pain_effect"].reason
+    assert (
+        imp["chronic_pain_effect"].judgement == "serious"
+        and "includes the threshold" in imp["chronic_pain_effect"].reason
+    )
     # CI entirely below the threshold and 477 participants >= 400: not imprecise for an 'important effect' claim
     assert imp["specific_effect_cherkin2009"].judgement == "not serious"
     # a claim of any effect whose CI excludes no effect, but 58 participants < 400
-    assert imp["acute_pain_vs_medication_trials"].judgement == "serious" and "58 participants" in imp["acute_pain_vs_medication_trials"].reason
+    assert (
+        imp["acute_pain_vs_medication_trials"].judgement == "serious"
+        and "58 participants" in imp["acute_pain_vs_medication_trials"].reason
+    )
     # both no effect and the threshold inside the CI
     assert imp["specific_effect_points"].judgement == "very serious"
     # a zero-event trial whose upper limit is 9.5 times the acceptable rate

@@ -125,8 +125,9 @@ def test_missing_ci_bound(folder: Path, empty: str, given: str) -> None:
     _refused(folder, "pooled_results", line, empty, f"{empty} is empty but {given} is given")
 
 
-@pytest.mark.parametrize(("table", "row_id", "column"),
-                         [("outcomes", SHIN, "n"), ("arms", "shin2013_msat", "n_randomised")])
+@pytest.mark.parametrize(
+    ("table", "row_id", "column"), [("outcomes", SHIN, "n"), ("arms", "shin2013_msat", "n_randomised")]
+)
 def test_arm_of_one(folder: Path, table: str, row_id: str, column: str) -> None:
     line = _set(folder, table, row_id, **{column: "1"})
     _refused(folder, table, line, column, "an arm needs at least 2 patients")
@@ -153,8 +154,7 @@ def test_header_only_file(folder: Path) -> None:
         ("contrasts", "shin2013_nrs_w02chg_msat_vs_nsaid", "pvalue", "0.\u0660\u0663", "pvalue"),
     ],
 )
-def test_only_ascii_decimal_numbers(folder: Path, table: str, row_id: str, column: str, value: str,
-                                    kind: str) -> None:
+def test_only_ascii_decimal_numbers(folder: Path, table: str, row_id: str, column: str, value: str, kind: str) -> None:
     line = _set(folder, table, row_id, **{column: value})
     _refused(folder, table, line, column, f"cannot read {value!r} as {kind}")
 
@@ -203,8 +203,12 @@ def test_latin1_byte_in_registry(folder: Path) -> None:
 # ---------------------------------------------------------------- arguments
 @pytest.mark.parametrize(
     ("call", "argument"),
-    [(lambda: load_dataset(5), "directory"), (lambda: load_studies(5), "path"),
-     (lambda: load_registry(5), "path"), (lambda: load_registry(DATA / "claims.toml", dataset=5), "dataset")],
+    [
+        (lambda: load_dataset(5), "directory"),
+        (lambda: load_studies(5), "path"),
+        (lambda: load_registry(5), "path"),
+        (lambda: load_registry(DATA / "claims.toml", dataset=5), "dataset"),
+    ],
 )
 def test_non_path_argument(call, argument: str) -> None:
     with pytest.raises(MetaacuInputError) as info:
@@ -213,4 +217,3 @@ def test_non_path_argument(call, argument: str) -> None:
     assert f"argument {argument!r} must be" in msg and "got int" in msg, msg
     if argument != "dataset":
         assert "str or os.PathLike" in msg
-

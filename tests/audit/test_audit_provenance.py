@@ -55,8 +55,10 @@ def test_a_non_public_source_is_refused(tmp_path, bad):
 
 
 def _article() -> Path | None:
-    candidates = [os.environ.get("METAACU_ARTICLE", ""),
-                  Path(__file__).resolve().parents[3] / "shared" / "seed" / "article.txt"]
+    candidates = [
+        os.environ.get("METAACU_ARTICLE", ""),
+        Path(__file__).resolve().parents[3] / "shared" / "seed" / "article.txt",
+    ]
     for c in candidates:
         if c and Path(c).is_file():
             return Path(c)
@@ -72,8 +74,14 @@ def _norm(text: str) -> str:
 @pytest.mark.skipif(_article() is None, reason="the article text is not in this checkout (set METAACU_ARTICLE)")
 def test_article_words_are_quoted_exactly_in_the_named_section(registry):
     text = _norm(_article().read_text(encoding="utf-8"))
-    headings = ["Acute VS Chronic", "Low Back Pain", "Back Pain During Pregnancy", "How Acupuncture Works",
-                "How Many Sessions?", "Frequently asked questions"]
+    headings = [
+        "Acute VS Chronic",
+        "Low Back Pain",
+        "Back Pain During Pregnancy",
+        "How Acupuncture Works",
+        "How Many Sessions?",
+        "Frequently asked questions",
+    ]
     starts = {"(introduction)": 0, **{h: text.find(h) for h in headings}}
     assert all(v >= 0 for v in starts.values())
     order = sorted(starts.values()) + [len(text)]

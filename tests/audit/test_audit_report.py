@@ -18,8 +18,19 @@ def sof(results):
 
 def test_sof_has_one_row_per_rated_claim_and_the_layout_cochrane_readers_know(sof, results):
     assert set(sof.index) == {r.id for r in results.values() if r.certainty is not None}
-    for col in ("claim", "comparison", "outcome", "trials (participants)", "relative effect", "absolute effect",
-                "certainty", "what it means", "verdict", "at the alternative threshold", "fidelity"):
+    for col in (
+        "claim",
+        "comparison",
+        "outcome",
+        "trials (participants)",
+        "relative effect",
+        "absolute effect",
+        "certainty",
+        "what it means",
+        "verdict",
+        "at the alternative threshold",
+        "fidelity",
+    ):
         assert col in sof.columns
 
 
@@ -48,14 +59,30 @@ def test_ratios_are_never_shown_on_the_log_scale(results):
     for r in results.values():
         row = r.as_row()
         if r.is_ratio:
-            assert row["estimate"] == pytest.approx(math.exp(r.estimate)) and row["effect_scale"] == "ratio (back-transformed)"
+            assert (
+                row["estimate"] == pytest.approx(math.exp(r.estimate))
+                and row["effect_scale"] == "ratio (back-transformed)"
+            )
 
 
 def test_claims_csv_row_has_every_column_the_review_asked_for(results):
     row = results["pregnancy_pain_relief"].as_row()
-    for col in ("category", "verdict", "alt_verdict", "certainty", "certainty_risk_of_bias", "certainty_imprecision",
-                "published_certainty", "plain_language", "absolute_effect", "fidelity", "article_words", "section",
-                "paragraph", "origin"):
+    for col in (
+        "category",
+        "verdict",
+        "alt_verdict",
+        "certainty",
+        "certainty_risk_of_bias",
+        "certainty_imprecision",
+        "published_certainty",
+        "plain_language",
+        "absolute_effect",
+        "fidelity",
+        "article_words",
+        "section",
+        "paragraph",
+        "origin",
+    ):
         assert col in row
     assert results["chronic_lbp_pain_vs_usual_care"].as_row()["published_certainty"].startswith("low (mu2020_cochrane")
 

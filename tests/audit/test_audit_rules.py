@@ -50,18 +50,21 @@ def test_claim_verdict_table_is_complete_and_reaches_every_verdict():
     assert reached == {"supported", "not_supported", "inconclusive", "contradicted"}
 
 
-@pytest.mark.parametrize(("kind", "category", "verdict"), [
-    ("any_effect", "effect_below_important", "supported"),
-    ("any_effect", "no_important_effect", "not_supported"),
-    ("any_effect", "opposite_direction", "contradicted"),
-    ("important_effect", "important_effect", "supported"),
-    ("important_effect", "effect_importance_uncertain", "inconclusive"),
-    ("important_effect", "no_important_effect", "contradicted"),
-    ("important_effect", "effect_below_important", "contradicted"),
-    ("small_or_no_effect", "important_effect", "contradicted"),
-    ("small_or_no_effect", "no_important_effect", "supported"),
-    ("small_or_no_effect", "inconclusive", "inconclusive"),
-])
+@pytest.mark.parametrize(
+    ("kind", "category", "verdict"),
+    [
+        ("any_effect", "effect_below_important", "supported"),
+        ("any_effect", "no_important_effect", "not_supported"),
+        ("any_effect", "opposite_direction", "contradicted"),
+        ("important_effect", "important_effect", "supported"),
+        ("important_effect", "effect_importance_uncertain", "inconclusive"),
+        ("important_effect", "no_important_effect", "contradicted"),
+        ("important_effect", "effect_below_important", "contradicted"),
+        ("small_or_no_effect", "important_effect", "contradicted"),
+        ("small_or_no_effect", "no_important_effect", "supported"),
+        ("small_or_no_effect", "inconclusive", "inconclusive"),
+    ],
+)
 def test_claim_wording_decides_what_a_category_means(kind, category, verdict):
     lo, hi = CASES[category][0]
     v = rules.effect_verdict((lo + hi) / 2, lo, hi, T, kind, SHOW, "SMD")
@@ -95,18 +98,23 @@ def test_clopper_pearson_exact_identities():
         rules.clopper_pearson(5, 3)
 
 
-@pytest.mark.parametrize(("events", "total", "category", "verdict"), [
-    (0, 37, "harm_not_excluded", "inconclusive"),      # upper 9.5% > 1%: a small trial is imprecise
-    (0, 1000, "harm_rate_excluded", "supported"),       # upper 0.37% < 1%
-    (40, 400, "harm_rate_exceeded", "contradicted"),    # lower about 7% > 1%
-])
+@pytest.mark.parametrize(
+    ("events", "total", "category", "verdict"),
+    [
+        (0, 37, "harm_not_excluded", "inconclusive"),  # upper 9.5% > 1%: a small trial is imprecise
+        (0, 1000, "harm_rate_excluded", "supported"),  # upper 0.37% < 1%
+        (40, 400, "harm_rate_exceeded", "contradicted"),  # lower about 7% > 1%
+    ],
+)
 def test_harm_rule_decides_on_the_exact_interval(events, total, category, verdict):
     v = rules.harm_verdict(events, total, 0.01)
     assert (v.category, v.verdict) == (category, verdict)
 
 
-@pytest.mark.parametrize(("p", "lo", "hi", "verdict"), [
-    (0.62, 0.55, 0.68, "supported"), (0.3, 0.2, 0.45, "contradicted"), (0.55, 0.4, 0.7, "inconclusive")])
+@pytest.mark.parametrize(
+    ("p", "lo", "hi", "verdict"),
+    [(0.62, 0.55, 0.68, "supported"), (0.3, 0.2, 0.45, "contradicted"), (0.55, 0.4, 0.7, "inconclusive")],
+)
 def test_majority_rule(p, lo, hi, verdict):
     assert rules.majority_verdict(p, lo, hi).verdict == verdict
 

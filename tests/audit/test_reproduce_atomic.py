@@ -26,8 +26,9 @@ QUIET = {"progress": lambda s: None}
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every entry under ``folder`` (folders as None) with its bytes."""
-    return {p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None)
-            for p in sorted(folder.rglob("*"))}
+    return {
+        p.relative_to(folder).as_posix(): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))
+    }
 
 
 def _old_results(folder: Path) -> Path:
@@ -91,15 +92,18 @@ def test_a_successful_run_replaces_the_old_folder_as_a_whole(env_run):
     out, _, _, _ = env_run
     assert not (out / "stale.txt").exists() and not (out / "figures" / "old_claim.png").exists()
     assert (out / "claims.md").read_text(encoding="utf-8") != "old claims.md\n"
-    assert "supported</p>" != (out / "report.html").read_text(encoding="utf-8")
+    assert (out / "report.html").read_text(encoding="utf-8") != "supported</p>"
     assert _siblings(out) == []
 
 
 def test_manifest_lists_every_file_with_its_hash(env_run):
     out, data, _, _ = env_run
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    on_disk = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-               for p in out.rglob("*") if p.is_file() and p.name != MANIFEST}
+    on_disk = {
+        p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in out.rglob("*")
+        if p.is_file() and p.name != MANIFEST
+    }
     assert manifest["files"] == on_disk and len(on_disk) > 20
     assert manifest["status"] == "complete" and manifest["complete_without_skips"] and manifest["skipped"] == []
     assert [s["status"] for s in manifest["steps"]] == ["done"] * 5
@@ -115,9 +119,11 @@ def test_verify_results_sees_a_changed_extra_or_missing_file(env_run, tmp_path):
     (copy / "claims.md").write_text("edited", encoding="utf-8")
     (copy / "extra.txt").write_text("x", encoding="utf-8")
     (copy / "certainty.csv").unlink()
-    assert verify_results(copy) == [f"certainty.csv: listed in {MANIFEST} but missing",
-                                    f"extra.txt: not listed in {MANIFEST}",
-                                    f"claims.md: SHA-256 differs from {MANIFEST}"]
+    assert verify_results(copy) == [
+        f"certainty.csv: listed in {MANIFEST} but missing",
+        f"extra.txt: not listed in {MANIFEST}",
+        f"claims.md: SHA-256 differs from {MANIFEST}",
+    ]
 
 
 def test_a_late_failure_leaves_the_old_folder_untouched(tmp_path, monkeypatch):
@@ -163,8 +169,10 @@ def test_the_kernel_gets_the_environment_and_the_caller_keeps_its_own(tmp_path, 
             seen["env"] = kwargs["env"]
             code = next(c for c in self.nb.cells if c.cell_type == "code")
             code.outputs = [nbformat.v4.new_output("stream", name="stdout", text=t) for t in ("a", "b\n")]
-            code.outputs += [nbformat.v4.new_output("display_data", data={"text/plain": "table"}),
-                             nbformat.v4.new_output("stream", name="stdout", text="c")]
+            code.outputs += [
+                nbformat.v4.new_output("display_data", data={"text/plain": "table"}),
+                nbformat.v4.new_output("stream", name="stdout", text="c"),
+            ]
 
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("METAACU_DATA", "somewhere/else")
@@ -178,7 +186,10 @@ def test_the_kernel_gets_the_environment_and_the_caller_keeps_its_own(tmp_path, 
     assert [c.id for c in nb.cells] == [f"cell-{i}" for i in range(len(nb.cells))]
     outputs = next(c for c in nb.cells if c.cell_type == "code").outputs
     assert [(o.output_type, o.get("text")) for o in outputs] == [
-        ("stream", "ab\n"), ("display_data", None), ("stream", "c")]
+        ("stream", "ab\n"),
+        ("display_data", None),
+        ("stream", "c"),
+    ]
 
 
 @pytest.mark.parametrize("kind", ["foreign folder", "holds the data", "is a file"])
@@ -224,7 +235,9 @@ def test_the_report_says_when_notebooks_were_skipped():
 
     from metaacu.audit.report import html_report
 
-    repro = pd.DataFrame(columns=["target", "published", "recomputed", "difference", "explanation", "locator", "source"])
+    repro = pd.DataFrame(
+        columns=["target", "published", "recomputed", "difference", "explanation", "locator", "source"]
+    )
     skipped = html_report([], {}, repro, notebooks_run=False)
     assert "Notebooks were not executed in this run" in skipped and "MANIFEST.json" in skipped
     assert "Notebooks were not executed" not in html_report([], {}, repro, notebooks_run=True)
@@ -247,5 +260,6 @@ def test_progress_lines_update_in_place_in_a_terminal_and_are_kept_in_a_log():
             p(line)
         p.close()
     assert log.getvalue() == "\n".join(lines) + "\n"
-    assert tty.getvalue() == ("[2/5] evaluate the claims\n\r      a (1/2): supported\r      bb (2/2): inconclusive\n"
-                              "[3/5] draw\n")
+    assert tty.getvalue() == (
+        "[2/5] evaluate the claims\n\r      a (1/2): supported\r      bb (2/2): inconclusive\n[3/5] draw\n"
+    )

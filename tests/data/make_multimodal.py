@@ -20,12 +20,24 @@ for trial in range(3000):
     for method in ("REML", "ML"):
         r = metaacu.meta_analysis(y, v, method=method)
         two_interior = r.tau2_maxima > 1 and r.tau2 > 0 and r.tau2_alternative[0] > 0
-        boundary_loses = r.tau2_maxima > 1 and r.tau2_alternative[0] == 0 and len([o for o in out if o["kind"] == "boundary_loses"]) < 4
+        boundary_loses = (
+            r.tau2_maxima > 1
+            and r.tau2_alternative[0] == 0
+            and len([o for o in out if o["kind"] == "boundary_loses"]) < 4
+        )
         boundary_wins = r.tau2_maxima > 1 and r.tau2 == 0 and len([o for o in out if o["kind"] == "boundary_wins"]) < 3
         if two_interior or boundary_loses or boundary_wins:
             kind = "two_interior" if two_interior else "boundary_loses" if boundary_loses else "boundary_wins"
-            out.append({"name": f"t12_{trial}_{method}", "kind": kind, "method": method, "draw": f"seed 7, trial {trial}",
-                        "yi": [float(a) for a in y], "vi": [float(a) for a in v]})
+            out.append(
+                {
+                    "name": f"t12_{trial}_{method}",
+                    "kind": kind,
+                    "method": method,
+                    "draw": f"seed 7, trial {trial}",
+                    "yi": [float(a) for a in y],
+                    "vi": [float(a) for a in v],
+                }
+            )
 with open("tests/data/multimodal_likelihood.json", "w", encoding="utf-8") as fh:
     json.dump({"note": "written by tests/data/make_multimodal.py", "datasets": out}, fh, indent=1)
 print(len(out), {k: sum(o["kind"] == k for o in out) for k in ("two_interior", "boundary_loses", "boundary_wins")})

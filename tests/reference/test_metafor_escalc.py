@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tolerances import ATOL, RTOL_CLOSED, reference
 
 import metaacu
 from metaacu import MetaacuInputError
+
+from tolerances import ATOL, RTOL_CLOSED, reference
 
 # Every escalc measure here is a closed form: RTOL_CLOSED and ATOL (tests/tolerances.py).
 
@@ -45,9 +46,7 @@ def compute(case: dict[str, Any], keep: np.ndarray | None = None) -> metaacu.Eff
     args = {name: np.asarray(v, dtype=float) for name, v in case["args"].items()}
     if keep is not None:
         args = {name: v[keep] for name, v in args.items()}
-    return metaacu.effect_sizes(
-        case["measure"], vtype=case["vtype"], add=case["add"], to=case["to"], **args
-    )
+    return metaacu.effect_sizes(case["measure"], vtype=case["vtype"], add=case["add"], to=case["to"], **args)
 
 
 def metafor_undefined(case: dict[str, Any]) -> np.ndarray:
@@ -60,8 +59,9 @@ def expected_adjusted(case: dict[str, Any]) -> np.ndarray:
     "all", when the table has a zero cell ("only0"), or when any table has one ("if0all")."""
     a = case["args"]
     if case["measure"] in BINARY:
-        cells = np.array([a["events1"], np.subtract(a["n1"], a["events1"]), a["events2"],
-                          np.subtract(a["n2"], a["events2"])])
+        cells = np.array(
+            [a["events1"], np.subtract(a["n1"], a["events1"]), a["events2"], np.subtract(a["n2"], a["events2"])]
+        )
     else:
         cells = np.array([a["events"], np.subtract(a["n"], a["events"])])
     has0 = (cells == 0).any(axis=0)

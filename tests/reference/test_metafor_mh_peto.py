@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import ATOL, RTOL_CLOSED, reference
 
 from metaacu._validation import MetaacuInputError
 from metaacu.binary import BinaryPooled, mantel_haenszel, peto
+
+from tolerances import ATOL, RTOL_CLOSED, reference
 
 #: MH and Peto are closed forms: agreement to rounding error (relative, RTOL_CLOSED), with an absolute
 #: floor (ATOL) for quantities that are 0 up to rounding (Q of identical tables is ~1e-31 in R).
@@ -43,8 +44,15 @@ def _ids(cases):
 @pytest.mark.parametrize("case", FIXTURES["mantel_haenszel"], ids=_ids(FIXTURES["mantel_haenszel"]))
 def test_mantel_haenszel_matches_metafor(case):
     d, out = case["input"], case["output"]
-    res = mantel_haenszel(d["events1"], d["n1"], d["events2"], d["n2"], measure=case["measure"],
-                          correction=case["correction"], level=case["level"])
+    res = mantel_haenszel(
+        d["events1"],
+        d["n1"],
+        d["events2"],
+        d["n2"],
+        measure=case["measure"],
+        correction=case["correction"],
+        level=case["level"],
+    )
     for name in SCALARS:
         _close(getattr(res, name), out[name], name)
     assert res.k == out["k"]
@@ -70,8 +78,12 @@ def test_peto_matches_metafor(case):
     _close(res.weights, out["weights"], "weights")
 
 
-ZERO = {"events1": [0, 2, 0, 5, 4, 1], "n1": [20, 25, 15, 40, 30, 12],
-        "events2": [3, 0, 0, 8, 7, 1], "n2": [20, 25, 15, 40, 31, 12]}
+ZERO = {
+    "events1": [0, 2, 0, 5, 4, 1],
+    "n1": [20, 25, 15, 40, 30, 12],
+    "events2": [3, 0, 0, 8, 7, 1],
+    "n2": [20, 25, 15, 40, 31, 12],
+}
 
 
 def test_zero_cell_handling_is_recorded_in_notes():

@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
+from metaacu._validation import MetaacuInputError
+from metaacu.regression import MetaRegression, meta_regression
+
 from tolerances import (
     ATOL,
     BOUNDARY_ATOL,
@@ -16,9 +20,6 @@ from tolerances import (
     RTOL_OPTIMIZE,
     reference,
 )
-
-from metaacu._validation import MetaacuInputError
-from metaacu.regression import MetaRegression, meta_regression
 
 FIXTURES = reference("toolkit_a")
 CASES = FIXTURES["regression"]
@@ -42,18 +43,32 @@ def _frame(case):
 
 def _fit(case):
     d = case["input"]
-    return meta_regression(d["yi"], d["vi"], _frame(case), method=case["method"], test=case["test"],
-                           intercept=case["intercept"])
+    return meta_regression(
+        d["yi"], d["vi"], _frame(case), method=case["method"], test=case["test"], intercept=case["intercept"]
+    )
 
 
 def _check(res, out, rtol):
     def close(actual, expected, name, atol=ATOL):
         exp = np.asarray([np.nan if e is None else e for e in np.atleast_1d(expected)], dtype=float)
-        np.testing.assert_allclose(np.atleast_1d(np.asarray(actual, dtype=float)), exp, rtol=rtol, atol=atol,
-                                   equal_nan=True, err_msg=name)
+        np.testing.assert_allclose(
+            np.atleast_1d(np.asarray(actual, dtype=float)), exp, rtol=rtol, atol=atol, equal_nan=True, err_msg=name
+        )
 
-    for name in ("estimate", "se", "statistic", "pvalue", "ci_low", "ci_high", "vcov", "qm", "qm_pvalue", "qe",
-                 "qe_pvalue", "h2"):
+    for name in (
+        "estimate",
+        "se",
+        "statistic",
+        "pvalue",
+        "ci_low",
+        "ci_high",
+        "vcov",
+        "qm",
+        "qm_pvalue",
+        "qe",
+        "qe_pvalue",
+        "h2",
+    ):
         close(getattr(res, name), out[name], name)
     for name in ("tau2", "i2", "r2"):
         close(getattr(res, name), out[name], name, BOUNDARY_ATOL)

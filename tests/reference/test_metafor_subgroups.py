@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import ATOL, BOUNDARY_ATOL, RTOL_CLOSED, RTOL_ITER, reference
 
 from metaacu import effect_sizes
 from metaacu._validation import MetaacuInputError
 from metaacu.results import MetaAnalysis
 from metaacu.subgroups import SubgroupAnalysis, subgroup_analysis
+
+from tolerances import ATOL, BOUNDARY_ATOL, RTOL_CLOSED, RTOL_ITER, reference
 
 FIXTURES = reference("toolkit_a")
 CASES = FIXTURES["subgroups"]
@@ -81,8 +82,13 @@ def test_result_shape_and_presentation():
 
 
 def test_accepts_effect_sizes():
-    es = effect_sizes("RR", events1=[4, 6, 3, 62, 33], n1=[123, 306, 231, 13598, 5069],
-                      events2=[11, 29, 11, 248, 47], n2=[139, 303, 220, 12867, 5808])
+    es = effect_sizes(
+        "RR",
+        events1=[4, 6, 3, 62, 33],
+        n1=[123, 306, 231, 13598, 5069],
+        events2=[11, 29, 11, 248, 47],
+        n2=[139, 303, 220, 12867, 5808],
+    )
     res = subgroup_analysis(es, ["a", "a", "b", "b", "b"], method="DL")
     ref = subgroup_analysis(es.yi, es.vi, ["a", "a", "b", "b", "b"], method="DL")
     assert res.measure == "RR" and res.groups["a"].measure == "RR"

@@ -54,11 +54,33 @@ def agrees(value: float, printed: str, slack: float = 0.0) -> bool:
     ("measure", "published"),
     [
         # [metan] metan tpos tneg cpos cneg, fixed nograph rr log / rr
-        ("RR", {"estimate": "-0.4537", "ci_low": "-0.5308", "ci_high": "-0.3766", "q": "152.5676",
-                "exp": "0.6353", "exp_low": "0.5881", "exp_high": "0.6862", "z": "-11.53"}),
+        (
+            "RR",
+            {
+                "estimate": "-0.4537",
+                "ci_low": "-0.5308",
+                "ci_high": "-0.3766",
+                "q": "152.5676",
+                "exp": "0.6353",
+                "exp_low": "0.5881",
+                "exp_high": "0.6862",
+                "z": "-11.53",
+            },
+        ),
         # [metan] metan tpos tneg cpos cneg, fixed nograph or log / or
-        ("OR", {"estimate": "-0.4734", "ci_low": "-0.5538", "ci_high": "-0.3930", "q": "163.9426",
-                "exp": "0.6229", "exp_low": "0.5748", "exp_high": "0.6750", "z": "-11.54"}),
+        (
+            "OR",
+            {
+                "estimate": "-0.4734",
+                "ci_low": "-0.5538",
+                "ci_high": "-0.3930",
+                "q": "163.9426",
+                "exp": "0.6229",
+                "exp_low": "0.5748",
+                "exp_high": "0.6750",
+                "z": "-11.54",
+            },
+        ),
     ],
 )
 def test_bcg_mantel_haenszel(measure, published):

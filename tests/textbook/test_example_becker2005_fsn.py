@@ -14,15 +14,53 @@ from metaacu import meta_analysis
 from metaacu.trimfill import fail_safe_n
 
 # metadat::dat.raudenbush1985 (yi, vi)
-YI = [0.03, 0.12, -0.14, 1.18, 0.26, -0.06, -0.02, -0.32, 0.27, 0.8, 0.54, 0.18, -0.02, 0.23, -0.18, -0.06,
-      0.3, 0.07, -0.07]
-VI = [0.0156, 0.0216, 0.0279, 0.1391, 0.1362, 0.0106, 0.0106, 0.0484, 0.0269, 0.063, 0.0912, 0.0497, 0.0835,
-      0.0841, 0.0253, 0.0279, 0.0193, 0.0088, 0.0303]
+YI = [
+    0.03,
+    0.12,
+    -0.14,
+    1.18,
+    0.26,
+    -0.06,
+    -0.02,
+    -0.32,
+    0.27,
+    0.8,
+    0.54,
+    0.18,
+    -0.02,
+    0.23,
+    -0.18,
+    -0.06,
+    0.3,
+    0.07,
+    -0.07,
+]
+VI = [
+    0.0156,
+    0.0216,
+    0.0279,
+    0.1391,
+    0.1362,
+    0.0106,
+    0.0106,
+    0.0484,
+    0.0269,
+    0.063,
+    0.0912,
+    0.0497,
+    0.0835,
+    0.0841,
+    0.0253,
+    0.0279,
+    0.0193,
+    0.0088,
+    0.0303,
+]
 
 
 def test_becker2005_failsafe_numbers():
     res = meta_analysis(YI, VI)
-    assert fail_safe_n(res).n == 26                                           # Becker: ~23 (t-tests)
+    assert fail_safe_n(res).n == 26  # Becker: ~23 (t-tests)
     assert fail_safe_n(res, method="orwin", target=0.05).n == 44
     assert fail_safe_n(res, method="orwin", target=0.05, weighted=True).n == 4
     assert fail_safe_n(res, method="rosenberg").n == 0

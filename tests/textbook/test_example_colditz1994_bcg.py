@@ -48,7 +48,11 @@ def half_unit(decimals: int) -> float:
 def effects() -> metaacu.EffectSizes:
     tpos, tneg, cpos, cneg = (np.array([row[i] for row in BCG]) for i in (3, 4, 5, 6))
     return metaacu.effect_sizes(
-        "RR", events1=tpos, n1=tpos + tneg, events2=cpos, n2=cpos + cneg,
+        "RR",
+        events1=tpos,
+        n1=tpos + tneg,
+        events2=cpos,
+        n2=cpos + cneg,
         labels=[f"{r[1]} {r[2]}" for r in BCG],
     )
 

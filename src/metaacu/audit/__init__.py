@@ -17,5 +17,14 @@ from .claims import ClaimResult, audit_claims, evaluate_claim, load_registry
 from .data import Dataset, default_data_dir, load_dataset
 from .reproduce import reproduce, verify_results
 
-__all__ = ["ClaimResult", "Dataset", "audit_claims", "default_data_dir", "evaluate_claim", "load_dataset",
-           "load_registry", "reproduce", "verify_results"]
+__all__ = [
+    "ClaimResult",
+    "Dataset",
+    "audit_claims",
+    "default_data_dir",
+    "evaluate_claim",
+    "load_dataset",
+    "load_registry",
+    "reproduce",
+    "verify_results",
+]

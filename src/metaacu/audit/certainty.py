@@ -30,14 +30,28 @@ import pandas as pd
 from .._validation import MetaacuInputError
 from .data import Dataset
 
-__all__ = ["DOMAIN_RULES", "KEY_DOMAINS", "LEVELS", "Certainty", "CertaintyInputs", "DomainRating",
-           "plain_statement", "rate_certainty", "trial_risk_of_bias"]
+__all__ = [
+    "DOMAIN_RULES",
+    "KEY_DOMAINS",
+    "LEVELS",
+    "Certainty",
+    "CertaintyInputs",
+    "DomainRating",
+    "plain_statement",
+    "rate_certainty",
+    "trial_risk_of_bias",
+]
 
 LEVELS: Final = ("very low", "low", "moderate", "high")
 SYMBOLS: Final = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very low": "⊕◯◯◯"}
 DOWNGRADE: Final = {"not serious": 0, "serious": 1, "very serious": 2}
-KEY_DOMAINS: Final = ("sequence_generation", "allocation_concealment", "blinding_participants",
-                      "blinding_outcome_assessment", "incomplete_outcome_data")
+KEY_DOMAINS: Final = (
+    "sequence_generation",
+    "allocation_concealment",
+    "blinding_participants",
+    "blinding_outcome_assessment",
+    "incomplete_outcome_data",
+)
 ROB_DOMAINS: Final = (*KEY_DOMAINS[:3], "blinding_personnel", *KEY_DOMAINS[3:], "selective_reporting", "other_bias")
 
 
@@ -78,9 +92,20 @@ class Certainty:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per domain: judgement, levels down, reason, source, locator, rule-made."""
-        return pd.DataFrame([{"domain": d.domain, "judgement": d.judgement, "levels_down": d.downgrade,
-                              "reason": d.reason, "source": d.source, "locator": d.locator, "by_rule": d.by_rule}
-                             for d in self.domains])
+        return pd.DataFrame(
+            [
+                {
+                    "domain": d.domain,
+                    "judgement": d.judgement,
+                    "levels_down": d.downgrade,
+                    "reason": d.reason,
+                    "source": d.source,
+                    "locator": d.locator,
+                    "by_rule": d.by_rule,
+                }
+                for d in self.domains
+            ]
+        )
 
 
 @dataclass(frozen=True)
@@ -134,19 +159,26 @@ def trial_risk_of_bias(ds: Dataset, study_id: str, comparison: str = "all") -> t
 def _rule_risk_of_bias(inp: CertaintyInputs, ds: Dataset, prm: dict[str, Any]) -> tuple[str, str]:
     d = inp.deciding
     if (d["study_id"] == "").any():
-        raise MetaacuInputError("risk of bias of a review-level summary cannot be computed from trial rows: "
-                                "give a judgement in certainty.csv")
+        raise MetaacuInputError(
+            "risk of bias of a review-level summary cannot be computed from trial rows: "
+            "give a judgement in certainty.csv"
+        )
     share = float(prm["rob_share_serious"])
     w = d["weight"].to_numpy(float) / d["weight"].sum()
     judged = [trial_risk_of_bias(ds, s, c) for s, c in zip(d["study_id"], d["rob_comparison"], strict=True)]
     not_low = sum(wi for wi, (o, _) in zip(w, judged, strict=True) if o != "low")
-    severe = sum(wi for wi, (o, dom) in zip(w, judged, strict=True)
-                 if "high" in (dom["sequence_generation"], dom["allocation_concealment"])
-                 and "high" in (dom["blinding_participants"], dom["blinding_outcome_assessment"]))
+    severe = sum(
+        wi
+        for wi, (o, dom) in zip(w, judged, strict=True)
+        if "high" in (dom["sequence_generation"], dom["allocation_concealment"])
+        and "high" in (dom["blinding_participants"], dom["blinding_outcome_assessment"])
+    )
     names = ", ".join(f"{s} {o}" for s, (o, _) in zip(d["study_id"], judged, strict=True))
     if severe >= share:
-        return "very serious", (f"{100 * severe:.0f}% of the weight comes from trials with non-random or unconcealed "
-                                f"allocation and no blinding ({names})")
+        return "very serious", (
+            f"{100 * severe:.0f}% of the weight comes from trials with non-random or unconcealed "
+            f"allocation and no blinding ({names})"
+        )
     if not_low >= share:
         return "serious", f"{100 * not_low:.0f}% of the weight comes from trials not at low risk of bias ({names})"
     return "not serious", f"most of the weight comes from trials at low risk of bias ({names})"
@@ -162,7 +194,11 @@ def _rule_inconsistency(inp: CertaintyInputs, ds: Dataset, prm: dict[str, Any]) 
             return "serious", f"{lead}, at or above {cut:g}%"
         if inp.k_pooled >= 3 and inp.pi_low <= 0 < inp.ci_low:
             return "serious", f"{lead}, but the prediction interval includes no effect although the CI excludes it"
-        pi = "" if math.isnan(inp.pi_low) or inp.k_pooled < 3 else "; the prediction interval is on the same side of no effect as the CI"
+        pi = (
+            ""
+            if math.isnan(inp.pi_low) or inp.k_pooled < 3
+            else "; the prediction interval is on the same side of no effect as the CI"
+        )
         return "not serious", f"{lead}, below {cut:g}%{pi}"
     if (inp.deciding["study_id"] != "").all():
         return "not serious", "a single trial: inconsistency cannot be judged"
@@ -203,12 +239,21 @@ def _rule_imprecision(inp: CertaintyInputs, ds: Dataset, prm: dict[str, Any]) ->
     if inp.category == "harm_not_excluded" and inp.harm_ratio > 5:
         return "very serious", f"the upper confidence limit is {inp.harm_ratio:.1f} times the acceptable rate"
     if judgement == "not serious":
-        size, need, what = ((inp.events, float(prm["ois_events"]), "events") if inp.binary
-                            else (inp.participants, float(prm["ois_participants"]), "participants"))
+        size, need, what = (
+            (inp.events, float(prm["ois_events"]), "events")
+            if inp.binary
+            else (inp.participants, float(prm["ois_participants"]), "participants")
+        )
         if math.isnan(size):
-            return judgement, f"{reason}; the number of {what} is not reported, so the optimal information size is not checked"
+            return (
+                judgement,
+                f"{reason}; the number of {what} is not reported, so the optimal information size is not checked",
+            )
         if size < need:
-            return "serious", f"{reason}, but {size:.0f} {what} are fewer than the optimal information size of {need:.0f}"
+            return (
+                "serious",
+                f"{reason}, but {size:.0f} {what} are fewer than the optimal information size of {need:.0f}",
+            )
         reason += f"; {size:.0f} {what} meet the optimal information size of {need:.0f}"
     return judgement, reason
 
@@ -218,13 +263,18 @@ def _rule_publication_bias(inp: CertaintyInputs, ds: Dataset, prm: dict[str, Any
     if inp.k_pooled >= k:
         raise MetaacuInputError("publication bias with k >= 10 needs a small-study test; none is wired in yet")
     if (inp.deciding["study_id"] == "").any():
-        return "not serious", "not assessable from a published summary (its funnel data are not available); not rated down"
+        return (
+            "not serious",
+            "not assessable from a published summary (its funnel data are not available); not rated down",
+        )
     return "not serious", f"not assessable with fewer than {k} studies; not rated down"
 
 
 #: The rule applied when certainty.csv says ``rule`` for a domain.
 DOMAIN_RULES: Final[dict[str, Callable[[CertaintyInputs, Dataset, dict[str, Any]], tuple[str, str]]]] = {
-    "risk_of_bias": _rule_risk_of_bias, "inconsistency": _rule_inconsistency, "imprecision": _rule_imprecision,
+    "risk_of_bias": _rule_risk_of_bias,
+    "inconsistency": _rule_inconsistency,
+    "imprecision": _rule_imprecision,
     "publication_bias": _rule_publication_bias,
 }
 _ORDER: Final = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
@@ -244,15 +294,27 @@ _PHRASES: Final = {
 
 #: Statements for claims without a comparator: the share improving, the harm rate.
 _OTHER: Final = {
-    "majority": ("Most people treated with acupuncture {modal}improve: {outcome}.",
-                 "Most people treated with acupuncture {modal}improve: {outcome}."),
-    "minority": ("Fewer than half of the people treated with acupuncture {modal}improve: {outcome}.",
-                 "Fewer than half of the people treated with acupuncture {modal}improve: {outcome}."),
-    "undecided": ("About half of the people treated with acupuncture {modal}improve: {outcome}.",
-                  "About half of the people treated with acupuncture {modal}improve: {outcome}."),
-    "harm_rate_excluded": ("Acupuncture {modal}results in few {outcome}.", "Acupuncture {modal}result in few {outcome}."),
+    "majority": (
+        "Most people treated with acupuncture {modal}improve: {outcome}.",
+        "Most people treated with acupuncture {modal}improve: {outcome}.",
+    ),
+    "minority": (
+        "Fewer than half of the people treated with acupuncture {modal}improve: {outcome}.",
+        "Fewer than half of the people treated with acupuncture {modal}improve: {outcome}.",
+    ),
+    "undecided": (
+        "About half of the people treated with acupuncture {modal}improve: {outcome}.",
+        "About half of the people treated with acupuncture {modal}improve: {outcome}.",
+    ),
+    "harm_rate_excluded": (
+        "Acupuncture {modal}results in few {outcome}.",
+        "Acupuncture {modal}result in few {outcome}.",
+    ),
     "harm_rate_exceeded": ("Acupuncture {modal}results in {outcome}.", "Acupuncture {modal}result in {outcome}."),
-    "harm_not_excluded": ("Whether acupuncture results in {outcome} is unclear.", "Whether acupuncture results in {outcome} is unclear."),
+    "harm_not_excluded": (
+        "Whether acupuncture results in {outcome} is unclear.",
+        "Whether acupuncture results in {outcome} is unclear.",
+    ),
 }
 
 
@@ -269,7 +331,9 @@ def plain_statement(level: str, category: str, outcome: str, comparison: str) ->
     if level == "very low" or category not in {**_PHRASES, **_OTHER}:
         if comparison == "no comparison group":
             return f"The evidence is very uncertain about {outcome} with acupuncture."
-        return f"The evidence is very uncertain about the effect of acupuncture on {outcome} compared with {comparison}."
+        return (
+            f"The evidence is very uncertain about the effect of acupuncture on {outcome} compared with {comparison}."
+        )
     modal, form = _MODAL[level]
     if category in _OTHER:
         return _OTHER[category][form].format(modal=modal, outcome=outcome)
@@ -279,8 +343,9 @@ def plain_statement(level: str, category: str, outcome: str, comparison: str) ->
     return f"Acupuncture {modal}{verb} {outcome} compared with {comparison}."
 
 
-def rate_certainty(claim: dict[str, Any], inputs: CertaintyInputs, ds: Dataset, params: dict[str, Any],
-                   statement: Callable[[str], str]) -> Certainty:
+def rate_certainty(
+    claim: dict[str, Any], inputs: CertaintyInputs, ds: Dataset, params: dict[str, Any], statement: Callable[[str], str]
+) -> Certainty:
     """Rate one claim: each domain from certainty.csv (judged, or by :data:`DOMAIN_RULES`), then the level.
 
     ``statement`` turns the level into the plain-language sentence (the claim module knows the outcome
@@ -292,11 +357,15 @@ def rate_certainty(claim: dict[str, Any], inputs: CertaintyInputs, ds: Dataset, 
         r = rows.loc[domain]
         if r["judgement"] == "rule":
             if domain not in DOMAIN_RULES:
-                raise MetaacuInputError(f"certainty.csv row {r['row_id']!r}: domain {domain!r} has no rule; give a judgement")
+                raise MetaacuInputError(
+                    f"certainty.csv row {r['row_id']!r}: domain {domain!r} has no rule; give a judgement"
+                )
             judgement, reason = DOMAIN_RULES[domain](inputs, ds, params)
             domains.append(DomainRating(domain, judgement, reason, str(r["source"]), str(r["locator"]), True))
         else:
-            domains.append(DomainRating(domain, str(r["judgement"]), str(r["reason"]), str(r["source"]), str(r["locator"]), False))
+            domains.append(
+                DomainRating(domain, str(r["judgement"]), str(r["reason"]), str(r["source"]), str(r["locator"]), False)
+            )
     start = LEVELS.index(str(params["start"]))
     level = LEVELS[max(0, start - sum(d.downgrade for d in domains))]
     published = ds.published_certainty[ds.published_certainty["claim_id"] == claim["id"]].reset_index(drop=True)

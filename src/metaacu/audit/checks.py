@@ -42,12 +42,20 @@ def direction(claim: dict[str, Any], ds: Dataset) -> tuple[rules.Verdict, pd.Dat
     harms = ds.adverse_events.set_index("row_id")
     for x in claim.get("harms", []):
         r = harms.loc[x]
-        bits.append(f"{r['study_id']}: {r['event']} (no counts)" if pd.isna(r["events"]) else f"{r['study_id']}: {r['event']} {r['events']}")
+        bits.append(
+            f"{r['study_id']}: {r['event']} (no counts)"
+            if pd.isna(r["events"])
+            else f"{r['study_id']}: {r['event']} {r['events']}"
+        )
         reported.append(True)
     found = bool(reported) and all(reported)
     reason = "direction reported without an effect size that can be recomputed: " + "; ".join(bits)
-    rows = [dict(label=b, source_id=x) for b, x in zip(bits, [*claim.get("pvalues", []), *claim.get("mechanism", []),
-                                                              *claim.get("harms", [])], strict=True)]
+    rows = [
+        dict(label=b, source_id=x)
+        for b, x in zip(
+            bits, [*claim.get("pvalues", []), *claim.get("mechanism", []), *claim.get("harms", [])], strict=True
+        )
+    ]
     return rules.direction_verdict(claim["claim_kind"], found, reason), pd.DataFrame(rows)
 
 
@@ -84,8 +92,13 @@ def schedule(claim: dict[str, Any], ds: Dataset) -> tuple[rules.Verdict, pd.Data
     rows = ds.schedules.set_index("row_id").loc[claim["schedules"]].reset_index()
     freq = rows.dropna(subset=["sessions_per_week_low", "sessions_per_week_high"])
     lo, hi = claim["stated_range"]
-    v = rules.schedule_verdict(float(lo), float(hi), float(freq["sessions_per_week_low"].min()),
-                               float(freq["sessions_per_week_high"].max()), float(claim["tolerance"]))
+    v = rules.schedule_verdict(
+        float(lo),
+        float(hi),
+        float(freq["sessions_per_week_low"].min()),
+        float(freq["sessions_per_week_high"].max()),
+        float(claim["tolerance"]),
+    )
     single = rows.loc[rows["sessions_per_week_low"].isna(), "study_id"].tolist()
     reason = v.reason + (f"; single-session trials ({', '.join(single)}) have no weekly frequency" if single else "")
     return rules.Verdict(v.category, v.verdict, reason), rows
@@ -100,13 +113,21 @@ def arithmetic(claim: dict[str, Any]) -> tuple[rules.Verdict, pd.DataFrame]:
         ours = c["price"] * c["per_week"] * weeks
         exact = c["price"] * c["per_week"] * (52 / 12 if c["period"] == "month" else 1.0)
         stated = float(c.get("stated", math.nan))
-        rows.append({"label": f"{c['label']} per {c['period']}", "stated": stated, "four_weeks": ours, "calendar": exact})
+        rows.append(
+            {"label": f"{c['label']} per {c['period']}", "stated": stated, "four_weeks": ours, "calendar": exact}
+        )
         if math.isnan(stated):
             unstated.append(f"{c['label']} per {c['period']}: {ours:g}")
         elif abs(ours - stated) > 0.5:
             bad.append(c["label"])
-    reason = ("every stated total equals price x sessions with 4 weeks per month; with 52/12 weeks per month "
-              f"monthly totals are {100 * (52 / 48 - 1):.1f}% higher") if not bad else f"totals that do not add up: {', '.join(bad)}"
+    reason = (
+        (
+            "every stated total equals price x sessions with 4 weeks per month; with 52/12 weeks per month "
+            f"monthly totals are {100 * (52 / 48 - 1):.1f}% higher"
+        )
+        if not bad
+        else f"totals that do not add up: {', '.join(bad)}"
+    )
     if unstated:
         reason += "; the totals quote the upper end of the price range (" + "; ".join(unstated) + ")"
     return rules.arithmetic_verdict(bad, reason), pd.DataFrame(rows)

@@ -10,10 +10,9 @@ Data flow: registry (:mod:`.registry`) + tables (:mod:`.data`) → evidence on t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -129,13 +128,23 @@ def _alternatives(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]) -> li
     base_r = float(reg["assumptions"]["prepost_correlation"]["value"])
     out: list[tuple[str, Scenario]] = []
     if any(r["source"] == "change_arms" for r in claim["rows"]):
-        out += [(f"pre-post correlation {r:g} instead of {base_r:g}", Scenario(correlation=r))
-                for r in reg["assumptions"]["prepost_correlation"]["alternatives"]]
+        out += [
+            (f"pre-post correlation {r:g} instead of {base_r:g}", Scenario(correlation=r))
+            for r in reg["assumptions"]["prepost_correlation"]["alternatives"]
+        ]
     if _uses_unverified(claim, ds):
-        out += [(f"unverified SDs x {f:g}", Scenario(correlation=base_r, sd_factor=float(f)))
-                for f in reg["assumptions"]["unverified_sd"]["factors"]]
-    arm_rows = sorted({x for r in claim["rows"] if r["source"] in ("binary_arms", "proportion_arm")
-                       for x in ([*r.get("exp", []), r["ctl"]] if "exp" in r else [r["arm"]])})
+        out += [
+            (f"unverified SDs x {f:g}", Scenario(correlation=base_r, sd_factor=float(f)))
+            for f in reg["assumptions"]["unverified_sd"]["factors"]
+        ]
+    arm_rows = sorted(
+        {
+            x
+            for r in claim["rows"]
+            if r["source"] in ("binary_arms", "proportion_arm")
+            for x in ([*r.get("exp", []), r["ctl"]] if "exp" in r else [r["arm"]])
+        }
+    )
     options = {x: uncertain_denominator(ds, x) for x in arm_rows}
     options = {x: o for x, o in options.items() if o}
     if options:
@@ -151,19 +160,31 @@ def _alternatives(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]) -> li
 
 def _uses_unverified(claim: dict[str, Any], ds: Dataset) -> bool:
     o = ds.outcomes.set_index("row_id")
-    arms = {str(o.loc[x, "arm_id"]) for r in claim["rows"] for x in [*r.get("exp", []), *([r["ctl"]] if "ctl" in r else [])]
-            if r["source"] in ("continuous_arms", "change_arms")}
+    arms = {
+        str(o.loc[x, "arm_id"])
+        for r in claim["rows"]
+        for x in [*r.get("exp", []), *([r["ctl"]] if "ctl" in r else [])]
+        if r["source"] in ("continuous_arms", "change_arms")
+    }
     flagged = ds.outcomes[ds.outcomes["unverified"].fillna("").str.contains("sd")]
     return bool(set(flagged["arm_id"]) & arms)
 
 
-def _effect_like(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]) -> tuple[Decision, Decision | None, pd.DataFrame]:
+def _effect_like(
+    claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]
+) -> tuple[Decision, Decision | None, pd.DataFrame]:
     """Base decision, the decision under the alternative threshold, and the sensitivity table."""
     rule = claim["rule"]
     base = Scenario(correlation=float(reg["assumptions"]["prepost_correlation"]["value"]))
 
-    def run(scn: Scenario, *, threshold: str | None = None, test: str | None = None, drop: str | None = None,
-            factor: float = 1.0) -> Decision:
+    def run(
+        scn: Scenario,
+        *,
+        threshold: str | None = None,
+        test: str | None = None,
+        drop: str | None = None,
+        factor: float = 1.0,
+    ) -> Decision:
         thr = threshold or claim.get("threshold", "")
         if rule == "effect":
             return decide_effect(claim, ds, reg, scn, thr, test=test, drop=drop)
@@ -181,8 +202,20 @@ def _effect_like(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]) -> tup
         if claim["model"] != "none" and "reconstructs" not in claim["model"]:
             for sid in main.deciding["source_id"]:
                 scenarios.append((f"without {sid}", run(base, drop=sid)))
-    sens = pd.DataFrame([{"scenario": n, "category": d.verdict.category, "verdict": d.verdict.verdict, "estimate": d.estimate,
-                          "ci_low": d.ci_low, "ci_high": d.ci_high} for n, d in scenarios], columns=list(SENSITIVITY_COLUMNS))
+    sens = pd.DataFrame(
+        [
+            {
+                "scenario": n,
+                "category": d.verdict.category,
+                "verdict": d.verdict.verdict,
+                "estimate": d.estimate,
+                "ci_low": d.ci_low,
+                "ci_high": d.ci_high,
+            }
+            for n, d in scenarios
+        ],
+        columns=list(SENSITIVITY_COLUMNS),
+    )
     return main, alt, sens
 
 
@@ -190,10 +223,14 @@ def _statement(claim: dict[str, Any], category: str):
     return lambda level: plain_statement(level, category, str(claim["plain_outcome"]), str(claim["plain_comparator"]))
 
 
-def _certainty(claim: dict[str, Any], d: Decision, ds: Dataset, reg: dict[str, Any], harm_ratio: float = math.nan) -> Certainty:
+def _certainty(
+    claim: dict[str, Any], d: Decision, ds: Dataset, reg: dict[str, Any], harm_ratio: float = math.nan
+) -> Certainty:
     deciding = d.deciding
     binary = claim["measure"] in RATIO or claim["rule"] == "no_serious_harm"
-    events = float(deciding[["events_exp", "events_ctl"]].sum().sum(min_count=1)) if binary and len(deciding) else math.nan
+    events = (
+        float(deciding[["events_exp", "events_ctl"]].sum().sum(min_count=1)) if binary and len(deciding) else math.nan
+    )
     if claim["rule"] == "no_serious_harm":
         events = float(d.evidence["events"].sum())
     part = float(deciding["n"].sum(min_count=1)) if len(deciding) else math.nan
@@ -203,8 +240,20 @@ def _certainty(claim: dict[str, Any], d: Decision, ds: Dataset, reg: dict[str, A
         i2 = float(deciding["i2"].iloc[0]) if len(deciding) == 1 and "i2" in deciding else math.nan
     target = "null" if claim["claim_kind"] == "any_effect" else "threshold"
     pi = d.model.prediction_interval() if d.model is not None and d.model.k > 2 else None
-    inputs = CertaintyInputs(d.verdict.category, target, deciding, i2, d.model.k if d.model is not None else 0, part, events,
-                             binary, harm_ratio, d.ci_low, pi.low if pi else math.nan, pi.high if pi else math.nan)
+    inputs = CertaintyInputs(
+        d.verdict.category,
+        target,
+        deciding,
+        i2,
+        d.model.k if d.model is not None else 0,
+        part,
+        events,
+        binary,
+        harm_ratio,
+        d.ci_low,
+        pi.low if pi else math.nan,
+        pi.high if pi else math.nan,
+    )
     return rate_certainty(claim, inputs, ds, reg["certainty"], _statement(claim, d.verdict.category))
 
 
@@ -214,18 +263,27 @@ def _absolute(claim: dict[str, Any], d: Decision, ds: Dataset) -> AbsoluteEffect
     if measure in RATIO:
         if len(rows) and rows[["events_ctl", "total_ctl"]].notna().all().all():
             cr = float(rows["events_ctl"].sum() / rows["total_ctl"].sum())
-            basis = (f"control risk of the deciding evidence: {rows['events_ctl'].sum():g}/{rows['total_ctl'].sum():g} "
-                     f"= {100 * cr:.0f}% ({', '.join(rows['label'])})")
+            basis = (
+                f"control risk of the deciding evidence: {rows['events_ctl'].sum():g}/{rows['total_ctl'].sum():g} "
+                f"= {100 * cr:.0f}% ({', '.join(rows['label'])})"
+            )
             return risk_difference(math.exp(d.estimate), math.exp(d.ci_low), math.exp(d.ci_high), cr, basis)
         return AbsoluteEffect("not computable: the control risk is not published", basis="")
     if measure == "SMD" and claim.get("natural_units"):
         return natural_units(d.estimate, d.ci_low, d.ci_high, ds, claim["natural_units"])
     if measure == "MD":
-        return AbsoluteEffect(f"{d.estimate:.1f} points (95% CI {d.ci_low:.1f} to {d.ci_high:.1f}) on the outcome's own scale",
-                              d.estimate, d.ci_low, d.ci_high, "mean difference as analysed")
+        return AbsoluteEffect(
+            f"{d.estimate:.1f} points (95% CI {d.ci_low:.1f} to {d.ci_high:.1f}) on the outcome's own scale",
+            d.estimate,
+            d.ci_low,
+            d.ci_high,
+            "mean difference as analysed",
+        )
     if claim["rule"] == "majority":
         p = [100 * float(special.expit(x)) for x in (d.estimate, d.ci_low, d.ci_high)]
-        return AbsoluteEffect(f"{p[0]:.0f} per 100 treated improved (95% CI {p[1]:.0f} to {p[2]:.0f})", *p, "pooled share")
+        return AbsoluteEffect(
+            f"{p[0]:.0f} per 100 treated improved (95% CI {p[1]:.0f} to {p[2]:.0f})", *p, "pooled share"
+        )
     return None
 
 
@@ -236,7 +294,9 @@ def _trials(deciding: pd.DataFrame) -> int:
     return int(deciding["k_trials"].sum())
 
 
-def evaluate_claim(claim_id: str, *, registry: dict[str, Any] | None = None, dataset: Dataset | None = None) -> ClaimResult:
+def evaluate_claim(
+    claim_id: str, *, registry: dict[str, Any] | None = None, dataset: Dataset | None = None
+) -> ClaimResult:
     """Evaluate one claim of the registry and return its :class:`ClaimResult`."""
     ds = dataset or load_dataset()
     reg = registry or load_registry(dataset=ds)
@@ -246,9 +306,14 @@ def evaluate_claim(claim_id: str, *, registry: dict[str, Any] | None = None, dat
     c = claims[claim_id]
     rule = c["rule"]
     fid = ds.fidelity[ds.fidelity["claim_id"] == claim_id].reset_index(drop=True)
-    common = dict(claim=c, flags=tuple(c.get("flags", [])), fidelity=fid, measure=str(c.get("measure", "")),
-                  threshold_info=dict(reg["thresholds"].get(c.get("threshold", ""), {})),
-                  alt_threshold_info=dict(reg["thresholds"].get(c.get("alt_threshold", ""), {})))
+    common = dict(
+        claim=c,
+        flags=tuple(c.get("flags", [])),
+        fidelity=fid,
+        measure=str(c.get("measure", "")),
+        threshold_info=dict(reg["thresholds"].get(c.get("threshold", ""), {})),
+        alt_threshold_info=dict(reg["thresholds"].get(c.get("alt_threshold", ""), {})),
+    )
     if rule in ("effect", "persistence", "majority"):
         main, alt, sens = _effect_like(c, ds, reg)
         m = main.model
@@ -260,34 +325,78 @@ def evaluate_claim(claim_id: str, *, registry: dict[str, Any] | None = None, dat
         alt_thr = threshold_value(reg, c["alt_threshold"], measure) if "alt_threshold" in c else math.nan
         notes = tuple(main.extra.values())
         return ClaimResult(
-            verdict=main.verdict.verdict, category=main.verdict.category, reason=main.verdict.reason,
-            evidence=main.evidence, model=m, estimate=main.estimate, ci_low=main.ci_low, ci_high=main.ci_high,
-            pi_low=pi.low if pi else math.nan, pi_high=pi.high if pi else math.nan,
+            verdict=main.verdict.verdict,
+            category=main.verdict.category,
+            reason=main.verdict.reason,
+            evidence=main.evidence,
+            model=m,
+            estimate=main.estimate,
+            ci_low=main.ci_low,
+            ci_high=main.ci_high,
+            pi_low=pi.low if pi else math.nan,
+            pi_high=pi.high if pi else math.nan,
             i2=m.i2 if m is not None and m.k > 1 else math.nan,
-            k=_trials(deciding), k_pooled=m.k if m is not None else 0,
+            k=_trials(deciding),
+            k_pooled=m.k if m is not None else 0,
             participants=float(deciding["n"].sum(min_count=len(deciding))) if len(deciding) else math.nan,
-            threshold=thr, alternative=alt.verdict if alt else None, alt_threshold=alt_thr,
-            certainty=_certainty(c, main, ds, reg), absolute=_absolute(c, main, ds), sensitivity=sens, notes=notes,
-            **common)
+            threshold=thr,
+            alternative=alt.verdict if alt else None,
+            alt_threshold=alt_thr,
+            certainty=_certainty(c, main, ds, reg),
+            absolute=_absolute(c, main, ds),
+            sensitivity=sens,
+            notes=notes,
+            **common,
+        )
     if rule == "no_serious_harm":
         v, frame = checks.harm(c, ds, reg, c["threshold"])
         av, _ = checks.harm(c, ds, reg, c["alt_threshold"])
         r = frame.iloc[0]
-        deciding = pd.DataFrame([{"study_id": r["study_id"], "rob_comparison": "all", "weight": 100.0, "n": float(r["total"]),
-                                  "review_id": "", "source_id": r["row_id"], "label": r["row_id"],
-                                  "events_exp": float(r["events"]), "events_ctl": math.nan}])
+        deciding = pd.DataFrame(
+            [
+                {
+                    "study_id": r["study_id"],
+                    "rob_comparison": "all",
+                    "weight": 100.0,
+                    "n": float(r["total"]),
+                    "review_id": "",
+                    "source_id": r["row_id"],
+                    "label": r["row_id"],
+                    "events_exp": float(r["events"]),
+                    "events_ctl": math.nan,
+                }
+            ]
+        )
         from .rules import clopper_pearson
 
         lo, hi = clopper_pearson(int(r["events"]), int(r["total"]))
         acceptable = float(reg["thresholds"][c["threshold"]]["value"])
         d = Decision(v, frame, int(r["events"]) / int(r["total"]), lo, hi, None, deciding)
         cert = _certainty(c, d, ds, reg, harm_ratio=hi / acceptable)
-        absolute = AbsoluteEffect(f"{100 * d.estimate:.0f} per 100 (exact 95% CI {100 * lo:.0f} to {100 * hi:.1f})",
-                                  100 * d.estimate, 100 * lo, 100 * hi, "serious events in the acupuncture arm")
-        return ClaimResult(verdict=v.verdict, category=v.category, reason=v.reason, evidence=frame, estimate=d.estimate,
-                           ci_low=lo, ci_high=hi, k=1, participants=float(r["total"]), threshold=acceptable,
-                           alternative=av, alt_threshold=float(reg["thresholds"][c["alt_threshold"]]["value"]),
-                           certainty=cert, absolute=absolute, **common)
+        absolute = AbsoluteEffect(
+            f"{100 * d.estimate:.0f} per 100 (exact 95% CI {100 * lo:.0f} to {100 * hi:.1f})",
+            100 * d.estimate,
+            100 * lo,
+            100 * hi,
+            "serious events in the acupuncture arm",
+        )
+        return ClaimResult(
+            verdict=v.verdict,
+            category=v.category,
+            reason=v.reason,
+            evidence=frame,
+            estimate=d.estimate,
+            ci_low=lo,
+            ci_high=hi,
+            k=1,
+            participants=float(r["total"]),
+            threshold=acceptable,
+            alternative=av,
+            alt_threshold=float(reg["thresholds"][c["alt_threshold"]]["value"]),
+            certainty=cert,
+            absolute=absolute,
+            **common,
+        )
     if rule == "direction_only":
         v, frame = checks.direction(c, ds)
     elif rule == "fact":
@@ -303,8 +412,12 @@ def evaluate_claim(claim_id: str, *, registry: dict[str, Any] | None = None, dat
     return ClaimResult(verdict=v.verdict, category=v.category, reason=v.reason, evidence=frame, **common)
 
 
-def audit_claims(*, registry: dict[str, Any] | None = None, dataset: Dataset | None = None,
-                 progress: Callable[[int, int, ClaimResult], None] | None = None) -> list[ClaimResult]:
+def audit_claims(
+    *,
+    registry: dict[str, Any] | None = None,
+    dataset: Dataset | None = None,
+    progress: Callable[[int, int, ClaimResult], None] | None = None,
+) -> list[ClaimResult]:
     """Evaluate every claim in registry order; ``progress(i, n, result)`` is called after each."""
     ds = dataset or load_dataset()
     reg = registry or load_registry(dataset=ds)

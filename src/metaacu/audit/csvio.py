@@ -29,8 +29,17 @@ from typing import Final
 
 from metaacu._validation import MetaacuInputError
 
-__all__ = ["ENCODING_NOTE", "as_path", "located", "parse_cell", "parse_float", "parse_int", "read_csv_records",
-           "read_text", "shorten"]
+__all__ = [
+    "ENCODING_NOTE",
+    "as_path",
+    "located",
+    "parse_cell",
+    "parse_float",
+    "parse_int",
+    "read_csv_records",
+    "read_text",
+    "shorten",
+]
 
 #: How the accepted encoding is described in error messages.
 ENCODING_NOTE: Final = "the audit's files must be UTF-8 (a leading byte-order mark is tolerated)"
@@ -39,8 +48,10 @@ _FLOAT_RE: Final = re.compile(r"-?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0
 _PVALUE_RE: Final = re.compile(r"[<>]?(?:0(?:\.[0-9]+)?|1(?:\.0+)?|\.[0-9]+)")
 _INT_MAX: Final = 2**63 - 1
 _INT_HELP: Final = "only plain whole numbers are accepted (ASCII digits 0-9, optional leading '-')"
-_FLOAT_HELP: Final = ("only plain decimal numbers are accepted (ASCII digits 0-9, optional leading '-', optional "
-                      "'.' followed by digits, optional exponent such as 1e-3)")
+_FLOAT_HELP: Final = (
+    "only plain decimal numbers are accepted (ASCII digits 0-9, optional leading '-', optional "
+    "'.' followed by digits, optional exponent such as 1e-3)"
+)
 
 
 def shorten(text: str, limit: int = 40) -> str:
@@ -77,8 +88,10 @@ def as_path(value: object, argument: str, function: str) -> Path:
     except TypeError:
         text = None
     if not isinstance(text, str):
-        raise MetaacuInputError(f"{function}: argument {argument!r} must be a path (str or os.PathLike[str]), "
-                                f"got {type(value).__name__} {_cut(repr(value))}")
+        raise MetaacuInputError(
+            f"{function}: argument {argument!r} must be a path (str or os.PathLike[str]), "
+            f"got {type(value).__name__} {_cut(repr(value))}"
+        )
     if text == "":
         raise MetaacuInputError(f"{function}: argument {argument!r} is an empty path")
     return Path(text)
@@ -96,12 +109,16 @@ def _decode_error(path: Path, raw: bytes, skip: int, exc: UnicodeDecodeError, cs
         if len(rows) == 1:
             where += f", header field {field + 1}"
         else:
-            where += f", column {rows[0][field]!r}" if field < len(rows[0]) else f", field {field + 1} (beyond the header)"
-    bad = raw[start:exc.end]
+            where += (
+                f", column {rows[0][field]!r}" if field < len(rows[0]) else f", field {field + 1} (beyond the header)"
+            )
+    bad = raw[start : exc.end]
     what = f"byte{'s' if len(bad) > 1 else ''} {' '.join(f'0x{b:02x}' for b in bad)}"
     verb = "is" if len(bad) == 1 else "are"
-    return MetaacuInputError(f"{where}: {what} at byte {start - line_start + 1} of the line (offset {start} in the "
-                             f"file) {verb} not valid UTF-8 ({exc.reason}); {ENCODING_NOTE}: re-save it as UTF-8")
+    return MetaacuInputError(
+        f"{where}: {what} at byte {start - line_start + 1} of the line (offset {start} in the "
+        f"file) {verb} not valid UTF-8 ({exc.reason}); {ENCODING_NOTE}: re-save it as UTF-8"
+    )
 
 
 def read_text(path: Path) -> str:
@@ -117,7 +134,7 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise MetaacuInputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    body = raw[len(codecs.BOM_UTF8):] if raw.startswith(codecs.BOM_UTF8) else raw
+    body = raw[len(codecs.BOM_UTF8) :] if raw.startswith(codecs.BOM_UTF8) else raw
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -66,11 +66,13 @@ def _refuse_shared_sources(claim: dict[str, Any], rows: pd.DataFrame) -> None:
         if len(dup):
             raise MetaacuInputError(
                 f"claim {claim['id']!r}: rows {', '.join(rows.loc[rows[col] == dup.iloc[0], 'source_id'])} come from the "
-                f"same {what} ({dup.iloc[0]}); summaries that share trials are never pooled")
+                f"same {what} ({dup.iloc[0]}); summaries that share trials are never pooled"
+            )
 
 
-def _deciding(claim: dict[str, Any], ev: pd.DataFrame, ds: Dataset, test: str | None, drop: str | None,
-              measure: str | None = None) -> Decision:
+def _deciding(
+    claim: dict[str, Any], ev: pd.DataFrame, ds: Dataset, test: str | None, drop: str | None, measure: str | None = None
+) -> Decision:
     """The deciding estimate: the single ``decide`` row, the pooled model, or the reconstruction."""
     from ..measures import MEASURES
 
@@ -88,9 +90,14 @@ def _deciding(claim: dict[str, Any], ev: pd.DataFrame, ds: Dataset, test: str | 
         _refuse_shared_sources(claim, rows)
     elif rows["review_id"].nunique() != 1 or (rows["review_id"] == "").any():
         raise MetaacuInputError(f"claim {claim['id']!r}: a reconstruction recombines the subgroups of one review only")
-    fit = meta_analysis(rows["estimate"].to_numpy(), rows["se"].to_numpy() ** 2, labels=rows["label"].tolist(),
-                        method=model_spec["method"], test=test or model_spec["test"],
-                        measure=measure if measure in MEASURES else None)
+    fit = meta_analysis(
+        rows["estimate"].to_numpy(),
+        rows["se"].to_numpy() ** 2,
+        labels=rows["label"].tolist(),
+        method=model_spec["method"],
+        test=test or model_spec["test"],
+        measure=measure if measure in MEASURES else None,
+    )
     rows["weight"] = fit.weights
     extra: dict[str, Any] = {}
     if use == "reconstruct":
@@ -99,14 +106,25 @@ def _deciding(claim: dict[str, Any], ev: pd.DataFrame, ds: Dataset, test: str | 
         if abs(fit.estimate - stated) > float(model_spec["tolerance"]):
             raise MetaacuInputError(
                 f"claim {claim['id']!r}: the recombined subgroups give {fit.estimate:.3f}, not the review's stated "
-                f"{stated:g} (tolerance {model_spec['tolerance']:g}); the reconstruction is refused")
-        extra["reconstruction"] = (f"common-effect recombination of {len(rows)} subgroups gives {show(fit.estimate)}, "
-                                   f"reproducing the review's stated {stated:g}")
+                f"{stated:g} (tolerance {model_spec['tolerance']:g}); the reconstruction is refused"
+            )
+        extra["reconstruction"] = (
+            f"common-effect recombination of {len(rows)} subgroups gives {show(fit.estimate)}, "
+            f"reproducing the review's stated {stated:g}"
+        )
     return Decision(rules.Verdict("", "", ""), ev, fit.estimate, fit.ci_low, fit.ci_high, fit, rows, extra)
 
 
-def decide_effect(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any], scenario: Scenario,
-                  threshold: str, *, test: str | None = None, drop: str | None = None) -> Decision:
+def decide_effect(
+    claim: dict[str, Any],
+    ds: Dataset,
+    reg: dict[str, Any],
+    scenario: Scenario,
+    threshold: str,
+    *,
+    test: str | None = None,
+    drop: str | None = None,
+) -> Decision:
     """Rule ``effect``: the deciding estimate placed against ``threshold`` (a registry name)."""
     ev = evidence_frame(ds, claim, scenario)
     d = _deciding(claim, ev, ds, test, drop)
@@ -127,8 +145,13 @@ def _rd_effect(claim: dict[str, Any], d: Decision, reg: dict[str, Any], threshol
     if rows[["events_exp", "total_exp", "events_ctl", "total_ctl"]].isna().any().any():
         v = rules.Verdict("not_assessable", "inconclusive", "no arm counts: the risk difference cannot be computed")
         return Decision(v, d.evidence)
-    es = effect_sizes("RD", events1=rows["events_exp"].to_numpy(), n1=rows["total_exp"].to_numpy(),
-                      events2=rows["events_ctl"].to_numpy(), n2=rows["total_ctl"].to_numpy())
+    es = effect_sizes(
+        "RD",
+        events1=rows["events_exp"].to_numpy(),
+        n1=rows["total_exp"].to_numpy(),
+        events2=rows["events_ctl"].to_numpy(),
+        n2=rows["total_ctl"].to_numpy(),
+    )
     if len(rows) == 1:
         est, se = float(es.yi[0]), float(np.sqrt(es.vi[0]))
         lo, hi = est - Z975 * se, est + Z975 * se
@@ -141,8 +164,14 @@ def _rd_effect(claim: dict[str, Any], d: Decision, reg: dict[str, Any], threshol
     return Decision(v, d.evidence, est, lo, hi)
 
 
-def decide_persistence(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any], scenario: Scenario,
-                       threshold: str, baseline_factor: float = 1.0) -> Decision:
+def decide_persistence(
+    claim: dict[str, Any],
+    ds: Dataset,
+    reg: dict[str, Any],
+    scenario: Scenario,
+    threshold: str,
+    baseline_factor: float = 1.0,
+) -> Decision:
     """Rule ``persistence``: the effect retained after ``horizon_quarters`` of decline,
     ``start - h x decline`` (CI from the decline's CI; the start has no CI and is varied instead).
 
@@ -160,22 +189,45 @@ def decide_persistence(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any], 
         est, lo, hi = start + h * r["estimate"], start + h * r["ci_low"], start + h * r["ci_high"]
         lost = [-100 * h * x / start for x in (r["estimate"], r["ci_high"], r["ci_low"])]
         words = role.replace("vs_noacu", "vs no-acupuncture control").replace("vs_sham", "vs sham")
-        parts.append(f"{words}: {start:.2f} SD at the end of treatment, {lost[0]:.0f}% lost after {h:g} quarters "
-                     f"(CI {lost[1]:.0f}% to {lost[2]:.0f}%)")
-        retained.append({**r.to_dict(), "label": f"effect retained after {h:g} quarters, {words}", "estimate": est,
-                         "ci_low": lo, "ci_high": hi, "se": (hi - lo) / (2 * Z975), "measure": "SMD",
-                         "source_id": f"{r['source_id']} + {base_id}", "status": "derived",
-                         "assumption": f"start {start:.2f} SD ({base_id}, no CI) minus {h:g} x the decline per quarter"})
+        parts.append(
+            f"{words}: {start:.2f} SD at the end of treatment, {lost[0]:.0f}% lost after {h:g} quarters "
+            f"(CI {lost[1]:.0f}% to {lost[2]:.0f}%)"
+        )
+        retained.append(
+            {
+                **r.to_dict(),
+                "label": f"effect retained after {h:g} quarters, {words}",
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "se": (hi - lo) / (2 * Z975),
+                "measure": "SMD",
+                "source_id": f"{r['source_id']} + {base_id}",
+                "status": "derived",
+                "assumption": f"start {start:.2f} SD ({base_id}, no CI) minus {h:g} x the decline per quarter",
+            }
+        )
     ev = pd.concat([ev.assign(use="input"), pd.DataFrame(retained)], ignore_index=True)
     deciding = ev[ev["use"] == "decide"].assign(weight=100.0)
     r = deciding.iloc[0]
-    v = rules.effect_verdict(r["estimate"], r["ci_low"], r["ci_high"], t, claim["claim_kind"], display("SMD"), "retained SMD")
+    v = rules.effect_verdict(
+        r["estimate"], r["ci_low"], r["ci_high"], t, claim["claim_kind"], display("SMD"), "retained SMD"
+    )
     reason = f"{v.reason}; " + "; ".join(parts)
-    return Decision(rules.Verdict(v.category, v.verdict, reason), ev, r["estimate"], r["ci_low"], r["ci_high"], None, deciding)
+    return Decision(
+        rules.Verdict(v.category, v.verdict, reason), ev, r["estimate"], r["ci_low"], r["ci_high"], None, deciding
+    )
 
 
-def decide_majority(claim: dict[str, Any], ds: Dataset, reg: dict[str, Any], scenario: Scenario, *,
-                    test: str | None = None, drop: str | None = None) -> Decision:
+def decide_majority(
+    claim: dict[str, Any],
+    ds: Dataset,
+    reg: dict[str, Any],
+    scenario: Scenario,
+    *,
+    test: str | None = None,
+    drop: str | None = None,
+) -> Decision:
     """Rule ``majority``: responder shares pooled on the logit scale, back-transformed, against one half."""
     ev = evidence_frame(ds, claim, scenario)
     d = _deciding(claim, ev, ds, test, drop, measure="PLO")

@@ -32,9 +32,31 @@ from .data import Dataset
 __all__ = ["COLUMNS", "Scenario", "denominators", "evidence_frame", "responder_counts", "uncertain_denominator"]
 
 RATIO: Final = frozenset({"RR", "OR"})
-COLUMNS: Final = ("label", "estimate", "ci_low", "ci_high", "se", "use", "role", "n", "k_trials", "i2", "events_ctl",
-                  "total_ctl", "events_exp", "total_exp", "measure", "study_id", "review_id", "rob_comparison",
-                  "source_id", "source", "locator", "status", "assumption")
+COLUMNS: Final = (
+    "label",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "se",
+    "use",
+    "role",
+    "n",
+    "k_trials",
+    "i2",
+    "events_ctl",
+    "total_ctl",
+    "events_exp",
+    "total_exp",
+    "measure",
+    "study_id",
+    "review_id",
+    "rob_comparison",
+    "source_id",
+    "source",
+    "locator",
+    "status",
+    "assumption",
+)
 
 
 @dataclass(frozen=True)
@@ -78,7 +100,11 @@ def denominators(ds: Dataset, row_id: str) -> list[tuple[int, int]]:
     percent = _num(row["percent"])
     if math.isnan(percent):
         raise MetaacuInputError(f"outcomes.csv row {row_id!r} has no percent to derive events from")
-    when = out["timepoint_weeks"].isna() if pd.isna(row["timepoint_weeks"]) else out["timepoint_weeks"] == row["timepoint_weeks"]
+    when = (
+        out["timepoint_weeks"].isna()
+        if pd.isna(row["timepoint_weeks"])
+        else out["timepoint_weeks"] == row["timepoint_weeks"]
+    )
     same_arm = out[(out["arm_id"] == row["arm_id"]) & when.fillna(False) & out["percent"].notna() & out["total"].isna()]
     n_max = _randomised(ds, str(row["arm_id"]))
     options = []
@@ -87,7 +113,9 @@ def denominators(ds: Dataset, row_id: str) -> list[tuple[int, int]]:
             k = min(range(d + 1), key=lambda j: (abs(100.0 * j / d - percent), j))
             options.append((d, k))
     if not options:
-        raise MetaacuInputError(f"outcomes.csv row {row_id!r}: no denominator up to {n_max} fits the stated percentages")
+        raise MetaacuInputError(
+            f"outcomes.csv row {row_id!r}: no denominator up to {n_max} fits the stated percentages"
+        )
     return options
 
 
@@ -119,14 +147,28 @@ def responder_counts(ds: Dataset, row_id: str, scenario: Scenario) -> tuple[int,
     options = dict(denominators(ds, row_id))
     randomised = _randomised(ds, str(r["arm_id"]))
     if randomised in options and row_id not in scenario.denominator:
-        return options[randomised], randomised, (f"{options[randomised]}/{randomised} derived from {r['percent']:g}% "
-                                                 "(analysed n not reported: randomised n used)")
+        return (
+            options[randomised],
+            randomised,
+            (
+                f"{options[randomised]}/{randomised} derived from {r['percent']:g}% "
+                "(analysed n not reported: randomised n used)"
+            ),
+        )
     d = scenario.denominator.get(row_id, max(options))
     if d not in options:
-        raise MetaacuInputError(f"denominator {d} is not consistent with the percentages of {row_id!r}; options {sorted(options)}")
+        raise MetaacuInputError(
+            f"denominator {d} is not consistent with the percentages of {row_id!r}; options {sorted(options)}"
+        )
     listed = ", ".join(str(x) for x in sorted(options))
-    return options[d], d, (f"{options[d]}/{d} derived from {r['percent']:g}% (the randomised {randomised} does not fit the "
-                           f"stated percentages; denominators that fit all of them: {listed})")
+    return (
+        options[d],
+        d,
+        (
+            f"{options[d]}/{d} derived from {r['percent']:g}% (the randomised {randomised} does not fit the "
+            f"stated percentages; denominators that fit all of them: {listed})"
+        ),
+    )
 
 
 def _arm_n(ds: Dataset, row: pd.Series, assumed: list[str]) -> float:
@@ -149,24 +191,48 @@ def _sd(row: pd.Series, scenario: Scenario, notes: list[str]) -> float:
 
 
 def _row_base(ds: Dataset, spec: dict[str, Any], row: pd.Series) -> dict[str, Any]:
-    return {"label": spec.get("label", spec["id"]), "use": spec["use"], "role": spec.get("role", ""),
-            "source_id": spec["id"], "source": row["source"], "locator": row["locator"], "status": row["status"],
-            "rob_comparison": spec.get("rob_comparison", "all"), "review_id": "", "study_id": "",
-            "events_ctl": math.nan, "total_ctl": math.nan, "events_exp": math.nan, "total_exp": math.nan, "i2": math.nan}
+    return {
+        "label": spec.get("label", spec["id"]),
+        "use": spec["use"],
+        "role": spec.get("role", ""),
+        "source_id": spec["id"],
+        "source": row["source"],
+        "locator": row["locator"],
+        "status": row["status"],
+        "rob_comparison": spec.get("rob_comparison", "all"),
+        "review_id": "",
+        "study_id": "",
+        "events_ctl": math.nan,
+        "total_ctl": math.nan,
+        "events_exp": math.nan,
+        "total_exp": math.nan,
+        "i2": math.nan,
+    }
 
 
 def _pooled(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
     row = ds.pooled_results.set_index("analysis_id").loc[spec["id"]]
     tf = math.log if str(row["measure"]) in RATIO else float
-    est, lo, hi = (tf(_num(row[c])) if not math.isnan(_num(row[c])) else math.nan for c in ("estimate", "ci_low", "ci_high"))
+    est, lo, hi = (
+        tf(_num(row[c])) if not math.isnan(_num(row[c])) else math.nan for c in ("estimate", "ci_low", "ci_high")
+    )
     if spec["sign"] < 0:
         est, lo, hi = -est, -hi, -lo
     short = ds.studies.set_index("study_id")["short_label"]
     out = _row_base(ds, spec, row)
-    out.update(label=spec.get("label", f"{short.get(row['review_id'], row['review_id'])}: {row['comparison']}"),
-               estimate=est, ci_low=lo, ci_high=hi, se=(hi - lo) / (2 * Z975), n=_num(row["n_participants"]),
-               k_trials=_num(row["k_trials"]), i2=_num(row["i2"]), measure=str(row["measure"]), review_id=str(row["review_id"]),
-               assumption="SE from the published 95% CI")
+    out.update(
+        label=spec.get("label", f"{short.get(row['review_id'], row['review_id'])}: {row['comparison']}"),
+        estimate=est,
+        ci_low=lo,
+        ci_high=hi,
+        se=(hi - lo) / (2 * Z975),
+        n=_num(row["n_participants"]),
+        k_trials=_num(row["k_trials"]),
+        i2=_num(row["i2"]),
+        measure=str(row["measure"]),
+        review_id=str(row["review_id"]),
+        assumption="SE from the published 95% CI",
+    )
     return out
 
 
@@ -177,9 +243,18 @@ def _contrast(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
         est, lo, hi = -est, -hi, -lo
     se = _num(row["se"]) if not pd.isna(row["se"]) else (hi - lo) / (2 * Z975)
     out = _row_base(ds, spec, row)
-    out.update(estimate=est, ci_low=lo, ci_high=hi, se=se, n=_num(row["n_exp"]) + _num(row["n_ctl"]), k_trials=1.0,
-               measure=str(row["measure"]), study_id=str(row["study_id"]), source_id=spec["contrast"],
-               assumption="estimate and 95% CI as reported")
+    out.update(
+        estimate=est,
+        ci_low=lo,
+        ci_high=hi,
+        se=se,
+        n=_num(row["n_exp"]) + _num(row["n_ctl"]),
+        k_trials=1.0,
+        measure=str(row["measure"]),
+        study_id=str(row["study_id"]),
+        source_id=spec["contrast"],
+        assumption="estimate and 95% CI as reported",
+    )
     return out
 
 
@@ -196,7 +271,9 @@ def _continuous(ds: Dataset, spec: dict[str, Any], measure: str, scenario: Scena
             base, final = _baseline_and_final(ds, r)
             r_pre_post = scenario.correlation
             if r_pre_post is None:
-                raise MetaacuInputError(f"row {spec['id']!r}: a change-score SD needs the pre-post correlation assumption")
+                raise MetaacuInputError(
+                    f"row {spec['id']!r}: a change-score SD needs the pre-post correlation assumption"
+                )
             sd = float(change_score_sd(_sd(base, scenario, notes), _sd(final, scenario, notes), r_pre_post))
             return _arm_n(ds, base, assumed), _num(r["mean"]), sd
         return _arm_n(ds, r, assumed), _num(r["mean"]), _sd(r, scenario, notes)
@@ -214,10 +291,19 @@ def _continuous(ds: Dataset, spec: dict[str, Any], measure: str, scenario: Scena
         notes.append(f"n analysed not reported for {', '.join(dict.fromkeys(assumed))}: randomised n used")
     first = exps[0]
     out = _row_base(ds, spec, first)
-    out.update(estimate=yi, ci_low=yi - Z975 * se, ci_high=yi + Z975 * se, se=se, n=n1 + n2, k_trials=1.0,
-               measure=measure, study_id=str(first["study_id"]),
-               source_id=f"{' + '.join(spec['exp'])} vs {spec['ctl']}",
-               status="derived" if notes else str(first["status"]), assumption="; ".join(notes))
+    out.update(
+        estimate=yi,
+        ci_low=yi - Z975 * se,
+        ci_high=yi + Z975 * se,
+        se=se,
+        n=n1 + n2,
+        k_trials=1.0,
+        measure=measure,
+        study_id=str(first["study_id"]),
+        source_id=f"{' + '.join(spec['exp'])} vs {spec['ctl']}",
+        status="derived" if notes else str(first["status"]),
+        assumption="; ".join(notes),
+    )
     return out
 
 
@@ -226,11 +312,14 @@ def _baseline_and_final(ds: Dataset, change_row: pd.Series) -> tuple[pd.Series, 
     o = ds.outcomes
     same = (o["arm_id"] == change_row["arm_id"]) & (o["instrument"] == change_row["instrument"])
     base = o[same & (o["value_type"] == "baseline") & o["sd"].notna()]
-    final = o[same & (o["value_type"] == "final") & (o["timepoint_weeks"] == change_row["timepoint_weeks"]) & o["sd"].notna()]
+    final = o[
+        same & (o["value_type"] == "final") & (o["timepoint_weeks"] == change_row["timepoint_weeks"]) & o["sd"].notna()
+    ]
     if len(base) != 1 or len(final) != 1:
         raise MetaacuInputError(
             f"change row {change_row['row_id']!r}: expected one baseline and one follow-up row with an SD for arm "
-            f"{change_row['arm_id']!r} ({change_row['instrument']}), found {len(base)} and {len(final)}")
+            f"{change_row['arm_id']!r} ({change_row['instrument']}), found {len(base)} and {len(final)}"
+        )
     return base.iloc[0], final.iloc[0]
 
 
@@ -242,10 +331,23 @@ def _binary(ds: Dataset, spec: dict[str, Any], scenario: Scenario) -> dict[str, 
     row = ds.outcomes.set_index("row_id").loc[spec["exp"][0]]
     notes = [h for h in (how_e, how_c) if h]
     out = _row_base(ds, spec, row)
-    out.update(estimate=yi, ci_low=yi - Z975 * se, ci_high=yi + Z975 * se, se=se, n=float(n1 + n2), k_trials=1.0,
-               measure="RR", study_id=str(row["study_id"]), events_exp=float(a), total_exp=float(n1),
-               events_ctl=float(c), total_ctl=float(n2), source_id=f"{spec['exp'][0]} vs {spec['ctl']}",
-               status="derived" if notes else str(row["status"]), assumption="; ".join(notes))
+    out.update(
+        estimate=yi,
+        ci_low=yi - Z975 * se,
+        ci_high=yi + Z975 * se,
+        se=se,
+        n=float(n1 + n2),
+        k_trials=1.0,
+        measure="RR",
+        study_id=str(row["study_id"]),
+        events_exp=float(a),
+        total_exp=float(n1),
+        events_ctl=float(c),
+        total_ctl=float(n2),
+        source_id=f"{spec['exp'][0]} vs {spec['ctl']}",
+        status="derived" if notes else str(row["status"]),
+        assumption="; ".join(notes),
+    )
     return out
 
 
@@ -255,9 +357,21 @@ def _proportion(ds: Dataset, spec: dict[str, Any], scenario: Scenario) -> dict[s
     yi, se = float(es.yi[0]), float(np.sqrt(es.vi[0]))
     row = ds.outcomes.set_index("row_id").loc[spec["arm"]]
     out = _row_base(ds, spec, row)
-    out.update(estimate=yi, ci_low=yi - Z975 * se, ci_high=yi + Z975 * se, se=se, n=float(n), k_trials=1.0,
-               measure="PLO", study_id=str(row["study_id"]), events_exp=float(k), total_exp=float(n),
-               source_id=spec["arm"], status="derived" if how else str(row["status"]), assumption=how)
+    out.update(
+        estimate=yi,
+        ci_low=yi - Z975 * se,
+        ci_high=yi + Z975 * se,
+        se=se,
+        n=float(n),
+        k_trials=1.0,
+        measure="PLO",
+        study_id=str(row["study_id"]),
+        events_exp=float(k),
+        total_exp=float(n),
+        source_id=spec["arm"],
+        status="derived" if how else str(row["status"]),
+        assumption=how,
+    )
     return out
 
 

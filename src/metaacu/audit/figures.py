@@ -48,8 +48,24 @@ def arithmetic_plot(frame: pd.DataFrame, *, ax: Axes | None = None, unit: str = 
         fig = ax.get_figure()
         y = list(range(len(frame)))[::-1]
         ax.scatter(frame["stated"], y, s=40, color="#1f4e9c", label="stated in the article", zorder=3)
-        ax.scatter(frame["four_weeks"], y, s=110, facecolors="none", edgecolors="black", label="price × sessions, 4 weeks/month", zorder=2)
-        ax.scatter(frame["calendar"], y, s=40, marker="x", color="#b2182b", label="price × sessions, 52/12 weeks/month", zorder=2)
+        ax.scatter(
+            frame["four_weeks"],
+            y,
+            s=110,
+            facecolors="none",
+            edgecolors="black",
+            label="price × sessions, 4 weeks/month",
+            zorder=2,
+        )
+        ax.scatter(
+            frame["calendar"],
+            y,
+            s=40,
+            marker="x",
+            color="#b2182b",
+            label="price × sessions, 52/12 weeks/month",
+            zorder=2,
+        )
         ax.set_yticks(y, list(frame["label"]))
         ax.set_xscale("log")
         ax.set_xlabel(f"{unit} (log scale)")
@@ -61,7 +77,6 @@ def arithmetic_plot(frame: pd.DataFrame, *, ax: Axes | None = None, unit: str = 
         for side in ("top", "right"):
             ax.spines[side].set_visible(False)
     return ArithmeticPlot(fig, ax, len(frame))
-
 
 
 def _nice_limits(values: list[float], ratio: bool) -> tuple[float, float]:
@@ -105,7 +120,9 @@ def claim_figure(result: ClaimResult) -> ForestPlot | ArithmeticPlot | None:
         return None
     measure = "SMD" if result.claim.get("rule") == "persistence" else result.measure
     shown = ev[ev["use"].isin(["decide", "support"]) & ev["ci_low"].notna() & (ev["measure"] == measure)].copy()
-    shown["label"] = [f"{lab} (decides)" if use == "decide" else lab for lab, use in zip(shown["label"], shown["use"], strict=True)]
+    shown["label"] = [
+        f"{lab} (decides)" if use == "decide" else lab for lab, use in zip(shown["label"], shown["use"], strict=True)
+    ]
     shown = pd.concat([shown[shown["use"] == "decide"], shown[shown["use"] != "decide"]])
     extra = shown[["label", "estimate", "ci_low", "ci_high"]].reset_index(drop=True)
     if result.model is None and extra.empty:
@@ -118,9 +135,20 @@ def claim_figure(result: ClaimResult) -> ForestPlot | ArithmeticPlot | None:
         lines = [({"label": "one half"}, 0.5)]
     points = [float(to_disp(v)) for v in (*extra["ci_low"], *extra["ci_high"])]
     if result.model is not None:
-        points += [float(to_disp(v)) for v in (result.model.ci_low, result.model.ci_high, *(result.model.yi - 2 * result.model.vi ** 0.5), *(result.model.yi + 2 * result.model.vi ** 0.5))]
-    refs = [(x, ("relevance threshold: " if i == 0 else "alternative threshold: ") + str(t.get("label", "")))
-            for i, (t, x) in enumerate(lines) if math.isfinite(x)]
+        points += [
+            float(to_disp(v))
+            for v in (
+                result.model.ci_low,
+                result.model.ci_high,
+                *(result.model.yi - 2 * result.model.vi**0.5),
+                *(result.model.yi + 2 * result.model.vi**0.5),
+            )
+        ]
+    refs = [
+        (x, ("relevance threshold: " if i == 0 else "alternative threshold: ") + str(t.get("label", "")))
+        for i, (t, x) in enumerate(lines)
+        if math.isfinite(x)
+    ]
     favours: tuple[str, str] | None = ("control", "acupuncture")
     if info.scale == "logit":  # shares of patients: no 'favours' side, an axis inside (0, 1)
         favours = None
@@ -130,34 +158,68 @@ def claim_figure(result: ClaimResult) -> ForestPlot | ArithmeticPlot | None:
     else:
         xlim = _nice_limits(points + [x for x, _ in refs], info.is_ratio)
     if result.model is not None:
-        return forest_plot(result.model, favours=favours, extra_rows=extra if len(extra) else None, xlim=xlim,
-                           reference_lines=refs)
-    style = replace(ForestStyle.preset("revman"), study_header="Source",
-                    extra_header="Deciding estimate, then supporting estimates (not pooled)")
-    return forest_plot(None, favours=favours, extra_rows=extra, measure=measure if measure in MEASURES else None,
-                       style=style, xlim=xlim, reference_lines=refs)
+        return forest_plot(
+            result.model, favours=favours, extra_rows=extra if len(extra) else None, xlim=xlim, reference_lines=refs
+        )
+    style = replace(
+        ForestStyle.preset("revman"),
+        study_header="Source",
+        extra_header="Deciding estimate, then supporting estimates (not pooled)",
+    )
+    return forest_plot(
+        None,
+        favours=favours,
+        extra_rows=extra,
+        measure=measure if measure in MEASURES else None,
+        style=style,
+        xlim=xlim,
+        reference_lines=refs,
+    )
 
 
 def _harm_figure(result: ClaimResult) -> ForestPlot:
     """The serious-event rate with its exact CI, against the acceptable rates of the claim."""
     r = result.evidence.iloc[0]
-    rows = pd.DataFrame([{"label": f"{r['study_id']}: {int(r['events'])}/{int(r['total'])} {r['event']}",
-                          "estimate": result.estimate, "ci_low": result.ci_low, "ci_high": result.ci_high}])
-    refs = [(float(t["value"]), f"{'acceptable rate' if i == 0 else 'alternative'}: {t['label']}")
-            for i, t in enumerate((result.threshold_info, result.alt_threshold_info))]
+    rows = pd.DataFrame(
+        [
+            {
+                "label": f"{r['study_id']}: {int(r['events'])}/{int(r['total'])} {r['event']}",
+                "estimate": result.estimate,
+                "ci_low": result.ci_low,
+                "ci_high": result.ci_high,
+            }
+        ]
+    )
+    refs = [
+        (float(t["value"]), f"{'acceptable rate' if i == 0 else 'alternative'}: {t['label']}")
+        for i, t in enumerate((result.threshold_info, result.alt_threshold_info))
+    ]
     need = max([result.ci_high, *(x for x, _ in refs)]) * 1.05
     hi = min(x for x in (0.02, 0.04, 0.08, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0) if x >= need)
-    style = replace(ForestStyle.preset("revman"), study_header="Source", extra_header="Serious adverse events (exact 95% CI)")
+    style = replace(
+        ForestStyle.preset("revman"), study_header="Source", extra_header="Serious adverse events (exact 95% CI)"
+    )
     return forest_plot(None, extra_rows=rows, measure="PR", style=style, xlim=(0.0, hi), reference_lines=refs)
 
 
 #: Colours and symbols of the traffic-light plot (as in robvis and R meta's rob()).
-_ROB_LOOK = {"low": ("#02c100", "+"), "unclear": ("#e2df07", "?"), "some concerns": ("#e2df07", "?"),
-             "high": ("#bf0000", "−"), "missing": ("#d9d9d9", "")}
-_ROB_NAMES = {"sequence_generation": "Random sequence", "allocation_concealment": "Allocation concealment",
-              "blinding_participants": "Blinding: participants", "blinding_personnel": "Blinding: acupuncturist",
-              "blinding_outcome_assessment": "Blinding: outcome assessment", "incomplete_outcome_data": "Incomplete outcome data",
-              "selective_reporting": "Selective reporting", "other_bias": "Other bias"}
+_ROB_LOOK = {
+    "low": ("#02c100", "+"),
+    "unclear": ("#e2df07", "?"),
+    "some concerns": ("#e2df07", "?"),
+    "high": ("#bf0000", "−"),
+    "missing": ("#d9d9d9", ""),
+}
+_ROB_NAMES = {
+    "sequence_generation": "Random sequence",
+    "allocation_concealment": "Allocation concealment",
+    "blinding_participants": "Blinding: participants",
+    "blinding_personnel": "Blinding: acupuncturist",
+    "blinding_outcome_assessment": "Blinding: outcome assessment",
+    "incomplete_outcome_data": "Incomplete outcome data",
+    "selective_reporting": "Selective reporting",
+    "other_bias": "Other bias",
+}
 
 
 @dataclass(frozen=True)
@@ -193,7 +255,9 @@ def risk_of_bias_plot(ds: Dataset) -> RobPlot:
                 colour, mark = _ROB_LOOK[getattr(row, col)]
                 ax.scatter([j], [i], s=190, color=colour, edgecolors="#555555", linewidths=0.4, zorder=2)
                 ax.text(j, i, mark, ha="center", va="center", fontsize=9, fontweight="bold", color="white", zorder=3)
-        ax.set_xticks(range(len(cols)), [_ROB_NAMES.get(c, "Overall (key domains)") for c in cols], rotation=40, ha="right")
+        ax.set_xticks(
+            range(len(cols)), [_ROB_NAMES.get(c, "Overall (key domains)") for c in cols], rotation=40, ha="right"
+        )
         ax.set_yticks(range(len(table)), list(table["trial"]))
         ax.set_xlim(-0.6, len(cols) - 0.4)
         ax.set_ylim(len(table) - 0.5, -0.5)
@@ -203,10 +267,18 @@ def risk_of_bias_plot(ds: Dataset) -> RobPlot:
             ax.spines[side].set_visible(False)
         ax.tick_params(length=0)
         ax.axvline(len(cols) - 1.5, color="#999999", lw=0.6)
-        handles = [Line2D([], [], marker="o", ls="", color=c, markeredgecolor="#555555", markersize=8, label=lab)
-                   for lab, (c, _) in (("low", _ROB_LOOK["low"]), ("unclear / some concerns", _ROB_LOOK["unclear"]),
-                                       ("high", _ROB_LOOK["high"]), ("not found", _ROB_LOOK["missing"]))]
+        handles = [
+            Line2D([], [], marker="o", ls="", color=c, markeredgecolor="#555555", markersize=8, label=lab)
+            for lab, (c, _) in (
+                ("low", _ROB_LOOK["low"]),
+                ("unclear / some concerns", _ROB_LOOK["unclear"]),
+                ("high", _ROB_LOOK["high"]),
+                ("not found", _ROB_LOOK["missing"]),
+            )
+        ]
         fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False, fontsize=7)
         key = ", ".join(_ROB_NAMES[k].lower() for k in KEY_DOMAINS)
-        fig.text(0.01, 0.0, f"Overall: high if any key domain is high, low if all are low ({key})", fontsize=6, va="bottom")
+        fig.text(
+            0.01, 0.0, f"Overall: high if any key domain is high, low if all are low ({key})", fontsize=6, va="bottom"
+        )
     return RobPlot(fig, ax, table)

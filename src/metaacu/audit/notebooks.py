@@ -14,8 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["NotebookExecutionError", "execute_all", "execute_notebook", "kernel_environment",
-           "notebook_dir", "notebook_sources"]
+__all__ = [
+    "NotebookExecutionError",
+    "execute_all",
+    "execute_notebook",
+    "kernel_environment",
+    "notebook_dir",
+    "notebook_sources",
+]
 
 
 class NotebookExecutionError(RuntimeError):
@@ -78,8 +84,12 @@ def _merge_adjacent_streams(nb: Any) -> None:
         merged: list[Any] = []
         for output in cell.get("outputs", []):
             prev = merged[-1] if merged else None
-            if (output.get("output_type") == "stream" and prev is not None
-                    and prev.get("output_type") == "stream" and prev.get("name") == output.get("name")):
+            if (
+                output.get("output_type") == "stream"
+                and prev is not None
+                and prev.get("output_type") == "stream"
+                and prev.get("name") == output.get("name")
+            ):
                 prev["text"] = "".join(prev["text"]) + "".join(output["text"])
             else:
                 merged.append(output)
@@ -87,8 +97,9 @@ def _merge_adjacent_streams(nb: Any) -> None:
             cell["outputs"] = merged
 
 
-def execute_notebook(source: Path, out_dir: Path | None = None, *, timeout: int = 300,
-                     data_dir: str | Path | None = None) -> Path | None:
+def execute_notebook(
+    source: Path, out_dir: Path | None = None, *, timeout: int = 300, data_dir: str | Path | None = None
+) -> Path | None:
     """Run one notebook top to bottom in a fresh kernel; save the executed copy in ``out_dir``.
 
     Parameters
@@ -120,7 +131,10 @@ def execute_notebook(source: Path, out_dir: Path | None = None, *, timeout: int 
     for i, cell in enumerate(nb.cells):  # jupytext draws random cell ids: number them, for identical copies
         cell["id"] = f"cell-{i}"
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(source.parent)}},
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(source.parent)}},
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no start-up chatter on the terminal
         record_timing=False,  # no per-cell timestamps in the saved copy
     )
@@ -136,8 +150,13 @@ def execute_notebook(source: Path, out_dir: Path | None = None, *, timeout: int 
     return target
 
 
-def execute_all(out_dir: Path, *, data_dir: str | Path | None = None, sources: list[Path] | None = None,
-                progress: Callable[[str], None] = print) -> list[Path]:
+def execute_all(
+    out_dir: Path,
+    *,
+    data_dir: str | Path | None = None,
+    sources: list[Path] | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[Path]:
     """Execute every notebook into ``out_dir``; refuse to report success having run none.
 
     Parameters
@@ -163,8 +182,10 @@ def execute_all(out_dir: Path, *, data_dir: str | Path | None = None, sources: l
     """
     sources = notebook_sources() if sources is None else sources
     if not sources:
-        raise NotebookExecutionError(f"executing notebooks: no NN_*.py notebook found in {notebook_dir()} "
-                                     "(run from a clone of the repository, or pass --no-notebooks)")
+        raise NotebookExecutionError(
+            f"executing notebooks: no NN_*.py notebook found in {notebook_dir()} "
+            "(run from a clone of the repository, or pass --no-notebooks)"
+        )
     done = []
     for i, src in enumerate(sources, 1):
         progress(f"      {src.name} ({i}/{len(sources)})")

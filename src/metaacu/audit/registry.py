@@ -20,29 +20,67 @@ from .csvio import as_path, read_text
 from .data import GRADE_DOMAINS, Dataset, default_data_dir, load_dataset
 from .rules import CLAIM_KINDS
 
-__all__ = ["EFFECT_MEASURES", "RULES", "ROW_SOURCES", "ROW_USES", "load_registry", "rated_claims"]
+__all__ = ["EFFECT_MEASURES", "ROW_SOURCES", "ROW_USES", "RULES", "load_registry", "rated_claims"]
 
-RULES: Final = ("effect", "persistence", "majority", "direction_only", "no_serious_harm", "fact", "schedule",
-                "arithmetic", "not_testable")
+RULES: Final = (
+    "effect",
+    "persistence",
+    "majority",
+    "direction_only",
+    "no_serious_harm",
+    "fact",
+    "schedule",
+    "arithmetic",
+    "not_testable",
+)
 #: Rules whose claims carry an effect estimate and so get a GRADE certainty rating.
 RATED_RULES: Final = frozenset({"effect", "persistence", "majority", "no_serious_harm"})
 ROW_SOURCES: Final = ("pooled", "contrast", "continuous_arms", "change_arms", "binary_arms", "proportion_arm")
 ROW_USES: Final = ("decide", "pool", "reconstruct", "support")
 EFFECT_MEASURES: Final = frozenset({"MD", "SMD", "RR", "OR", "SMD_difference"})
 MEASURES: Final = EFFECT_MEASURES | {"proportion", "direction only", "narrative"}
-_KINDS: Final = {**{r: set(CLAIM_KINDS) for r in ("effect", "persistence", "direction_only")},
-                 "majority": {"any_effect"}, "no_serious_harm": {"small_or_no_effect"}, "fact": {"fact"},
-                 "schedule": {"fact"}, "arithmetic": {"fact"}, "not_testable": {"none"}}
-_BASE_KEYS: Final = ("id", "group", "section", "paragraph", "article_words", "statement", "origin", "references",
-                     "claim_kind", "rule", "flags")
+_KINDS: Final = {
+    **{r: set(CLAIM_KINDS) for r in ("effect", "persistence", "direction_only")},
+    "majority": {"any_effect"},
+    "no_serious_harm": {"small_or_no_effect"},
+    "fact": {"fact"},
+    "schedule": {"fact"},
+    "arithmetic": {"fact"},
+    "not_testable": {"none"},
+}
+_BASE_KEYS: Final = (
+    "id",
+    "group",
+    "section",
+    "paragraph",
+    "article_words",
+    "statement",
+    "origin",
+    "references",
+    "claim_kind",
+    "rule",
+    "flags",
+)
 _ANALYSIS_KEYS: Final = ("population", "comparison", "outcome", "timepoint", "measure")
-_RULE_KEYS: Final = {"effect": ("threshold", "alt_threshold", "model", "rows"),
-                     "persistence": ("threshold", "alt_threshold", "model", "rows", "baseline", "horizon_quarters"),
-                     "majority": ("model", "rows"), "no_serious_harm": ("threshold", "alt_threshold", "harms"),
-                     "schedule": ("stated_range", "tolerance", "schedules"), "arithmetic": ("costs",),
-                     "not_testable": ("reason",), "direction_only": (), "fact": ()}
-_ROW_KEYS: Final = {"pooled": ("id",), "contrast": ("contrast",), "continuous_arms": ("exp", "ctl"),
-                    "change_arms": ("exp", "ctl"), "binary_arms": ("exp", "ctl"), "proportion_arm": ("arm",)}
+_RULE_KEYS: Final = {
+    "effect": ("threshold", "alt_threshold", "model", "rows"),
+    "persistence": ("threshold", "alt_threshold", "model", "rows", "baseline", "horizon_quarters"),
+    "majority": ("model", "rows"),
+    "no_serious_harm": ("threshold", "alt_threshold", "harms"),
+    "schedule": ("stated_range", "tolerance", "schedules"),
+    "arithmetic": ("costs",),
+    "not_testable": ("reason",),
+    "direction_only": (),
+    "fact": (),
+}
+_ROW_KEYS: Final = {
+    "pooled": ("id",),
+    "contrast": ("contrast",),
+    "continuous_arms": ("exp", "ctl"),
+    "change_arms": ("exp", "ctl"),
+    "binary_arms": ("exp", "ctl"),
+    "proportion_arm": ("arm",),
+}
 
 
 def _fail(where: str, message: str) -> MetaacuInputError:
@@ -79,10 +117,15 @@ def _check_model(where: str, claim: dict[str, Any]) -> None:
         raise _fail(where, f"model has unknown key(s) {sorted(unknown)}")
     wanted = "reconstruct" if "reconstructs" in model else "pool"
     if not any(r.get("use") == wanted for r in claim["rows"]) or "decide" in uses:
-        raise _fail(where, f"a model {'that reconstructs' if wanted == 'reconstruct' else 'that pools'} needs rows with "
-                    f"use = {wanted!r} and no row with use = 'decide'")
+        raise _fail(
+            where,
+            f"a model {'that reconstructs' if wanted == 'reconstruct' else 'that pools'} needs rows with "
+            f"use = {wanted!r} and no row with use = 'decide'",
+        )
     if wanted == "reconstruct" and not (isinstance(model.get("tolerance"), int | float) and model["tolerance"] > 0):
-        raise _fail(where, "a reconstruction needs a positive model.tolerance (how close it must come to the stated estimate)")
+        raise _fail(
+            where, "a reconstruction needs a positive model.tolerance (how close it must come to the stated estimate)"
+        )
 
 
 def _check_rows(where: str, claim: dict[str, Any], ids: dict[str, set[str]]) -> None:
@@ -107,16 +150,20 @@ def _check_rows(where: str, claim: dict[str, Any], ids: dict[str, set[str]]) -> 
                     raise _fail(where, f"row {rid!r}: {key} {v!r} not found in the data")
 
 
-def _check_claim(where: str, c: dict[str, Any], reg: dict[str, Any], ids: dict[str, set[str]],
-                 claim_ids: set[str]) -> None:
+def _check_claim(
+    where: str, c: dict[str, Any], reg: dict[str, Any], ids: dict[str, set[str]], claim_ids: set[str]
+) -> None:
     for key in _BASE_KEYS:
         if key not in c:
             raise _fail(where, f"missing key {key!r}")
     if c["rule"] not in RULES:
         raise _fail(where, f"rule {c['rule']!r} is not one of {', '.join(RULES)}")
     if c["claim_kind"] not in _KINDS[c["rule"]]:
-        raise _fail(where, f"claim_kind {c['claim_kind']!r} does not fit rule {c['rule']!r} "
-                    f"(expected one of {sorted(_KINDS[c['rule']])})")
+        raise _fail(
+            where,
+            f"claim_kind {c['claim_kind']!r} does not fit rule {c['rule']!r} "
+            f"(expected one of {sorted(_KINDS[c['rule']])})",
+        )
     if not (isinstance(c["paragraph"], int) and c["paragraph"] >= 1):
         raise _fail(where, f"paragraph must be a whole number >= 1, got {c['paragraph']!r}")
     words = str(c["article_words"]).split()
@@ -125,12 +172,18 @@ def _check_claim(where: str, c: dict[str, Any], reg: dict[str, Any], ids: dict[s
     if c["origin"] not in ("article", "derived"):
         raise _fail(where, f"origin must be 'article' or 'derived', got {c['origin']!r}")
     if c["origin"] == "derived" and c.get("derived_from") not in claim_ids:
-        raise _fail(where, f"a derived test must name the article claim it comes from in derived_from, got {c.get('derived_from')!r}")
+        raise _fail(
+            where,
+            f"a derived test must name the article claim it comes from in derived_from, got {c.get('derived_from')!r}",
+        )
     for ref in [*c["references"], *([c["attributed_to"]] if c.get("attributed_to") else [])]:
         if ref not in ids["study"]:
             raise _fail(where, f"reference {ref!r} is not in studies.csv")
-    needs = (*(_ANALYSIS_KEYS if c["rule"] in RATED_RULES | {"direction_only"} else ()),
-             *(("plain_outcome", "plain_comparator") if c["rule"] in RATED_RULES else ()), *_RULE_KEYS[c["rule"]])
+    needs = (
+        *(_ANALYSIS_KEYS if c["rule"] in RATED_RULES | {"direction_only"} else ()),
+        *(("plain_outcome", "plain_comparator") if c["rule"] in RATED_RULES else ()),
+        *_RULE_KEYS[c["rule"]],
+    )
     for key in needs:
         if key not in c:
             raise _fail(where, f"missing key {key!r} (rule {c['rule']!r} needs it)")
@@ -142,8 +195,13 @@ def _check_claim(where: str, c: dict[str, Any], reg: dict[str, Any], ids: dict[s
     if "model" in c:
         _check_model(where, c)
     _check_rows(where, c, ids)
-    for key, table in (("harms", "harm"), ("mechanism", "mechanism"), ("pvalues", "contrast"), ("context", "pooled"),
-                       ("schedules", "schedule")):
+    for key, table in (
+        ("harms", "harm"),
+        ("mechanism", "mechanism"),
+        ("pvalues", "contrast"),
+        ("context", "pooled"),
+        ("schedules", "schedule"),
+    ):
         for x in c.get(key, []):
             if x not in ids[table]:
                 raise _fail(where, f"{key} entry {x!r} not found in the data")
@@ -166,8 +224,9 @@ def _check_judgement_tables(path: Path, reg: dict[str, Any], ds: Dataset) -> Non
     for cid in rated_claims(reg):
         got = sorted(cert.loc[cert["claim_id"] == cid, "domain"])
         if got != sorted(GRADE_DOMAINS):
-            raise MetaacuInputError(f"certainty.csv: claim {cid!r} needs exactly one row for each of "
-                                    f"{sorted(GRADE_DOMAINS)}, has {got}")
+            raise MetaacuInputError(
+                f"certainty.csv: claim {cid!r} needs exactly one row for each of {sorted(GRADE_DOMAINS)}, has {got}"
+            )
     for cid, c in claims.items():
         if c["rule"] == "fact" and not (ds.facts["claim_id"] == cid).any():
             raise MetaacuInputError(f"facts.csv: fact claim {cid!r} has no row")
@@ -197,19 +256,26 @@ def load_registry(path: str | os.PathLike[str] | None = None, dataset: Dataset |
     """
     path = as_path(path, "path", "load_registry") if path is not None else default_data_dir() / "claims.toml"
     if dataset is not None and not isinstance(dataset, Dataset):
-        raise MetaacuInputError(f"load_registry: argument 'dataset' must be a metaacu.audit.Dataset (from load_dataset), "
-                                f"got {type(dataset).__name__}")
+        raise MetaacuInputError(
+            f"load_registry: argument 'dataset' must be a metaacu.audit.Dataset (from load_dataset), "
+            f"got {type(dataset).__name__}"
+        )
     if not path.is_file():
-        raise MetaacuInputError(f"claims registry not found at {path} (pass path=, or set METAACU_DATA to the data folder)")
+        raise MetaacuInputError(
+            f"claims registry not found at {path} (pass path=, or set METAACU_DATA to the data folder)"
+        )
     try:
         reg = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise MetaacuInputError(f"{path}: not valid TOML ({exc})") from None
     ds = dataset if dataset is not None else load_dataset(path.parent)
     ids = {
-        "pooled": set(ds.pooled_results["analysis_id"]), "contrast": set(ds.contrasts["row_id"]),
-        "outcome": set(ds.outcomes["row_id"]), "harm": set(ds.adverse_events["row_id"]),
-        "mechanism": set(ds.mechanism["row_id"]), "study": set(ds.studies["study_id"]),
+        "pooled": set(ds.pooled_results["analysis_id"]),
+        "contrast": set(ds.contrasts["row_id"]),
+        "outcome": set(ds.outcomes["row_id"]),
+        "harm": set(ds.adverse_events["row_id"]),
+        "mechanism": set(ds.mechanism["row_id"]),
+        "study": set(ds.studies["study_id"]),
         "schedule": set(ds.schedules["row_id"]),
     }
     _check_thresholds(path, reg)

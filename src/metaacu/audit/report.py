@@ -21,8 +21,16 @@ from .rules import CATEGORIES, DEFINITIONS
 if TYPE_CHECKING:
     from .claims import ClaimResult
 
-__all__ = ["certainty_frame", "claim_html", "claim_row", "claim_text", "html_report", "sof_frame", "sof_markdown",
-           "verdict_table_markdown"]
+__all__ = [
+    "certainty_frame",
+    "claim_html",
+    "claim_row",
+    "claim_text",
+    "html_report",
+    "sof_frame",
+    "sof_markdown",
+    "verdict_table_markdown",
+]
 
 _DOMAIN_COLUMNS = ("risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias")
 
@@ -52,7 +60,9 @@ def _effect_text(r: ClaimResult) -> str:
 def _fidelity_text(r: ClaimResult) -> str:
     if r.fidelity.empty:
         return ""
-    return "; ".join(f"{v} ({s})" for v, s in zip(r.fidelity["verdict"], r.fidelity["study_id"].fillna("named source"), strict=True))
+    return "; ".join(
+        f"{v} ({s})" for v, s in zip(r.fidelity["verdict"], r.fidelity["study_id"].fillna("named source"), strict=True)
+    )
 
 
 def claim_row(r: ClaimResult) -> dict[str, Any]:
@@ -60,35 +70,63 @@ def claim_row(r: ClaimResult) -> dict[str, Any]:
     c = r.claim
     cert = r.certainty
     domains = {d.domain: d.judgement for d in cert.domains} if cert else {}
-    published = "" if cert is None or cert.published.empty else "; ".join(
-        f"{row.certainty} ({row.review_id}, {row.outcome})" for row in cert.published.itertuples())
+    published = (
+        ""
+        if cert is None or cert.published.empty
+        else "; ".join(f"{row.certainty} ({row.review_id}, {row.outcome})" for row in cert.published.itertuples())
+    )
     row = {
-        "id": r.id, "origin": r.origin, "derived_from": c.get("derived_from", ""), "group": c.get("group", ""),
-        "section": c.get("section", ""), "paragraph": c.get("paragraph", ""), "article_words": c.get("article_words", ""),
-        "statement": c.get("statement", ""), "claim_kind": c.get("claim_kind", ""), "rule": c.get("rule", ""),
-        "comparison": c.get("comparison", ""), "outcome": c.get("outcome", ""), "timepoint": c.get("timepoint", ""),
+        "id": r.id,
+        "origin": r.origin,
+        "derived_from": c.get("derived_from", ""),
+        "group": c.get("group", ""),
+        "section": c.get("section", ""),
+        "paragraph": c.get("paragraph", ""),
+        "article_words": c.get("article_words", ""),
+        "statement": c.get("statement", ""),
+        "claim_kind": c.get("claim_kind", ""),
+        "rule": c.get("rule", ""),
+        "comparison": c.get("comparison", ""),
+        "outcome": c.get("outcome", ""),
+        "timepoint": c.get("timepoint", ""),
         "measure": "proportion" if r.measure == "PLO" else r.measure,
-        "effect_scale": "ratio (back-transformed)" if r.is_ratio else "proportion" if r.measure == "PLO" else "as measured",
-        "threshold": c.get("threshold", ""), "threshold_value": r.threshold_info.get("value", ""),
-        "category": r.category, "verdict": r.verdict,
-        "alt_threshold": c.get("alt_threshold", ""), "alt_threshold_value": r.alt_threshold_info.get("value", ""),
+        "effect_scale": "ratio (back-transformed)"
+        if r.is_ratio
+        else "proportion"
+        if r.measure == "PLO"
+        else "as measured",
+        "threshold": c.get("threshold", ""),
+        "threshold_value": r.threshold_info.get("value", ""),
+        "category": r.category,
+        "verdict": r.verdict,
+        "alt_threshold": c.get("alt_threshold", ""),
+        "alt_threshold_value": r.alt_threshold_info.get("value", ""),
         "alt_threshold_scale": r.alt_threshold_info.get("scale", ""),
         "alt_category": r.alternative.category if r.alternative else "",
         "alt_verdict": r.alternative.verdict if r.alternative else "",
         "verdict_changes_under_alt_threshold": r.alt_changes if r.alternative else "",
-        "k_trials": r.k, "k_pooled": r.k_pooled, "participants": r.participants,
-        "estimate": _disp(r, r.estimate), "ci_low": _disp(r, r.ci_low), "ci_high": _disp(r, r.ci_high),
-        "pi_low": _disp(r, r.pi_low), "pi_high": _disp(r, r.pi_high), "i2": r.i2,
-        "absolute_effect": r.absolute.text if r.absolute else "", "absolute_basis": r.absolute.basis if r.absolute else "",
+        "k_trials": r.k,
+        "k_pooled": r.k_pooled,
+        "participants": r.participants,
+        "estimate": _disp(r, r.estimate),
+        "ci_low": _disp(r, r.ci_low),
+        "ci_high": _disp(r, r.ci_high),
+        "pi_low": _disp(r, r.pi_low),
+        "pi_high": _disp(r, r.pi_high),
+        "i2": r.i2,
+        "absolute_effect": r.absolute.text if r.absolute else "",
+        "absolute_basis": r.absolute.basis if r.absolute else "",
         "certainty": cert.level if cert else "",
         **{f"certainty_{k}": domains.get(k, "") for k in _DOMAIN_COLUMNS},
         "certainty_downgrades": cert.downgrades if cert else "",
-        "published_certainty": published, "plain_language": cert.statement if cert else "",
+        "published_certainty": published,
+        "plain_language": cert.statement if cert else "",
         "fidelity": _fidelity_text(r),
         "fidelity_source_words": " | ".join(r.fidelity["source_words"]) if not r.fidelity.empty else "",
         "fidelity_source": " | ".join(r.fidelity["source"]) if not r.fidelity.empty else "",
         "verdict_changes_in_sensitivity": r.verdict_changes if len(r.sensitivity) else "",
-        "flags": "; ".join(r.flags), "reason": r.reason,
+        "flags": "; ".join(r.flags),
+        "reason": r.reason,
     }
     return row
 
@@ -97,12 +135,17 @@ def claim_text(r: ClaimResult) -> str:
     """Text report of one audited claim."""
     c = r.claim
     where = f"{c.get('section', '-')}, paragraph {c.get('paragraph', '-')}"
-    lines = [f"Claim {r.id} ({'derived test of ' + c['derived_from'] if r.origin == 'derived' else 'article'}; {where})",
-             f"  article: \u201c{c.get('article_words', '')}\u201d", f"  paraphrase: {c['statement']}",
-             f"Verdict: {r.verdict} [{r.category}] - {r.reason}"]
+    lines = [
+        f"Claim {r.id} ({'derived test of ' + c['derived_from'] if r.origin == 'derived' else 'article'}; {where})",
+        f"  article: \u201c{c.get('article_words', '')}\u201d",
+        f"  paraphrase: {c['statement']}",
+        f"Verdict: {r.verdict} [{r.category}] - {r.reason}",
+    ]
     if r.alternative is not None:
-        lines.append(f"Under the alternative threshold ({c.get('alt_threshold')}): {r.alternative.verdict} "
-                     f"[{r.alternative.category}]{' (changes the verdict)' if r.alt_changes else ''}")
+        lines.append(
+            f"Under the alternative threshold ({c.get('alt_threshold')}): {r.alternative.verdict} "
+            f"[{r.alternative.category}]{' (changes the verdict)' if r.alt_changes else ''}"
+        )
     if r.certainty is not None:
         cert = r.certainty
         lines += [f"Certainty: {cert.level} {cert.symbol}; rated down for {cert.downgrades}", f"  {cert.statement}"]
@@ -112,7 +155,9 @@ def claim_text(r: ClaimResult) -> str:
     if r.absolute is not None:
         lines.append(f"Absolute effect: {r.absolute.text}" + (f" [{r.absolute.basis}]" if r.absolute.basis else ""))
     for f in r.fidelity.itertuples():
-        lines.append(f"Fidelity: {f.verdict} - the source says \u201c{f.source_words}\u201d ({f.locator}; {f.source}). {f.reason}")
+        lines.append(
+            f"Fidelity: {f.verdict} - the source says \u201c{f.source_words}\u201d ({f.locator}; {f.source}). {f.reason}"
+        )
     lines.append(f"Leans on: {'; '.join(r.flags) or 'nothing flagged'}")
     lines += list(r.notes)
     ev = r.evidence
@@ -120,13 +165,19 @@ def claim_text(r: ClaimResult) -> str:
         cols = [k for k in ("label", "measure", "estimate", "ci_low", "ci_high", "use", "status", "locator") if k in ev]
         if "estimate" not in ev:
             cols = [k for k in ev.columns if k not in ("source",)]
-        lines += ["", "Evidence (benefit scale: positive favours acupuncture; log scale for ratios, logit for shares):",
-                  ev[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}")]
+        lines += [
+            "",
+            "Evidence (benefit scale: positive favours acupuncture; log scale for ratios, logit for shares):",
+            ev[cols].to_string(index=False, float_format=lambda x: f"{x:.3f}"),
+        ]
     if r.model is not None:
         lines += ["", r.model.summary()]
     if len(r.sensitivity):
-        lines += ["", f"Sensitivity (does the verdict change? {'yes' if r.verdict_changes else 'no'}):",
-                  _sens_display(r).to_string(index=False, float_format=lambda x: f"{x:.3f}")]
+        lines += [
+            "",
+            f"Sensitivity (does the verdict change? {'yes' if r.verdict_changes else 'no'}):",
+            _sens_display(r).to_string(index=False, float_format=lambda x: f"{x:.3f}"),
+        ]
     return "\n".join(lines)
 
 
@@ -149,30 +200,41 @@ def sof_frame(results: list[ClaimResult]) -> pd.DataFrame:
         if r.certainty is None:
             continue
         c = r.claim
-        relative = (f"RR {r.show(r.estimate)} ({r.show(r.ci_low)} to {r.show(r.ci_high)})" if r.is_ratio else "")
-        rows.append({
-            "claim": f"\u201c{c['article_words']}\u201d" + (" (derived test)" if r.origin == "derived" else ""),
-            "claim_id": r.id, "comparison": c.get("comparison", ""),
-            "outcome": f"{c.get('outcome', '')}; {c.get('timepoint', '')}",
-            "trials (participants)": f"{r.k or 'not reported'} ({'not reported' if math.isnan(r.participants) else f'{r.participants:.0f}'})",
-            "relative effect": relative, "effect": "" if r.is_ratio else _effect_text(r),
-            "absolute effect": r.absolute.text if r.absolute else "",
-            "certainty": f"{r.certainty.symbol} {r.certainty.level}",
-            "rated down for": r.certainty.downgrades,
-            "published rating": "; ".join(f"{p.certainty} ({p.review_id}, {p.outcome})" + ("" if pd.isna(p.difference_note) else f": {p.difference_note}")
-                                          for p in r.certainty.published.itertuples()),
-            "what it means": r.certainty.statement,
-            "category": r.category.replace("_", " "), "verdict": r.verdict,
-            "at the alternative threshold": r.alternative.verdict if r.alternative else "",
-            "fidelity": _fidelity_text(r),
-        })
+        relative = f"RR {r.show(r.estimate)} ({r.show(r.ci_low)} to {r.show(r.ci_high)})" if r.is_ratio else ""
+        rows.append(
+            {
+                "claim": f"\u201c{c['article_words']}\u201d" + (" (derived test)" if r.origin == "derived" else ""),
+                "claim_id": r.id,
+                "comparison": c.get("comparison", ""),
+                "outcome": f"{c.get('outcome', '')}; {c.get('timepoint', '')}",
+                "trials (participants)": f"{r.k or 'not reported'} ({'not reported' if math.isnan(r.participants) else f'{r.participants:.0f}'})",
+                "relative effect": relative,
+                "effect": "" if r.is_ratio else _effect_text(r),
+                "absolute effect": r.absolute.text if r.absolute else "",
+                "certainty": f"{r.certainty.symbol} {r.certainty.level}",
+                "rated down for": r.certainty.downgrades,
+                "published rating": "; ".join(
+                    f"{p.certainty} ({p.review_id}, {p.outcome})"
+                    + ("" if pd.isna(p.difference_note) else f": {p.difference_note}")
+                    for p in r.certainty.published.itertuples()
+                ),
+                "what it means": r.certainty.statement,
+                "category": r.category.replace("_", " "),
+                "verdict": r.verdict,
+                "at the alternative threshold": r.alternative.verdict if r.alternative else "",
+                "fidelity": _fidelity_text(r),
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def certainty_frame(results: list[ClaimResult]) -> pd.DataFrame:
     """Every GRADE domain of every rated claim: judgement, levels down, reason, source, rule-made."""
-    frames = [r.certainty.to_frame().assign(claim_id=r.id, certainty=r.certainty.level)
-              for r in results if r.certainty is not None]
+    frames = [
+        r.certainty.to_frame().assign(claim_id=r.id, certainty=r.certainty.level)
+        for r in results
+        if r.certainty is not None
+    ]
     cols = ["claim_id", "certainty", "domain", "judgement", "levels_down", "reason", "source", "locator", "by_rule"]
     return pd.concat(frames, ignore_index=True)[cols]
 
@@ -191,35 +253,61 @@ def sof_markdown(results: list[ClaimResult]) -> str:
 
 def verdict_table_markdown(results: list[ClaimResult]) -> str:
     """``claims.md``: the Summary of findings, then every claim's verdict."""
-    out = ["# Claims audit", "", "## Summary of findings (claims with an effect estimate)", "", sof_markdown(results),
-           "## Every claim", "",
-           "| claim | article (section, paragraph) | origin | verdict | category | alternative threshold | certainty | fidelity | why |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "# Claims audit",
+        "",
+        "## Summary of findings (claims with an effect estimate)",
+        "",
+        sof_markdown(results),
+        "## Every claim",
+        "",
+        "| claim | article (section, paragraph) | origin | verdict | category | alternative threshold | certainty | fidelity | why |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         c = r.claim
-        out.append("| " + " | ".join(_md_cell(x) for x in (
-            r.id, f"{c['section']}, {c['paragraph']}: \u201c{c['article_words']}\u201d",
-            "derived from " + c["derived_from"] if r.origin == "derived" else "article", f"**{r.verdict}**",
-            r.category.replace("_", " "), r.alternative.verdict if r.alternative else "",
-            r.certainty.level if r.certainty else "", _fidelity_text(r), r.reason)) + " |")
+        out.append(
+            "| "
+            + " | ".join(
+                _md_cell(x)
+                for x in (
+                    r.id,
+                    f"{c['section']}, {c['paragraph']}: \u201c{c['article_words']}\u201d",
+                    "derived from " + c["derived_from"] if r.origin == "derived" else "article",
+                    f"**{r.verdict}**",
+                    r.category.replace("_", " "),
+                    r.alternative.verdict if r.alternative else "",
+                    r.certainty.level if r.certainty else "",
+                    _fidelity_text(r),
+                    r.reason,
+                )
+            )
+            + " |"
+        )
     out += ["", "## What the verdicts mean", ""] + [f"- **{k}**: {v}" for k, v in DEFINITIONS.items()]
     out += ["", "## Where a confidence interval lies (threshold T > 0, benefit scale)", ""]
     out += [f"- **{k.replace('_', ' ')}**: {v[1]}" for k, v in CATEGORIES.items()]
     return "\n".join(out) + "\n"
 
 
-_CSS = ("body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:90%}.v{font-weight:bold}"
-        ".supported{color:#1a7f37}.not_supported{color:#9a3412}.weakly_supported{color:#52606d}.weakly_contradicted{color:#9a3412}"
-        ".contradicted{color:#b42318}.inconclusive{color:#9a6700}.consistent{color:#1a7f37}.partly_consistent{color:#9a6700}"
-        ".inconsistent{color:#b42318}.not_testable{color:#52606d}img{max-width:100%}.scroll{overflow-x:auto}"
-        ".skipped{background:#fff4ce;padding:6px 10px;border-left:4px solid #9a6700}"
-        "figcaption{font-size:90%;color:#333;margin-bottom:1.5em}.repro table{table-layout:fixed;width:1600px}"
-        ".repro td{word-break:break-word}")
+_CSS = (
+    "body{font-family:sans-serif;max-width:1200px;margin:auto;padding:1em}table{border-collapse:collapse}"
+    "td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:90%}.v{font-weight:bold}"
+    ".supported{color:#1a7f37}.not_supported{color:#9a3412}.weakly_supported{color:#52606d}.weakly_contradicted{color:#9a3412}"
+    ".contradicted{color:#b42318}.inconclusive{color:#9a6700}.consistent{color:#1a7f37}.partly_consistent{color:#9a6700}"
+    ".inconsistent{color:#b42318}.not_testable{color:#52606d}img{max-width:100%}.scroll{overflow-x:auto}"
+    ".skipped{background:#fff4ce;padding:6px 10px;border-left:4px solid #9a6700}"
+    "figcaption{font-size:90%;color:#333;margin-bottom:1.5em}.repro table{table-layout:fixed;width:1600px}"
+    ".repro td{word-break:break-word}"
+)
 
 
 def _table_html(frame: pd.DataFrame, digits: int = 3) -> str:
-    return "<div class='scroll'>" + frame.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}", border=0) + "</div>"
+    return (
+        "<div class='scroll'>"
+        + frame.to_html(index=False, float_format=lambda x: f"{x:.{digits}f}", border=0)
+        + "</div>"
+    )
 
 
 def _img(path: Path, alt: str) -> str:
@@ -227,8 +315,9 @@ def _img(path: Path, alt: str) -> str:
     return f"<img alt='{html.escape(alt)}' src='data:image/png;base64,{data}'>"
 
 
-def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.DataFrame,
-                notebooks_run: bool = True) -> str:
+def html_report(
+    results: list[ClaimResult], figures: dict[str, Path], repro: pd.DataFrame, notebooks_run: bool = True
+) -> str:
     """A self-contained HTML report: Summary of findings, risk of bias, every claim, reproduction.
 
     ``notebooks_run=False`` (``reproduce --no-notebooks``) puts a notice at the top that this run
@@ -237,12 +326,15 @@ def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.
     sof = sof_frame(results)
     sof_rows = "".join(
         "<tr>" + "".join(f"<td>{e(str(v))}</td>" if k != "claim_id" else "" for k, v in row.items()) + "</tr>"
-        for row in sof.to_dict("records"))
+        for row in sof.to_dict("records")
+    )
     head = "".join(f"<th>{e(k)}</th>" for k in sof.columns if k != "claim_id")
     index = "".join(
         f"<tr><td><a href='#{r.id}'>{e(r.id)}</a></td><td class='v {r.verdict}'>{r.verdict}</td>"
         f"<td>{e(r.category.replace('_', ' '))}</td><td>{e(r.claim['section'])}, {r.claim['paragraph']}</td>"
-        f"<td>{e(r.claim['statement'])}</td></tr>" for r in results)
+        f"<td>{e(r.claim['statement'])}</td></tr>"
+        for r in results
+    )
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>metaacu claims audit</title>",
         f"<style>{_CSS}</style></head><body>",
@@ -254,24 +346,36 @@ def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.
         "<p class='manifest'>This folder's <code>MANIFEST.json</code> records every step of the run that wrote it, "
         "any step skipped, the data used and the SHA-256 of every file; "
         "<code>metaacu.audit.verify_results(folder)</code> checks the folder against it.</p>",
-        *([] if notebooks_run else [
-            "<p class='skipped'><b>Notebooks were not executed in this run</b> (<code>--no-notebooks</code>): this "
-            "folder has no <code>notebooks/</code>.</p>"]),
+        *(
+            []
+            if notebooks_run
+            else [
+                "<p class='skipped'><b>Notebooks were not executed in this run</b> (<code>--no-notebooks</code>): this "
+                "folder has no <code>notebooks/</code>.</p>"
+            ]
+        ),
         "<h2 id='sof'>Summary of findings</h2>",
         f"<div class='scroll'><table><tr>{head}</tr>{sof_rows}</table></div>",
     ]
     if "risk_of_bias" in figures:
-        parts += ["<h2 id='rob'>Risk of bias of the trials the audit uses</h2>",
-                  _img(figures["risk_of_bias"], "risk-of-bias traffic-light plot"),
-                  "<p>Judgements from data/risk_of_bias.csv (Cochrane RoB 1 domains; blank = not found). The summary reads "
-                  "the key domains for self-reported outcomes; blinding of the acupuncturist is shown but not a key domain.</p>"]
-    parts += ["<h2>Every claim</h2>", "<table><tr><th>claim</th><th>verdict</th><th>category</th><th>article section, "
-              f"paragraph</th><th>claim (our words)</th></tr>{index}</table>"]
+        parts += [
+            "<h2 id='rob'>Risk of bias of the trials the audit uses</h2>",
+            _img(figures["risk_of_bias"], "risk-of-bias traffic-light plot"),
+            "<p>Judgements from data/risk_of_bias.csv (Cochrane RoB 1 domains; blank = not found). The summary reads "
+            "the key domains for self-reported outcomes; blinding of the acupuncturist is shown but not a key domain.</p>",
+        ]
+    parts += [
+        "<h2>Every claim</h2>",
+        "<table><tr><th>claim</th><th>verdict</th><th>category</th><th>article section, "
+        f"paragraph</th><th>claim (our words)</th></tr>{index}</table>",
+    ]
     for r in results:
         parts += _claim_section(r, figures)
     parts.append("<h2 id='reproduction'>Reproduction of published numbers</h2>")
     cols = ["target", "published", "recomputed", "difference", "explanation", "locator", "source"]
-    parts.append("<div class='scroll repro'>" + repro[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}") + "</div>")
+    parts.append(
+        "<div class='scroll repro'>" + repro[cols].to_html(index=False, float_format=lambda x: f"{x:.4g}") + "</div>"
+    )
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -279,32 +383,53 @@ def html_report(results: list[ClaimResult], figures: dict[str, Path], repro: pd.
 def _claim_section(r: ClaimResult, figures: dict[str, Path]) -> list[str]:
     e = html.escape
     c = r.claim
-    origin = f"derived test of <a href='#{c['derived_from']}'>{e(c['derived_from'])}</a>" if r.origin == "derived" else "article claim"
-    out = [f"<h3 id='{r.id}'>{e(r.id)}: <span class='v {r.verdict}'>{r.verdict}</span></h3>",
-           f"<p>{origin}; {e(c['section'])}, paragraph {c['paragraph']}: \u201c{e(c['article_words'])}\u201d<br>"
-           f"<i>Our paraphrase:</i> {e(c['statement'])}</p>", f"<p><b>Why:</b> {e(r.reason)}</p>"]
+    origin = (
+        f"derived test of <a href='#{c['derived_from']}'>{e(c['derived_from'])}</a>"
+        if r.origin == "derived"
+        else "article claim"
+    )
+    out = [
+        f"<h3 id='{r.id}'>{e(r.id)}: <span class='v {r.verdict}'>{r.verdict}</span></h3>",
+        f"<p>{origin}; {e(c['section'])}, paragraph {c['paragraph']}: \u201c{e(c['article_words'])}\u201d<br>"
+        f"<i>Our paraphrase:</i> {e(c['statement'])}</p>",
+        f"<p><b>Why:</b> {e(r.reason)}</p>",
+    ]
     if r.alternative is not None:
-        out.append(f"<p><b>Alternative threshold</b> ({e(c['alt_threshold'])}): {r.alternative.verdict} "
-                   f"({e(r.alternative.category.replace('_', ' '))}){' — the verdict changes' if r.alt_changes else ''}</p>")
+        out.append(
+            f"<p><b>Alternative threshold</b> ({e(c['alt_threshold'])}): {r.alternative.verdict} "
+            f"({e(r.alternative.category.replace('_', ' '))}){' — the verdict changes' if r.alt_changes else ''}</p>"
+        )
     if r.certainty is not None:
-        out.append(f"<p><b>Certainty:</b> {r.certainty.symbol} {r.certainty.level} (rated down for {e(r.certainty.downgrades)}). "
-                   f"{e(r.certainty.statement)}</p>" + _table_html(r.certainty.to_frame()))
+        out.append(
+            f"<p><b>Certainty:</b> {r.certainty.symbol} {r.certainty.level} (rated down for {e(r.certainty.downgrades)}). "
+            f"{e(r.certainty.statement)}</p>" + _table_html(r.certainty.to_frame())
+        )
     for f in r.fidelity.itertuples():
-        out.append(f"<p><b>Fidelity: {f.verdict}.</b> The source says \u201c{e(f.source_words)}\u201d "
-                   f"({e(f.locator)}; {e(f.source)}). {e(f.reason)}</p>")
+        out.append(
+            f"<p><b>Fidelity: {f.verdict}.</b> The source says \u201c{e(f.source_words)}\u201d "
+            f"({e(f.locator)}; {e(f.source)}). {e(f.reason)}</p>"
+        )
     if r.flags:
         out.append("<p><b>Leans on:</b> " + e("; ".join(r.flags)) + "</p>")
     if r.id in figures:
         cert = f"; certainty {r.certainty.level}" if r.certainty else ""
-        out.append(f"<figure>{_img(figures[r.id], 'figure for ' + r.id)}<figcaption>{e(r.id)}: {e(r.category.replace('_', ' '))}"
-                   f" → {r.verdict}{e(cert)}. {e(_effect_text(r))}</figcaption></figure>")
+        out.append(
+            f"<figure>{_img(figures[r.id], 'figure for ' + r.id)}<figcaption>{e(r.id)}: {e(r.category.replace('_', ' '))}"
+            f" → {r.verdict}{e(cert)}. {e(_effect_text(r))}</figcaption></figure>"
+        )
     if len(r.sensitivity):
         out.append("<p><b>Sensitivity</b> (effects on the display scale)</p>" + _table_html(_sens_display(r)))
     if not r.evidence.empty:
-        cols = [k for k in ("label", "estimate", "ci_low", "ci_high", "use", "source", "locator", "status", "assumption")
-                if k in r.evidence]
+        cols = [
+            k
+            for k in ("label", "estimate", "ci_low", "ci_high", "use", "source", "locator", "status", "assumption")
+            if k in r.evidence
+        ]
         if "estimate" not in r.evidence:
             cols = list(r.evidence.columns)
-        out.append("<details><summary>Evidence rows and sources (benefit scale; log for ratios)</summary>"
-                   + _table_html(r.evidence[cols]) + "</details>")
+        out.append(
+            "<details><summary>Evidence rows and sources (benefit scale; log for ratios)</summary>"
+            + _table_html(r.evidence[cols])
+            + "</details>"
+        )
     return out

@@ -111,8 +111,9 @@ def _write_tables(run: _Run) -> str:
     (out / "claims.md").write_text(verdict_table_markdown(results), encoding="utf-8")
     repro = reproduction_table(results, run.dataset, run.registry)
     repro.to_csv(out / "reproduction.csv", index=False, float_format="%.6g")
-    (out / "report.html").write_text(html_report(results, run.figures, repro, notebooks_run=run.notebooks),
-                                     encoding="utf-8")
+    (out / "report.html").write_text(
+        html_report(results, run.figures, repro, notebooks_run=run.notebooks), encoding="utf-8"
+    )
     return "claims.csv, summary_of_findings.csv, certainty.csv, claims.md, reproduction.csv, report.html"
 
 
@@ -120,8 +121,7 @@ def _execute_notebooks(run: _Run) -> str:
     from . import notebooks
 
     sources = notebooks.notebook_sources()
-    done = notebooks.execute_all(run.out / "notebooks", data_dir=run.data_dir, sources=sources,
-                                 progress=run.progress)
+    done = notebooks.execute_all(run.out / "notebooks", data_dir=run.data_dir, sources=sources, progress=run.progress)
     if len(done) != len(sources):  # execute_all raises first; this guards the count the manifest states
         raise ReproduceError(f"executing notebooks: {len(done)} of {len(sources)} notebooks ran")
     return f"{len(done)} of {len(sources)} notebooks executed with METAACU_DATA={run.data_dir}"
@@ -198,15 +198,22 @@ def _check_target(target: Path, data_dir: Path) -> None:
 
     if target.exists() and not target.is_dir():
         raise MetaacuInputError(f"reproduce --out {target}: exists and is not a folder")
-    for what, inner in (("the data folder", data_dir), ("the notebooks folder", notebook_dir()),
-                        ("the current folder", Path.cwd().resolve())):
+    for what, inner in (
+        ("the data folder", data_dir),
+        ("the notebooks folder", notebook_dir()),
+        ("the current folder", Path.cwd().resolve()),
+    ):
         if inner == target or target in inner.parents:
-            raise MetaacuInputError(f"reproduce --out {target}: the results folder is replaced as a whole and "
-                                    f"holds {what} ({inner}); choose a folder of its own, e.g. results/")
+            raise MetaacuInputError(
+                f"reproduce --out {target}: the results folder is replaced as a whole and "
+                f"holds {what} ({inner}); choose a folder of its own, e.g. results/"
+            )
     if target.is_dir() and not _is_results_folder(target):
-        raise MetaacuInputError(f"reproduce --out {target}: the folder is not empty and has no {MANIFEST} of an "
-                                "earlier `metaacu reproduce` run; the results folder is replaced as a whole, so "
-                                "choose a new or empty folder (or delete this one)")
+        raise MetaacuInputError(
+            f"reproduce --out {target}: the folder is not empty and has no {MANIFEST} of an "
+            "earlier `metaacu reproduce` run; the results folder is replaced as a whole, so "
+            "choose a new or empty folder (or delete this one)"
+        )
 
 
 def _new_staging(target: Path) -> Path:
@@ -239,8 +246,13 @@ def _swap_into_place(staging: Path, target: Path, progress: Callable[[str], None
         progress(f"warning: could not delete the previous results, moved aside to {old}")
 
 
-def reproduce(out: str | Path = "results", *, notebooks: bool = True, data_dir: str | Path | None = None,
-              progress: Callable[[str], None] = print) -> Path:
+def reproduce(
+    out: str | Path = "results",
+    *,
+    notebooks: bool = True,
+    data_dir: str | Path | None = None,
+    progress: Callable[[str], None] = print,
+) -> Path:
     """Run the full audit and put every output into ``out`` at once; returns ``out``.
 
     Parameters
@@ -295,8 +307,9 @@ def reproduce(out: str | Path = "results", *, notebooks: bool = True, data_dir: 
             except MetaacuInputError as exc:
                 raise MetaacuInputError(f"reproduce step {label}: {exc}; {target} was left as it was") from exc
             except Exception as exc:
-                raise ReproduceError(f"reproduce step {label} failed: {type(exc).__name__}: {exc}; "
-                                     f"{target} was left as it was") from exc
+                raise ReproduceError(
+                    f"reproduce step {label} failed: {type(exc).__name__}: {exc}; {target} was left as it was"
+                ) from exc
             steps.append({"step": f"{i}/{len(_STEPS)}", "name": name, "status": "done", "detail": detail})
         manifest = _write_manifest(run, steps)
         _swap_into_place(staging, target, progress)
@@ -332,6 +345,9 @@ def verify_results(folder: str | Path) -> list[str]:
     listed, found = manifest.get("files", {}), _file_hashes(folder)
     problems += [f"{name}: listed in {MANIFEST} but missing" for name in listed if name not in found]
     problems += [f"{name}: not listed in {MANIFEST}" for name in found if name not in listed]
-    problems += [f"{name}: SHA-256 differs from {MANIFEST}" for name, digest in found.items()
-                 if name in listed and listed[name] != digest]
+    problems += [
+        f"{name}: SHA-256 differs from {MANIFEST}"
+        for name, digest in found.items()
+        if name in listed and listed[name] != digest
+    ]
     return problems

@@ -25,10 +25,20 @@ def _arm_contrasts(ds: Dataset) -> list[dict]:
     for _, c in ds.contrasts.iterrows():
         if c["measure"] != "MD" or pd.isna(c["estimate"]):
             continue
-        exp = out[(out["arm_id"] == c["arm_id_exp"]) & (out["timepoint_weeks"] == c["timepoint_weeks"])
-                  & (out["outcome"] == c["outcome"]) & out["sd"].notna() & out["n"].notna()]
-        ctl = out[(out["arm_id"] == c["arm_id_ctl"]) & (out["timepoint_weeks"] == c["timepoint_weeks"])
-                  & (out["outcome"] == c["outcome"]) & out["sd"].notna() & out["n"].notna()]
+        exp = out[
+            (out["arm_id"] == c["arm_id_exp"])
+            & (out["timepoint_weeks"] == c["timepoint_weeks"])
+            & (out["outcome"] == c["outcome"])
+            & out["sd"].notna()
+            & out["n"].notna()
+        ]
+        ctl = out[
+            (out["arm_id"] == c["arm_id_ctl"])
+            & (out["timepoint_weeks"] == c["timepoint_weeks"])
+            & (out["outcome"] == c["outcome"])
+            & out["sd"].notna()
+            & out["n"].notna()
+        ]
         if len(exp) != 1 or len(ctl) != 1:
             continue
         e, k = exp.iloc[0], ctl.iloc[0]
@@ -37,18 +47,28 @@ def _arm_contrasts(ds: Dataset) -> list[dict]:
         sp2 = ((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (n1 + n2 - 2)
         t = md / math.sqrt(sp2 * (1 / n1 + 1 / n2))
         p = float(2 * stats.t.sf(abs(t), n1 + n2 - 2))
-        rows.append({
-            "target": f"{c['row_id']} (mean difference)", "published": float(c["estimate"]), "recomputed": md,
-            "source": c["source"], "locator": c["locator"],
-            "explanation": "difference of the arm means in outcomes.csv",
-        })
+        rows.append(
+            {
+                "target": f"{c['row_id']} (mean difference)",
+                "published": float(c["estimate"]),
+                "recomputed": md,
+                "source": c["source"],
+                "locator": c["locator"],
+                "explanation": "difference of the arm means in outcomes.csv",
+            }
+        )
         if not pd.isna(c["pvalue"]):
-            rows.append({
-                "target": f"{c['row_id']} (p-value, Student t)", "published": _pvalue_number(c["pvalue"]), "recomputed": p,
-                "source": c["source"], "locator": c["locator"],
-                "explanation": "two-sample t test from arm means, SDs and n; SDs and n partly from a review table "
-                               "(see outcomes.csv), so small differences are expected",
-            })
+            rows.append(
+                {
+                    "target": f"{c['row_id']} (p-value, Student t)",
+                    "published": _pvalue_number(c["pvalue"]),
+                    "recomputed": p,
+                    "source": c["source"],
+                    "locator": c["locator"],
+                    "explanation": "two-sample t test from arm means, SDs and n; SDs and n partly from a review table "
+                    "(see outcomes.csv), so small differences are expected",
+                }
+            )
     return rows
 
 
@@ -57,11 +77,16 @@ def _percentages(ds: Dataset) -> list[dict]:
     o = ds.outcomes
     sel = o[o["percent"].notna() & o["events"].notna() & o["total"].notna()]
     for _, r in sel.iterrows():
-        rows.append({
-            "target": f"{r['row_id']} (percent)", "published": float(r["percent"]),
-            "recomputed": 100 * float(r["events"]) / float(r["total"]), "source": r["source"], "locator": r["locator"],
-            "explanation": "events / total; published percentages are rounded to whole numbers",
-        })
+        rows.append(
+            {
+                "target": f"{r['row_id']} (percent)",
+                "published": float(r["percent"]),
+                "recomputed": 100 * float(r["events"]) / float(r["total"]),
+                "source": r["source"],
+                "locator": r["locator"],
+                "explanation": "events / total; published percentages are rounded to whole numbers",
+            }
+        )
     return rows
 
 
@@ -77,19 +102,33 @@ def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict) ->
         spec = res.claim.get("model")
         if isinstance(spec, dict) and "reconstructs" in spec:
             target = pr.loc[spec["reconstructs"]]
-            rows.append({"target": f"{spec['reconstructs']} (claim {res.id})", "published": float(target["estimate"]),
-                         "recomputed": res.estimate, "source": target["source"], "locator": target["locator"],
-                         "explanation": f"common-effect recombination of the review's subgroups ({res.k_pooled} rows); "
-                                        "the review states its overall estimate without a CI"})
+            rows.append(
+                {
+                    "target": f"{spec['reconstructs']} (claim {res.id})",
+                    "published": float(target["estimate"]),
+                    "recomputed": res.estimate,
+                    "source": target["source"],
+                    "locator": target["locator"],
+                    "explanation": f"common-effect recombination of the review's subgroups ({res.k_pooled} rows); "
+                    "the review states its overall estimate without a CI",
+                }
+            )
     for item in registry.get("reproduction", []):
         sub = pr.loc[item["rows"]]
         se = (sub["ci_high"].astype(float) - sub["ci_low"].astype(float)) / (2 * z)
         fit = meta_analysis(sub["estimate"].astype(float).to_numpy(), se.to_numpy() ** 2, method="EE")
         target = pr.loc[item["reconstructs"]]
-        rows.append({"target": f"{item['reconstructs']} ({item['id']})", "published": float(target["estimate"]),
-                     "recomputed": fit.estimate, "source": target["source"], "locator": target["locator"],
-                     "explanation": f"common-effect recombination of {len(sub)} subgroups: {fit.estimate:.3f} "
-                                    f"(95% CI {fit.ci_low:.3f} to {fit.ci_high:.3f}); {item['note']}"})
+        rows.append(
+            {
+                "target": f"{item['reconstructs']} ({item['id']})",
+                "published": float(target["estimate"]),
+                "recomputed": fit.estimate,
+                "source": target["source"],
+                "locator": target["locator"],
+                "explanation": f"common-effect recombination of {len(sub)} subgroups: {fit.estimate:.3f} "
+                f"(95% CI {fit.ci_low:.3f} to {fit.ci_high:.3f}); {item['note']}",
+            }
+        )
     return rows
 
 

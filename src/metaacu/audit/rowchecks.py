@@ -39,8 +39,12 @@ def check_ratio(path: Path, line: int, measure: str, values: dict[str, float | N
     """A ratio (analysed on the log scale) and its CI bounds must be > 0."""
     for column, v in values.items():
         if v is not None and v <= 0:
-            raise _err(path, line, column,
-                       f"{measure} is a ratio (analysed on the log scale), so {column} must be > 0, got {v:g}")
+            raise _err(
+                path,
+                line,
+                column,
+                f"{measure} is a ratio (analysed on the log scale), so {column} must be > 0, got {v:g}",
+            )
 
 
 class _Row:
@@ -128,7 +132,12 @@ def _percentages(r: _Row) -> None:
 
 #: The within-row checks, in the order they run.
 ROW_CHECKS: Final[tuple[Callable[[_Row], None], ...]] = (
-    _provenance, _fact_verdict, _events_within_totals, _interval, _quartiles_and_scale, _percentages,
+    _provenance,
+    _fact_verdict,
+    _events_within_totals,
+    _interval,
+    _quartiles_and_scale,
+    _percentages,
 )
 
 

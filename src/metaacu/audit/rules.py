@@ -24,9 +24,21 @@ from typing import Final
 from scipy import stats
 
 __all__ = [
-    "CATEGORIES", "CLAIM_KINDS", "CLAIM_VERDICTS", "DEFINITIONS", "VERDICTS", "Verdict", "arithmetic_verdict",
-    "categorise", "clopper_pearson", "direction_verdict", "effect_verdict", "fact_verdict", "harm_verdict",
-    "majority_verdict", "schedule_verdict",
+    "CATEGORIES",
+    "CLAIM_KINDS",
+    "CLAIM_VERDICTS",
+    "DEFINITIONS",
+    "VERDICTS",
+    "Verdict",
+    "arithmetic_verdict",
+    "categorise",
+    "clopper_pearson",
+    "direction_verdict",
+    "effect_verdict",
+    "fact_verdict",
+    "harm_verdict",
+    "majority_verdict",
+    "schedule_verdict",
 ]
 
 Show = Callable[[float], str]
@@ -35,17 +47,27 @@ Show = Callable[[float], str]
 #: Checked in this order; exactly one applies to any finite interval (tests reach each one).
 CATEGORIES: Final[dict[str, tuple[Callable[[float, float, float], bool], str]]] = {
     "important_effect": (lambda lo, hi, t: lo >= t, "an important effect (the whole CI is at or above the threshold)"),
-    "effect_importance_uncertain": (lambda lo, hi, t: 0 < lo < t <= hi,
-                                    "an effect whose importance is uncertain (the CI excludes no effect but includes "
-                                    "values below and above the threshold)"),
-    "effect_below_important": (lambda lo, hi, t: 0 < lo and hi < t,
-                               "an effect smaller than important (the CI excludes no effect and rules out an "
-                               "important one)"),
-    "no_important_effect": (lambda lo, hi, t: lo <= 0 <= hi < t,
-                            "no important effect (the CI rules out an important effect and is compatible with none)"),
-    "inconclusive": (lambda lo, hi, t: lo <= 0 and hi >= t,
-                     "inconclusive (the CI is compatible with no effect and with an important one)"),
-    "opposite_direction": (lambda lo, hi, t: hi < 0, "an effect in the opposite direction (the whole CI favours the control)"),
+    "effect_importance_uncertain": (
+        lambda lo, hi, t: 0 < lo < t <= hi,
+        "an effect whose importance is uncertain (the CI excludes no effect but includes "
+        "values below and above the threshold)",
+    ),
+    "effect_below_important": (
+        lambda lo, hi, t: lo > 0 and hi < t,
+        "an effect smaller than important (the CI excludes no effect and rules out an important one)",
+    ),
+    "no_important_effect": (
+        lambda lo, hi, t: lo <= 0 <= hi < t,
+        "no important effect (the CI rules out an important effect and is compatible with none)",
+    ),
+    "inconclusive": (
+        lambda lo, hi, t: lo <= 0 and hi >= t,
+        "inconclusive (the CI is compatible with no effect and with an important one)",
+    ),
+    "opposite_direction": (
+        lambda lo, hi, t: hi < 0,
+        "an effect in the opposite direction (the whole CI favours the control)",
+    ),
 }
 
 CLAIM_KINDS: Final = ("any_effect", "important_effect", "small_or_no_effect")
@@ -74,8 +96,16 @@ CLAIM_VERDICTS: Final[dict[tuple[str, str], str]] = {
 }
 
 VERDICTS: Final = (
-    "supported", "not_supported", "inconclusive", "contradicted", "weakly_supported", "weakly_contradicted",
-    "consistent", "partly_consistent", "inconsistent", "not_testable",
+    "supported",
+    "not_supported",
+    "inconclusive",
+    "contradicted",
+    "weakly_supported",
+    "weakly_contradicted",
+    "consistent",
+    "partly_consistent",
+    "inconsistent",
+    "not_testable",
 )
 
 #: What each claim-level verdict means (shown in the reports and notebooks).
@@ -129,8 +159,9 @@ def categorise(lo: float, hi: float, threshold: float) -> str:
     raise AssertionError(f"no category for [{lo}, {hi}] with threshold {threshold}")  # unreachable: tested
 
 
-def effect_verdict(estimate: float, lo: float, hi: float, threshold: float, claim_kind: str, show: Show,
-                   name: str = "") -> Verdict:
+def effect_verdict(
+    estimate: float, lo: float, hi: float, threshold: float, claim_kind: str, show: Show, name: str = ""
+) -> Verdict:
     """Rule ``effect``: categorise the CI against ``threshold`` and map the category for ``claim_kind``."""
     if claim_kind not in CLAIM_KINDS:
         raise ValueError(f"claim_kind {claim_kind!r} is not one of {CLAIM_KINDS}")
@@ -165,7 +196,10 @@ def clopper_pearson(events: int, total: int, level: float = 0.95) -> tuple[float
 #: highest rate the claim allows.
 HARM_CATEGORIES: Final[dict[str, tuple[str, str]]] = {
     "harm_rate_excluded": ("supported", "the upper confidence limit is below the acceptable rate"),
-    "harm_not_excluded": ("inconclusive", "the trial is too small: the upper confidence limit exceeds the acceptable rate"),
+    "harm_not_excluded": (
+        "inconclusive",
+        "the trial is too small: the upper confidence limit exceeds the acceptable rate",
+    ),
     "harm_rate_exceeded": ("contradicted", "the lower confidence limit exceeds the acceptable rate"),
 }
 
@@ -180,8 +214,10 @@ def harm_verdict(events: int, total: int, acceptable: float) -> Verdict:
     else:
         cat = "harm_not_excluded"
     verdict, words = HARM_CATEGORIES[cat]
-    reason = (f"{events}/{total} serious events, exact 95% CI {100 * lo:.1f}% to {100 * hi:.1f}%, against an "
-              f"acceptable rate of {100 * acceptable:g}%: {words}")
+    reason = (
+        f"{events}/{total} serious events, exact 95% CI {100 * lo:.1f}% to {100 * hi:.1f}%, against an "
+        f"acceptable rate of {100 * acceptable:g}%: {words}"
+    )
     return Verdict(cat, verdict, reason)
 
 
@@ -202,9 +238,12 @@ def majority_verdict(proportion: float, lo: float, hi: float) -> Verdict:
 
 #: Direction only (p-values, narrative statements): whether the reported direction agrees with the claim.
 DIRECTION_VERDICTS: Final[dict[tuple[str, bool], str]] = {
-    ("any_effect", True): "weakly_supported", ("any_effect", False): "inconclusive",
-    ("important_effect", True): "weakly_supported", ("important_effect", False): "inconclusive",
-    ("small_or_no_effect", True): "weakly_contradicted", ("small_or_no_effect", False): "inconclusive",
+    ("any_effect", True): "weakly_supported",
+    ("any_effect", False): "inconclusive",
+    ("important_effect", True): "weakly_supported",
+    ("important_effect", False): "inconclusive",
+    ("small_or_no_effect", True): "weakly_contradicted",
+    ("small_or_no_effect", False): "inconclusive",
 }
 
 
@@ -221,13 +260,17 @@ def fact_verdict(comparisons: list[tuple[str, str]]) -> Verdict:
     if not comparisons:
         raise ValueError("a fact claim needs at least one fact row")
     kinds = {v for v, _ in comparisons}
-    verdict = (kinds.pop() if len(kinds) == 1 and kinds <= {"consistent", "inconsistent", "partly_consistent"}
-               else "partly_consistent")
+    verdict = (
+        kinds.pop()
+        if len(kinds) == 1 and kinds <= {"consistent", "inconsistent", "partly_consistent"}
+        else "partly_consistent"
+    )
     return Verdict("fact_check", verdict, "; ".join(r for _, r in comparisons))
 
 
-def schedule_verdict(stated_low: float, stated_high: float, observed_low: float, observed_high: float,
-                     tolerance: float) -> Verdict:
+def schedule_verdict(
+    stated_low: float, stated_high: float, observed_low: float, observed_high: float, tolerance: float
+) -> Verdict:
     """Rule ``schedule``: a stated range of sessions per week against the range seen in the sources.
 
     Consistent when the sources stay inside the stated range and reach both of its ends (within
@@ -237,8 +280,10 @@ def schedule_verdict(stated_low: float, stated_high: float, observed_low: float,
     inside = observed_low >= stated_low - tolerance and observed_high <= stated_high + tolerance
     ends = abs(observed_low - stated_low) <= tolerance and abs(observed_high - stated_high) <= tolerance
     verdict = "consistent" if inside and ends else "partly_consistent" if inside else "inconsistent"
-    reason = (f"stated {stated_low:g} to {stated_high:g} sessions per week; the sources range from "
-              f"{observed_low:g} to {observed_high:g} (tolerance {tolerance:g})")
+    reason = (
+        f"stated {stated_low:g} to {stated_high:g} sessions per week; the sources range from "
+        f"{observed_low:g} to {observed_high:g} (tolerance {tolerance:g})"
+    )
     return Verdict("schedule_check", verdict, reason)
 
 

@@ -29,8 +29,21 @@ from .registry import load_registry
 from .rules import CATEGORIES, CLAIM_VERDICTS, DEFINITIONS, categorise
 
 __all__ = [
-    "PROVENANCE", "arm_effect_sizes", "certainty_table", "compare_with_audit", "context", "denominators", "describe", "evidence",
-    "explain_verdict", "fidelity", "from_published_ci", "setup", "show_figure", "verdicts", "what_would_change",
+    "PROVENANCE",
+    "arm_effect_sizes",
+    "certainty_table",
+    "compare_with_audit",
+    "context",
+    "denominators",
+    "describe",
+    "evidence",
+    "explain_verdict",
+    "fidelity",
+    "from_published_ci",
+    "setup",
+    "show_figure",
+    "verdicts",
+    "what_would_change",
     "what_would_change_all",
 ]
 
@@ -127,8 +140,20 @@ def arm_effect_sizes(claim_id: str) -> pd.DataFrame:
         n2, m2, s2 = arm(spec["ctl"])
         es = effect_sizes(claim["measure"], n1=[n1], mean1=[m1], sd1=[s1], n2=[n2], mean2=[m2], sd2=[s2])
         yi, se = float(es.yi[0]), float(np.sqrt(es.vi[0]))
-        rows.append({"label": spec.get("label", spec["id"]), "n1": n1, "mean1": m1, "sd1": s1, "n2": n2, "mean2": m2,
-                     "sd2": s2, "sign": spec["sign"], "estimate": spec["sign"] * yi, "se": se})
+        rows.append(
+            {
+                "label": spec.get("label", spec["id"]),
+                "n1": n1,
+                "mean1": m1,
+                "sd1": s1,
+                "n2": n2,
+                "mean2": m2,
+                "sd2": s2,
+                "sign": spec["sign"],
+                "estimate": spec["sign"] * yi,
+                "se": se,
+            }
+        )
     return pd.DataFrame(rows).set_index("label")
 
 
@@ -145,8 +170,17 @@ def from_published_ci(claim_id: str) -> pd.DataFrame:
         est, lo, hi = (to_scale(float(r[k])) if pd.notna(r[k]) else math.nan for k in ("estimate", "ci_low", "ci_high"))
         if spec["sign"] < 0:
             est, lo, hi = -est, -hi, -lo
-        out.append({"id": spec["id"], "measure": r["measure"], "sign": spec["sign"], "estimate": est, "ci_low": lo,
-                    "ci_high": hi, "se": (hi - lo) / (2 * Z975)})
+        out.append(
+            {
+                "id": spec["id"],
+                "measure": r["measure"],
+                "sign": spec["sign"],
+                "estimate": est,
+                "ci_low": lo,
+                "ci_high": hi,
+                "se": (hi - lo) / (2 * Z975),
+            }
+        )
     return pd.DataFrame(out).set_index("id")
 
 
@@ -182,7 +216,10 @@ def explain_verdict(res: ClaimResult) -> None:
     c = res.claim
     print(f"rule: {c['rule']}; claim kind: {c['claim_kind']}")
     if c["rule"] in ("effect", "persistence"):
-        for name, t, v in (("threshold", res.threshold, None), ("alternative threshold", res.alt_threshold, res.alternative)):
+        for name, t, v in (
+            ("threshold", res.threshold, None),
+            ("alternative threshold", res.alt_threshold, res.alternative),
+        ):
             info = res.threshold_info if v is None else res.alt_threshold_info
             if info.get("scale") == "RD" and res.is_ratio:
                 print(f"  {name} {info['label']}: on the risk-difference scale -> {v.category} -> {v.verdict}")
@@ -215,8 +252,10 @@ def what_would_change(res: ClaimResult) -> pd.DataFrame:
     flags; return the scenarios on the display scale."""
     print(f"{res.id}: verdict {res.verdict}")
     if res.alternative is not None:
-        print(f"  under the alternative threshold: {res.alternative.verdict}"
-              f"{' (the verdict changes)' if res.alt_changes else ''}")
+        print(
+            f"  under the alternative threshold: {res.alternative.verdict}"
+            f"{' (the verdict changes)' if res.alt_changes else ''}"
+        )
     s = res.sensitivity.copy()
     for col in ("estimate", "ci_low", "ci_high"):
         s[col] = [_to_display(res.measure, x) for x in s[col]]

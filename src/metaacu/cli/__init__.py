@@ -102,25 +102,38 @@ def build_parser() -> argparse.ArgumentParser:
     from .pool import add_parser
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show the full traceback of an error instead of one line")
-    p = argparse.ArgumentParser(prog="metaacu", description="Meta-analysis that agrees with metafor, and the "
-                                "acupuncture claims audit.")
-    p.add_argument("--version", action="version", version=f"metaacu {metaacu.__version__}",
-                   help="print the version of metaacu and exit")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the full traceback of an error instead of one line",
+    )
+    p = argparse.ArgumentParser(
+        prog="metaacu", description="Meta-analysis that agrees with metafor, and the acupuncture claims audit."
+    )
+    p.add_argument(
+        "--version",
+        action="version",
+        version=f"metaacu {metaacu.__version__}",
+        help="print the version of metaacu and exit",
+    )
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error instead of one line")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_parser(sub, [common])
     r = sub.add_parser("reproduce", parents=[common], help="run every analysis from the bundled data into a folder")
     r.add_argument("--out", default="results", help="output folder (default %(default)s)")
-    r.add_argument("--no-notebooks", action="store_true",
-                   help="skip executing the notebooks (recorded in MANIFEST.json; no notebooks/ is written)")
+    r.add_argument(
+        "--no-notebooks",
+        action="store_true",
+        help="skip executing the notebooks (recorded in MANIFEST.json; no notebooks/ is written)",
+    )
     r.set_defaults(func=_reproduce)
     c = sub.add_parser("claims", parents=[common], help="print the verdict table")
     c.set_defaults(func=_claims)
     d = sub.add_parser("demo", parents=[common], help="pool the BCG vaccine trials (teaching dataset)")
-    d.add_argument("--method", default="REML",
-                   help=f"tau^2 estimator, one of: {', '.join(TAU2_METHODS)} (default %(default)s)")
+    d.add_argument(
+        "--method", default="REML", help=f"tau^2 estimator, one of: {', '.join(TAU2_METHODS)} (default %(default)s)"
+    )
     d.add_argument("--out", default=None, help="write the forest-ready table to this CSV")
     d.set_defaults(func=_demo)
     return p

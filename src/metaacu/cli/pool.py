@@ -35,17 +35,32 @@ MEASURES = ("SMD", "SMDH", "MD", "ROM", "RR", "OR", "RD", "PETO", "GEN")
 SORTS = ("none", "effect", "year", "weight", "label")
 #: Conventional column names of each role, searched in this order (exact, then ignoring case).
 COLUMN_NAMES: dict[str, tuple[str, ...]] = {
-    "mean1": ("mean1", "m1i"), "sd1": ("sd1", "sd1i"), "n1": ("n1", "n1i"),
-    "mean2": ("mean2", "m2i"), "sd2": ("sd2", "sd2i"), "n2": ("n2", "n2i"),
-    "events1": ("events1", "ai"), "events2": ("events2", "ci"),
-    "yi": ("yi",), "vi": ("vi",), "sei": ("sei", "se"), "year": ("year",),
+    "mean1": ("mean1", "m1i"),
+    "sd1": ("sd1", "sd1i"),
+    "n1": ("n1", "n1i"),
+    "mean2": ("mean2", "m2i"),
+    "sd2": ("sd2", "sd2i"),
+    "n2": ("n2", "n2i"),
+    "events1": ("events1", "ai"),
+    "events2": ("events2", "ci"),
+    "yi": ("yi",),
+    "vi": ("vi",),
+    "sei": ("sei", "se"),
+    "year": ("year",),
     "label": ("study", "label", "trial", "studlab"),
 }
 _ROLE_HELP = {
-    "mean1": "mean in group 1 (experimental)", "sd1": "SD in group 1", "n1": "participants in group 1",
-    "mean2": "mean in group 2 (control)", "sd2": "SD in group 2", "n2": "participants in group 2",
-    "events1": "participants with the event in group 1", "events2": "participants with the event in group 2",
-    "yi": "precomputed effect size", "vi": "its sampling variance", "sei": "its standard error (instead of vi)",
+    "mean1": "mean in group 1 (experimental)",
+    "sd1": "SD in group 1",
+    "n1": "participants in group 1",
+    "mean2": "mean in group 2 (control)",
+    "sd2": "SD in group 2",
+    "n2": "participants in group 2",
+    "events1": "participants with the event in group 1",
+    "events2": "participants with the event in group 2",
+    "yi": "precomputed effect size",
+    "vi": "its sampling variance",
+    "sei": "its standard error (instead of vi)",
     "year": "year of each study, for --sort year (without it: a four-digit year in the label)",
 }
 EPILOG = """\
@@ -95,47 +110,93 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.Arg
     True
     """
     p = sub.add_parser(
-        "pool", parents=parents, formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
+        "pool",
+        parents=parents,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=EPILOG,
         help="meta-analysis of your own CSV file (one line per study)",
         description="Pool the studies of a CSV file (a header line, then one line per study) and print a\n"
-                    "metafor-like summary; with --out also write the tidy table, the summary and forest and\n"
-                    "funnel plots. Studies that cannot be used are listed with their line and the reason.",
+        "metafor-like summary; with --out also write the tidy table, the summary and forest and\n"
+        "funnel plots. Studies that cannot be used are listed with their line and the reason.",
     )
     p.add_argument("file", metavar="FILE.csv", help="the CSV file (UTF-8, comma-separated; ';' or tab also read)")
-    p.add_argument("--measure", choices=MEASURES, metavar="MEASURE",
-                   help="effect measure, one of: %(choices)s. SMD, SMDH, MD and ROM need mean1 sd1 n1 mean2 sd2 "
-                        "n2; RR, OR, RD and PETO need events1 n1 events2 n2; GEN (the default) pools columns yi "
-                        "and vi (or sei) as given. With yi/vi columns and no summary-data columns, another "
-                        "measure reads yi on its pooling scale (e.g. log RR for RR)")
+    p.add_argument(
+        "--measure",
+        choices=MEASURES,
+        metavar="MEASURE",
+        help="effect measure, one of: %(choices)s. SMD, SMDH, MD and ROM need mean1 sd1 n1 mean2 sd2 "
+        "n2; RR, OR, RD and PETO need events1 n1 events2 n2; GEN (the default) pools columns yi "
+        "and vi (or sei) as given. With yi/vi columns and no summary-data columns, another "
+        "measure reads yi on its pooling scale (e.g. log RR for RR)",
+    )
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--mh", action="store_true",
-                     help="Mantel-Haenszel common-effect method for 2x2 data (--measure OR, RR or RD; default OR)")
+    how.add_argument(
+        "--mh",
+        action="store_true",
+        help="Mantel-Haenszel common-effect method for 2x2 data (--measure OR, RR or RD; default OR)",
+    )
     how.add_argument("--peto", action="store_true", help="Peto's one-step odds ratio for 2x2 data")
-    p.add_argument("--method", choices=TAU2_METHODS, metavar="METHOD",
-                   help="tau^2 estimator, one of: %(choices)s (EE = common effect); default from --profile "
-                        "(REML for metafor and cochrane, DL for revman5)")
-    p.add_argument("--test", choices=TESTS, metavar="TEST",
-                   help="test and CI of the pooled effect, one of: %(choices)s (knha = Hartung-Knapp-Sidik-"
-                        "Jonkman, adhoc = HKSJ but never narrower than z); default from --profile")
-    p.add_argument("--profile", choices=tuple(PROFILES), default="metafor", metavar="PROFILE",
-                   help="conventions of a tool, one of: %(choices)s (default %(default)s); revman5 also uses "
-                        "RevMan's approximate Hedges' g; revman5 and cochrane leave out studies without events "
-                        "in both groups for RR, OR and PETO, as RevMan does")
-    p.add_argument("--level", type=_fraction, default=0.95,
-                   help="confidence level, a fraction between 0 and 1 (default %(default)s)")
-    p.add_argument("--subgroup", metavar="COLUMN", help="column with the subgroup of each study: pool each "
-                   "subgroup (its own tau^2) and test for subgroup differences")
-    p.add_argument("--label", metavar="COLUMN",
-                   help=f"column with the study labels (default: {' or '.join(COLUMN_NAMES['label'])})")
-    p.add_argument("--sort", choices=SORTS, default="none", metavar="ORDER",
-                   help="order of the studies in the table and the forest plot, one of: %(choices)s (default "
-                        "%(default)s = file order; effect ascending, weight largest first; within subgroups)")
-    p.add_argument("--out", metavar="DIR", type=Path,
-                   help="write table.csv, pooled.csv, summary.txt and the forest and funnel plots (PNG, SVG, "
-                        "PDF) into this folder (made if missing)")
+    p.add_argument(
+        "--method",
+        choices=TAU2_METHODS,
+        metavar="METHOD",
+        help="tau^2 estimator, one of: %(choices)s (EE = common effect); default from --profile "
+        "(REML for metafor and cochrane, DL for revman5)",
+    )
+    p.add_argument(
+        "--test",
+        choices=TESTS,
+        metavar="TEST",
+        help="test and CI of the pooled effect, one of: %(choices)s (knha = Hartung-Knapp-Sidik-"
+        "Jonkman, adhoc = HKSJ but never narrower than z); default from --profile",
+    )
+    p.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        default="metafor",
+        metavar="PROFILE",
+        help="conventions of a tool, one of: %(choices)s (default %(default)s); revman5 also uses "
+        "RevMan's approximate Hedges' g; revman5 and cochrane leave out studies without events "
+        "in both groups for RR, OR and PETO, as RevMan does",
+    )
+    p.add_argument(
+        "--level",
+        type=_fraction,
+        default=0.95,
+        help="confidence level, a fraction between 0 and 1 (default %(default)s)",
+    )
+    p.add_argument(
+        "--subgroup",
+        metavar="COLUMN",
+        help="column with the subgroup of each study: pool each "
+        "subgroup (its own tau^2) and test for subgroup differences",
+    )
+    p.add_argument(
+        "--label",
+        metavar="COLUMN",
+        help=f"column with the study labels (default: {' or '.join(COLUMN_NAMES['label'])})",
+    )
+    p.add_argument(
+        "--sort",
+        choices=SORTS,
+        default="none",
+        metavar="ORDER",
+        help="order of the studies in the table and the forest plot, one of: %(choices)s (default "
+        "%(default)s = file order; effect ascending, weight largest first; within subgroups)",
+    )
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        help="write table.csv, pooled.csv, summary.txt and the forest and funnel plots (PNG, SVG, "
+        "PDF) into this folder (made if missing)",
+    )
     p.add_argument("--no-plots", action="store_true", help="with --out: write the tables and the summary only")
-    p.add_argument("--encoding", default="utf-8",
-                   help="text encoding of the file (default %(default)s; e.g. cp1252 for older Excel files)")
+    p.add_argument(
+        "--encoding",
+        default="utf-8",
+        help="text encoding of the file (default %(default)s; e.g. cp1252 for older Excel files)",
+    )
     cols = p.add_argument_group("column names (each option overrides the conventional names shown)")
     for role, text in _ROLE_HELP.items():
         cols.add_argument(f"--{role}", metavar="COLUMN", help=f"{text} (default: {' or '.join(COLUMN_NAMES[role])})")
@@ -146,9 +207,9 @@ def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.Arg
 # ----------------------------------------------------------------------------- which columns, which model
 @dataclass
 class _Plan:
-    mode: str                        # "summary" (effect sizes from arm data), "effects" (yi/vi), "mh", "peto"
-    measure: str                     # GEN for plain yi/vi
-    columns: dict[str, str]          # role -> column
+    mode: str  # "summary" (effect sizes from arm data), "effects" (yi/vi), "mh", "peto"
+    measure: str  # GEN for plain yi/vi
+    columns: dict[str, str]  # role -> column
     label: str | None = None
     year: str | None = None
     subgroup: str | None = None
@@ -167,8 +228,10 @@ def _need(table: CsvTable, roles: tuple[str, ...], found: dict[str, str | None],
     missing = [r for r in roles if found[r] is None]
     if missing:
         names = "; ".join(f"{r} (named {' or '.join(COLUMN_NAMES[r])}, or give --{r} COLUMN)" for r in missing)
-        raise MetaacuInputError(f"{table.path}: line {table.header_line} (header): {what} needs a column for "
-                                f"{names}; the columns are {', '.join(table.header)}")
+        raise MetaacuInputError(
+            f"{table.path}: line {table.header_line} (header): {what} needs a column for "
+            f"{names}; the columns are {', '.join(table.header)}"
+        )
     return {r: str(found[r]) for r in roles}
 
 
@@ -178,17 +241,22 @@ def _plan(table: CsvTable, args: argparse.Namespace) -> _Plan:
     if args.mh or args.peto:
         how = "--mh" if args.mh else "--peto"
         if args.method is not None or args.test is not None:
-            raise MetaacuInputError(f"--method and --test do not apply to {how} (a common-effect method with a "
-                                    "Wald z test); leave them out")
+            raise MetaacuInputError(
+                f"--method and --test do not apply to {how} (a common-effect method with a Wald z test); leave them out"
+            )
         if args.subgroup is not None:
-            raise MetaacuInputError(f"--subgroup is not available with {how}; leave out {how} for an "
-                                    "inverse-variance subgroup analysis")
+            raise MetaacuInputError(
+                f"--subgroup is not available with {how}; leave out {how} for an inverse-variance subgroup analysis"
+            )
         allowed = ("OR", "RR", "RD") if args.mh else ("PETO", "OR")
         measure = measure or allowed[0]
         if measure not in allowed:
             raise MetaacuInputError(f"{how} pools --measure {' or '.join(allowed)}, not {measure}")
-        plan = _Plan("mh" if args.mh else "peto", "PETO" if args.peto else measure,
-                     _need(table, BINARY, found, f"{how} (2x2 data)"))
+        plan = _Plan(
+            "mh" if args.mh else "peto",
+            "PETO" if args.peto else measure,
+            _need(table, BINARY, found, f"{how} (2x2 data)"),
+        )
     else:
         roles = CONTINUOUS if measure in ("SMD", "SMDH", "MD", "ROM") else BINARY if measure else ()
         has_yi = found["yi"] is not None and (found["vi"] is not None or found["sei"] is not None)
@@ -196,12 +264,15 @@ def _plan(table: CsvTable, args: argparse.Namespace) -> _Plan:
             if not has_yi:
                 raise MetaacuInputError(
                     f"{table.path}: line {table.header_line} (header): no columns yi and vi (or sei); give "
-                    f"--measure ({', '.join(MEASURES[:-1])}) for summary data, or name them with --yi and --vi")
+                    f"--measure ({', '.join(MEASURES[:-1])}) for summary data, or name them with --yi and --vi"
+                )
             var = "vi" if found["vi"] is not None and args.sei is None else "sei"
             plan = _Plan("effects", measure or "GEN", {"yi": str(found["yi"]), var: str(found[var])})
             if measure not in (None, "GEN"):
-                plan.notes.append(f"yi and {var} are read as {metaacu.measure_info(measure).name} (the pooling "
-                                  "scale): the file has no summary-data columns for this measure")
+                plan.notes.append(
+                    f"yi and {var} are read as {metaacu.measure_info(measure).name} (the pooling "
+                    "scale): the file has no summary-data columns for this measure"
+                )
         else:
             plan = _Plan("summary", measure, _need(table, roles, found, f"--measure {measure}"))
     plan.label, plan.year = found["label"], found["year"]
@@ -223,7 +294,7 @@ def _row_failures(measure: str, v: dict[str, np.ndarray], vtype: str) -> dict[in
     bad = {}
     for i in range(len(next(iter(v.values())))):
         try:
-            metaacu.effect_sizes(measure, vtype=vtype, **{r: a[i:i + 1] for r, a in v.items()})
+            metaacu.effect_sizes(measure, vtype=vtype, **{r: a[i : i + 1] for r, a in v.items()})
         except MetaacuInputError as exc:
             bad[i] = re.sub(r"[;,]? *(check |at )?study ind(ex|ices) [\d, ]+", "", str(exc))
     return bad
@@ -233,29 +304,41 @@ def _binary_adjustments(plan: _Plan, v: dict[str, np.ndarray], correction: str) 
     """What happens to the zero-cell tables under --mh / --peto (rows of ``v`` are the studies used)."""
     one, both = zero_cells(v)
     inside = plan.mode == "mh" and correction == "revman5" and plan.measure != "RD"
-    what = ("zero cell: 1/2 added to every cell, also inside the Mantel-Haenszel estimate (RevMan 5)" if inside
-            else "zero cell: 1/2 added to every cell for its own estimate and Q only; the Mantel-Haenszel estimate "
-            "uses the raw counts" if plan.mode == "mh"
-            else "zero cell: 1/2 added to every cell for its own estimate only; the Peto estimate and Q use the raw "
-            "counts")
+    what = (
+        "zero cell: 1/2 added to every cell, also inside the Mantel-Haenszel estimate (RevMan 5)"
+        if inside
+        else "zero cell: 1/2 added to every cell for its own estimate and Q only; the Mantel-Haenszel estimate "
+        "uses the raw counts"
+        if plan.mode == "mh"
+        else "zero cell: 1/2 added to every cell for its own estimate only; the Peto estimate and Q use the raw counts"
+    )
     out = {int(i): what for i in np.flatnonzero(one)}
-    kept = ("its raw counts stay in the Mantel-Haenszel estimate" if plan.mode == "mh"
-            else "zero weight in the Peto estimate")
-    out.update({int(i): f"no events in both groups (or events in everyone): no study estimate and not in Q; {kept}"
-                for i in np.flatnonzero(both)})
+    kept = (
+        "its raw counts stay in the Mantel-Haenszel estimate"
+        if plan.mode == "mh"
+        else "zero weight in the Peto estimate"
+    )
+    out.update(
+        {
+            int(i): f"no events in both groups (or events in everyone): no study estimate and not in Q; {kept}"
+            for i in np.flatnonzero(both)
+        }
+    )
     return out
 
 
-def _fit(plan: _Plan, args: argparse.Namespace, v: dict[str, np.ndarray], labels: list[str],
-         groups: list[str] | None) -> tuple[Any, Any, dict[int, str]]:
+def _fit(
+    plan: _Plan, args: argparse.Namespace, v: dict[str, np.ndarray], labels: list[str], groups: list[str] | None
+) -> tuple[Any, Any, dict[int, str]]:
     """Fit the studies ``v`` (those used, in order): ``(model, subgroup analysis or None, adjusted rows)``."""
     prof = PROFILES[args.profile]
     if plan.mode in ("mh", "peto"):
         correction = "metafor" if args.profile == "metafor" else "revman5"
         cells = [v[r] for r in BINARY]
         if plan.mode == "mh":
-            res = metaacu.mantel_haenszel(*cells, measure=plan.measure, level=args.level, correction=correction,
-                                          labels=labels)
+            res = metaacu.mantel_haenszel(
+                *cells, measure=plan.measure, level=args.level, correction=correction, labels=labels
+            )
         else:
             res = metaacu.peto(*cells, level=args.level, labels=labels)
         return res, None, _binary_adjustments(plan, v, correction)
@@ -269,14 +352,18 @@ def _fit(plan: _Plan, args: argparse.Namespace, v: dict[str, np.ndarray], labels
         yi = metaacu.effect_sizes(plan.measure, labels=labels, vtype=prof.smd_vtype, **v)
         vi, kw = None, {}
         for i in np.flatnonzero(yi.adjusted):
-            adjusted[int(i)] = (f"zero cell: {yi.options['add']:g} added to every cell (metafor's escalc "
-                                f"default, to={yi.options['to']!r})")
+            adjusted[int(i)] = (
+                f"zero cell: {yi.options['add']:g} added to every cell (metafor's escalc "
+                f"default, to={yi.options['to']!r})"
+            )
     if groups is None:
-        res = metaacu.meta_analysis(yi, vi, method=args.method, test=args.test, level=args.level,
-                                    profile=args.profile, **kw)
+        res = metaacu.meta_analysis(
+            yi, vi, method=args.method, test=args.test, level=args.level, profile=args.profile, **kw
+        )
         return res, None, adjusted
-    sub = metaacu.subgroup_analysis(yi, vi, groups, method=args.method or prof.method, test=args.test or prof.test,
-                                    level=args.level, **kw)
+    sub = metaacu.subgroup_analysis(
+        yi, vi, groups, method=args.method or prof.method, test=args.test or prof.test, level=args.level, **kw
+    )
     return sub.overall, sub, adjusted
 
 
@@ -295,8 +382,16 @@ def _sort_key(how: str, res: Any, labels: list[str], year: np.ndarray | None) ->
     return np.nan_to_num(year, nan=np.inf)
 
 
-def _report(table: CsvTable, plan: _Plan, reasons: list[list[str]], used: list[int], labels: list[str],
-            adjusted: dict[int, str], res: Any, sub: Any) -> str:
+def _report(
+    table: CsvTable,
+    plan: _Plan,
+    reasons: list[list[str]],
+    used: list[int],
+    labels: list[str],
+    adjusted: dict[int, str],
+    res: Any,
+    sub: Any,
+) -> str:
     """The printed text: what was read, what was left out or adjusted and why, then the summary."""
     cols = ", ".join(f"{r} = {c!r}" for r, c in plan.columns.items())
     cols += f"; labels from {plan.label!r}" if plan.label else "; no label column: studies are named by line"
@@ -317,11 +412,19 @@ def _report(table: CsvTable, plan: _Plan, reasons: list[list[str]], used: list[i
         out.append(f"Adjusted studies ({len(adjusted)}):")
         out += [f"  line {table.lines[used[j]]:>{w}}  {labels[used[j]]}: {why}" for j, why in sorted(adjusted.items())]
     out += ["", res.summary()] + (["", sub.summary()] if sub is not None else [])
-    cited = sorted({int(x) for m in re.finditer(r"study ind(?:ex|ices) ([\d, ]+)", "\n".join(out))
-                    for x in re.findall(r"\d+", m.group(1)) if int(x) < len(used)})
+    cited = sorted(
+        {
+            int(x)
+            for m in re.finditer(r"study ind(?:ex|ices) ([\d, ]+)", "\n".join(out))
+            for x in re.findall(r"\d+", m.group(1))
+            if int(x) < len(used)
+        }
+    )
     if cited:
-        out.append("Study index in the notes = CSV line: "
-                   + ", ".join(f"{j} = line {table.lines[used[j]]} ({labels[used[j]]})" for j in cited))
+        out.append(
+            "Study index in the notes = CSV line: "
+            + ", ".join(f"{j} = line {table.lines[used[j]]} ({labels[used[j]]})" for j in cited)
+        )
     if excluded:
         out += ["", f"{len(excluded)} of {n} studies were excluded (listed above with their lines)."]
     return "\n".join(out)
@@ -365,8 +468,9 @@ def run(args: argparse.Namespace) -> int:
     table = read_csv(args.file, encoding=args.encoding)
     plan = _plan(table, args)
     values = {r: table.numbers(c) for r, c in plan.columns.items()}
-    labels = [s or f"line {n}" for s, n in zip(table.text(plan.label) if plan.label else [""] * table.n_rows,
-                                               table.lines)]
+    labels = [
+        s or f"line {n}" for s, n in zip(table.text(plan.label) if plan.label else [""] * table.n_rows, table.lines)
+    ]
     groups = table.text(plan.subgroup) if plan.subgroup else None
     rule = "revman" if args.profile != "metafor" and plan.measure in ("RR", "OR", "PETO") else "metafor"
     reasons = screen_rows(plan.columns, values, plan.mode, plan.measure, double_zero=rule)
@@ -376,18 +480,28 @@ def run(args: argparse.Namespace) -> int:
     while True:  # the library's own checks as a safety net: rows it refuses are listed too
         used = [i for i in range(table.n_rows) if not reasons[i]]
         if not used:
-            raise MetaacuInputError(f"{table.path}: no usable study: every study line has a problem (line "
-                                    f"{table.lines[0]}: {'; '.join(reasons[0])}); correct the file")
-        failed = (_row_failures(plan.measure, {r: a[used] for r, a in values.items()},
-                                PROFILES[args.profile].smd_vtype) if plan.mode == "summary" else {})
+            raise MetaacuInputError(
+                f"{table.path}: no usable study: every study line has a problem (line "
+                f"{table.lines[0]}: {'; '.join(reasons[0])}); correct the file"
+            )
+        failed = (
+            _row_failures(plan.measure, {r: a[used] for r, a in values.items()}, PROFILES[args.profile].smd_vtype)
+            if plan.mode == "summary"
+            else {}
+        )
         if not failed:
             break
         for j, why in failed.items():
             reasons[used[j]].append(why)
 
     def fit(rows: list[int]) -> tuple[Any, Any, dict[int, str]]:
-        return _fit(plan, args, {r: a[rows] for r, a in values.items()}, [labels[i] for i in rows],
-                    None if groups is None else [groups[i] for i in rows])
+        return _fit(
+            plan,
+            args,
+            {r: a[rows] for r, a in values.items()},
+            [labels[i] for i in rows],
+            None if groups is None else [groups[i] for i in rows],
+        )
 
     res, sub, adjusted = fit(used)
     if args.sort != "none":
@@ -403,7 +517,18 @@ def run(args: argparse.Namespace) -> int:
     text = _report(table, plan, reasons, used, labels, adjusted, res, sub)
     print(text)
     if args.out is not None:
-        print("\n".join(write_outputs(args.out, text, res, sub, [table.lines[i] for i in used],
-                                      None if groups is None else [groups[i] for i in used], plots=not args.no_plots)))
+        print(
+            "\n".join(
+                write_outputs(
+                    args.out,
+                    text,
+                    res,
+                    sub,
+                    [table.lines[i] for i in used],
+                    None if groups is None else [groups[i] for i in used],
+                    plots=not args.no_plots,
+                )
+            )
+        )
     sys.stdout.flush()
     return 0

@@ -24,8 +24,16 @@ from numpy.typing import NDArray
 
 from metaacu import MetaacuInputError
 
-__all__ = ["BINARY", "CONTINUOUS", "MISSING_TOKENS", "CsvTable", "read_csv", "screen_rows", "write_outputs",
-           "zero_cells"]
+__all__ = [
+    "BINARY",
+    "CONTINUOUS",
+    "MISSING_TOKENS",
+    "CsvTable",
+    "read_csv",
+    "screen_rows",
+    "write_outputs",
+    "zero_cells",
+]
 
 #: Roles (summary-data columns) of the continuous and the 2x2 measures.
 CONTINUOUS = ("mean1", "sd1", "n1", "mean2", "sd2", "n2")
@@ -65,8 +73,10 @@ class CsvTable:
 
     def no_column(self, name: str, option: str) -> MetaacuInputError:
         """The error for a column ``name`` (given by ``option``) that the header does not have."""
-        return MetaacuInputError(f"{self.path}: line {self.header_line} (header): no column {name!r} (given by "
-                                 f"{option}); the columns are {', '.join(self.header)}")
+        return MetaacuInputError(
+            f"{self.path}: line {self.header_line} (header): no column {name!r} (given by "
+            f"{option}); the columns are {', '.join(self.header)}"
+        )
 
     @property
     def n_rows(self) -> int:
@@ -122,15 +132,16 @@ def _decode(path: Path, data: bytes, encoding: str) -> str:
     try:
         return data.decode(enc)
     except LookupError:
-        raise MetaacuInputError(f"{path}: unknown encoding {encoding!r} (given by --encoding); "
-                                "use e.g. utf-8, cp1252 or latin-1") from None
+        raise MetaacuInputError(
+            f"{path}: unknown encoding {encoding!r} (given by --encoding); use e.g. utf-8, cp1252 or latin-1"
+        ) from None
     except UnicodeDecodeError as exc:
         line_no = data[: exc.start].count(b"\n") + 1
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         first = data.split(b"\n", 1)[0]
         sep = next((d for d in (b",", b";", b"\t") if d in first), b",")
         header = first.decode(enc, errors="replace").strip().split(sep.decode())
-        col_idx = data[line_start: exc.start].count(sep)
+        col_idx = data[line_start : exc.start].count(sep)
         column = f", column {header[col_idx].strip()!r}" if line_no > 1 and col_idx < len(header) else ""
         raise MetaacuInputError(
             f"{path}: line {line_no}{column}: byte 0x{data[exc.start]:02x} is not valid {encoding}; save the "
@@ -179,8 +190,9 @@ def read_csv(path: str | Path, *, encoding: str = "utf-8") -> CsvTable:
         raise MetaacuInputError(f"{p}: cannot be read ({exc.strerror}); check the path and its permissions") from None
     text = _decode(p, data, encoding)
     if not text.strip():
-        raise MetaacuInputError(f"{p}: line 1: the file is empty; it needs a header line with the column names "
-                                "and one line per study")
+        raise MetaacuInputError(
+            f"{p}: line 1: the file is empty; it needs a header line with the column names and one line per study"
+        )
     first = text.lstrip("\r\n").split("\n", 1)[0]
     delimiter = "," if "," in first else ";" if ";" in first else "\t" if "\t" in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -207,8 +219,9 @@ def read_csv(path: str | Path, *, encoding: str = "utf-8") -> CsvTable:
             rows.append(tuple(record))
             lines.append(line)
     except csv.Error as exc:
-        raise MetaacuInputError(f"{p}: line {reader.line_num}: not readable as CSV ({exc}); "
-                                "save the file as plain CSV text") from None
+        raise MetaacuInputError(
+            f"{p}: line {reader.line_num}: not readable as CSV ({exc}); save the file as plain CSV text"
+        ) from None
     if header is None:
         raise MetaacuInputError(f"{p}: line 1: no header line (only empty cells); the first line must name the columns")
     if not rows:
@@ -220,11 +233,13 @@ def _check_header(path: Path, header: list[str], line: int) -> None:
     seen: set[str] = set()
     for j, name in enumerate(header):
         if not name:
-            raise MetaacuInputError(f"{path}: line {line} (header): column {j + 1} has no name; "
-                                    "give every column a name")
+            raise MetaacuInputError(
+                f"{path}: line {line} (header): column {j + 1} has no name; give every column a name"
+            )
         if name.casefold() in seen:
-            raise MetaacuInputError(f"{path}: line {line} (header): column name {name!r} appears twice; "
-                                    "rename one of them")
+            raise MetaacuInputError(
+                f"{path}: line {line} (header): column name {name!r} appears twice; rename one of them"
+            )
         seen.add(name.casefold())
 
 
@@ -246,8 +261,14 @@ def zero_cells(v: dict[str, NDArray[np.float64]]) -> tuple[NDArray[np.bool_], ND
     return ((a == 0) | (b == 0) | (c == 0) | (d == 0)) & ~both, both
 
 
-def screen_rows(columns: dict[str, str], values: dict[str, NDArray[np.float64]], mode: str, measure: str, *,
-                double_zero: str = "metafor") -> list[list[str]]:
+def screen_rows(
+    columns: dict[str, str],
+    values: dict[str, NDArray[np.float64]],
+    mode: str,
+    measure: str,
+    *,
+    double_zero: str = "metafor",
+) -> list[list[str]]:
     """Why each study cannot be used: one list of reasons per row, empty when the row is fine.
 
     Parameters
@@ -294,27 +315,39 @@ def screen_rows(columns: dict[str, str], values: dict[str, NDArray[np.float64]],
             flag(fin[var] & (v[var] <= 0), lambda i: f"{col[var]} = {v[var][i]:g}: {what} must be > 0")
         elif set(CONTINUOUS) <= set(v):
             for r in ("n1", "n2"):
-                flag(fin[r] & (v[r] < 2), lambda i, r=r: f"{col[r]} = {v[r][i]:g}: a group needs at least 2 "
-                     "participants for an SD")
+                flag(
+                    fin[r] & (v[r] < 2),
+                    lambda i, r=r: f"{col[r]} = {v[r][i]:g}: a group needs at least 2 participants for an SD",
+                )
             for r in ("sd1", "sd2"):
                 flag(fin[r] & (v[r] <= 0), lambda i, r=r: f"{col[r]} = {v[r][i]:g}: an SD must be > 0")
             if measure == "ROM":
-                flag(fin["mean1"] & fin["mean2"] & (v["mean1"] * v["mean2"] <= 0), lambda i: (
-                    f"{col['mean1']} = {v['mean1'][i]:g}, {col['mean2']} = {v['mean2'][i]:g}: a ratio of means "
-                    "needs two means of the same sign"))
+                flag(
+                    fin["mean1"] & fin["mean2"] & (v["mean1"] * v["mean2"] <= 0),
+                    lambda i: (
+                        f"{col['mean1']} = {v['mean1'][i]:g}, {col['mean2']} = {v['mean2'][i]:g}: a ratio of means "
+                        "needs two means of the same sign"
+                    ),
+                )
         else:
             for r in BINARY:
                 low = 1 if r.startswith("n") else 0
                 flag(fin[r] & (v[r] != np.round(v[r])), lambda i, r=r: f"{col[r]} = {v[r][i]:g} is not a whole number")
                 flag(fin[r] & (v[r] < low), lambda i, r=r, low=low: f"{col[r]} = {v[r][i]:g} must be >= {low}")
             for e, t in (("events1", "n1"), ("events2", "n2")):
-                flag(fin[e] & fin[t] & (v[e] > v[t]),
-                     lambda i, e=e, t=t: f"{col[e]} = {v[e][i]:g} is more than {col[t]} = {v[t][i]:g}")
+                flag(
+                    fin[e] & fin[t] & (v[e] > v[t]),
+                    lambda i, e=e, t=t: f"{col[e]} = {v[e][i]:g} is more than {col[t]} = {v[t][i]:g}",
+                )
             if double_zero == "revman":
                 ok = np.array([not r for r in reasons])
-                flag(ok & zero_cells(v)[1], lambda i: (
-                    f"no events in both groups (or events in everyone): {measure} not estimable; left out "
-                    "as RevMan does"))
+                flag(
+                    ok & zero_cells(v)[1],
+                    lambda i: (
+                        f"no events in both groups (or events in everyone): {measure} not estimable; left out "
+                        "as RevMan does"
+                    ),
+                )
     return reasons
 
 
@@ -322,8 +355,26 @@ def screen_rows(columns: dict[str, str], values: dict[str, NDArray[np.float64]],
 def _pooled_frame(res: Any) -> pd.DataFrame:
     if hasattr(res, "summary_frame"):
         return res.summary_frame()
-    names = ("method", "measure", "level", "k", "estimate", "se", "ci_low", "ci_high", "statistic", "pvalue",
-             "q", "q_df", "q_pvalue", "i2", "h2", "k_heterogeneity", "cmh", "cmh_pvalue")
+    names = (
+        "method",
+        "measure",
+        "level",
+        "k",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "statistic",
+        "pvalue",
+        "q",
+        "q_df",
+        "q_pvalue",
+        "i2",
+        "h2",
+        "k_heterogeneity",
+        "cmh",
+        "cmh_pvalue",
+    )
     return pd.DataFrame([{name: getattr(res, name) for name in names if hasattr(res, name)}])
 
 
@@ -345,8 +396,10 @@ def _plots(out: Path, res: Any, sub: Any) -> tuple[list[Path], list[str]]:
         except (AttributeError, TypeError, KeyError, ValueError, NotImplementedError) as exc:
             if isinstance(res, metaacu.MetaAnalysis):
                 raise
-            notes.append(f"Note: no {name} plot: this version of metaacu cannot draw one for a {res.method} "
-                         f"result ({type(exc).__name__}: {exc}); the table and summary are written")
+            notes.append(
+                f"Note: no {name} plot: this version of metaacu cannot draw one for a {res.method} "
+                f"result ({type(exc).__name__}: {exc}); the table and summary are written"
+            )
             continue
         try:
             written += [save_figure(fig, out / f"{name}.{ext}") for ext in ("png", "svg", "pdf")]
@@ -355,8 +408,9 @@ def _plots(out: Path, res: Any, sub: Any) -> tuple[list[Path], list[str]]:
     return written, notes
 
 
-def write_outputs(out: Path, text: str, res: Any, sub: Any, lines: list[int], groups: list[str] | None, *,
-                  plots: bool = True) -> list[str]:
+def write_outputs(
+    out: Path, text: str, res: Any, sub: Any, lines: list[int], groups: list[str] | None, *, plots: bool = True
+) -> list[str]:
     """Write the results of ``metaacu pool`` into the folder ``out``.
 
     Files: ``table.csv`` (``res.to_frame()``: one row per study, then the pooled row, with each study's
@@ -421,7 +475,8 @@ def write_outputs(out: Path, text: str, res: Any, sub: Any, lines: list[int], gr
         names.append("summary.txt")
         figures, notes = _plots(out, res, sub) if plots else ([], [])
     except OSError as exc:
-        raise MetaacuInputError(f"--out {out}: cannot write the results ({exc.strerror or exc}); choose a folder "
-                                "you can write to") from None
+        raise MetaacuInputError(
+            f"--out {out}: cannot write the results ({exc.strerror or exc}); choose a folder you can write to"
+        ) from None
     names += [p.name for p in figures]
     return [f"Wrote into {out}: {', '.join(names)}", *notes]

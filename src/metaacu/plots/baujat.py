@@ -116,11 +116,19 @@ def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> list[Any]:
                 ox, oy = dx * radius, dy * radius
                 ha = "left" if dx > 0 else "right" if dx < 0 else "center"
                 va = "bottom" if dy > 0 else "top" if dy < 0 else "center"
-                t = ax.annotate(labels[i], (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points",
-                                ha=ha, va=va, fontsize=style.label_size, color=style.label_color)
+                t = ax.annotate(
+                    labels[i],
+                    (xs[i], ys[i]),
+                    xytext=(ox, oy),
+                    textcoords="offset points",
+                    ha=ha,
+                    va=va,
+                    fontsize=style.label_size,
+                    color=style.label_color,
+                )
                 box = t.get_window_extent(renderer).expanded(1.08, 1.15)
                 t.remove()
-                inside = (box.x0 >= axbox.x0 and box.x1 <= axbox.x1 and box.y0 >= axbox.y0 and box.y1 <= axbox.y1)
+                inside = box.x0 >= axbox.x0 and box.x1 <= axbox.x1 and box.y0 >= axbox.y0 and box.y1 <= axbox.y1
                 others = [m for j, m in enumerate(markers) if j != i]
                 if inside and not _overlaps(box, placed) and not _overlaps(box, others):
                     best = (ox, oy, ha, va, box, radius)
@@ -131,8 +139,19 @@ def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> list[Any]:
             continue
         ox, oy, ha, va, box, radius = best
         arrow = {"arrowstyle": "-", "color": style.leader_color, "lw": 0.6} if radius > 9 else None
-        made.append(ax.annotate(labels[i], (xs[i], ys[i]), xytext=(ox, oy), textcoords="offset points", ha=ha,
-                                va=va, fontsize=style.label_size, color=style.label_color, arrowprops=arrow))
+        made.append(
+            ax.annotate(
+                labels[i],
+                (xs[i], ys[i]),
+                xytext=(ox, oy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=style.label_size,
+                color=style.label_color,
+                arrowprops=arrow,
+            )
+        )
         placed.append(box)
     return made
 
@@ -180,8 +199,11 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
     fig = ax.get_figure()
     xs, ys = frame["x"].to_numpy(), frame["y"].to_numpy()
     points = ax.scatter(xs, ys, s=st.marker_size, color=st.marker_color, zorder=3)
-    xlab = ("Contribution to overall heterogeneity" if result.method == "EE"
-            else "Squared Pearson residual (contribution to heterogeneity)")
+    xlab = (
+        "Contribution to overall heterogeneity"
+        if result.method == "EE"
+        else "Squared Pearson residual (contribution to heterogeneity)"
+    )
     ax.set_xlabel(xlab)
     ax.set_ylabel("Influence on overall result")
     ax.set_title(f"Baujat plot (k = {result.k}, {result.method})", fontsize=10)

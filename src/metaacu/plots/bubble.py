@@ -71,7 +71,9 @@ def _moderator_column(result: MetaRegression, moderator: str) -> int:
             f"choose one of {', '.join(map(repr, numeric)) or '(none: the model has only categorical moderators)'}"
         )
     if "[" in moderator or moderator == "intercept":
-        raise MetaacuInputError(f"argument 'moderator'={moderator!r} must be a numeric moderator, not a dummy or intercept")
+        raise MetaacuInputError(
+            f"argument 'moderator'={moderator!r} must be a numeric moderator, not a dummy or intercept"
+        )
     return names.index(moderator)
 
 
@@ -130,14 +132,24 @@ def bubble_plot(
     xg = np.tile(result.design.mean(axis=0), (grid.size, 1))
     xg[:, j] = grid
     pred = result.predict(xg[:, 1:] if result.intercept else xg, level=lv)
-    band: Any = ax.fill_between(grid, pred["ci_low"], pred["ci_high"], color="0.85", linewidth=0,
-                                label=f"{100 * lv:g}% CI", zorder=1)
+    band: Any = ax.fill_between(
+        grid, pred["ci_low"], pred["ci_high"], color="0.85", linewidth=0, label=f"{100 * lv:g}% CI", zorder=1
+    )
     band.set_gid("ci_band")
     (line,) = ax.plot(grid, pred["pred"], color="black", linewidth=1.8, label="fitted", zorder=4)
     line.set_gid("fitted_line")
     order = np.argsort(-area)  # big bubbles first so small ones stay visible
-    pts = ax.scatter(x[order], result.yi[order], s=area[order], facecolor="0.55", edgecolor="black",
-                     linewidth=0.6, alpha=0.8 if w.size <= 30 else 0.5, zorder=3, label="studies (area ∝ weight)")
+    pts = ax.scatter(
+        x[order],
+        result.yi[order],
+        s=area[order],
+        facecolor="0.55",
+        edgecolor="black",
+        linewidth=0.6,
+        alpha=0.8 if w.size <= 30 else 0.5,
+        zorder=3,
+        label="studies (area ∝ weight)",
+    )
     pts.set_gid("studies")
     ax.set_xlabel(moderator)
     ax.set_ylabel("Effect size")

@@ -150,6 +150,9 @@ class AxesCompat:
             value = getattr(self.ax, name)
         except AttributeError:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}") from None
-        warnings.warn(f"{type(self).__name__} is no longer an Axes: use .ax.{name} instead of .{name}",
-                      DeprecationWarning, stacklevel=2)
+        warnings.warn(
+            f"{type(self).__name__} is no longer an Axes: use .ax.{name} instead of .{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return value

@@ -28,8 +28,15 @@ from .forest_table import Row, Table, build_table, pooled_info
 from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
 from .style import FOREST_STYLES, ForestStyle, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 
-__all__ = ["ForestPlot", "add_diamond", "add_favours", "add_null_line", "add_prediction_interval", "add_reference_line",
-           "forest_plot"]
+__all__ = [
+    "ForestPlot",
+    "add_diamond",
+    "add_favours",
+    "add_null_line",
+    "add_prediction_interval",
+    "add_reference_line",
+    "forest_plot",
+]
 
 _PANEL_KINDS = {"group", "study", "pooled", "pi", "blank", "extra_head", "extra"}
 
@@ -87,13 +94,25 @@ class ForestPlot(FigureDisplay):
     def __repr__(self) -> str:
         w, h = self.figure.get_size_inches()
         k = int((self.rows["kind"] == "study").sum())
-        return (f"<ForestPlot {k} studies, {len(self.diamonds)} pooled diamond(s), "
-                f"{len(self.extra_diamonds)} not pooled; {w:.1f} × {h:.1f} in>")
+        return (
+            f"<ForestPlot {k} studies, {len(self.diamonds)} pooled diamond(s), "
+            f"{len(self.extra_diamonds)} not pooled; {w:.1f} × {h:.1f} in>"
+        )
 
 
 # ----------------------------------------------------------------------------- composable helpers
-def add_diamond(ax: Axes, estimate: float, low: float, high: float, y: float, *, height: float = 0.36,
-                color: str = "black", hollow: bool = False, **kwargs: Any) -> Polygon:
+def add_diamond(
+    ax: Axes,
+    estimate: float,
+    low: float,
+    high: float,
+    y: float,
+    *,
+    height: float = 0.36,
+    color: str = "black",
+    hollow: bool = False,
+    **kwargs: Any,
+) -> Polygon:
     """Draw a diamond centred on ``estimate`` spanning ``[low, high]`` at row ``y`` (data coordinates).
 
     Examples
@@ -111,8 +130,9 @@ def add_diamond(ax: Axes, estimate: float, low: float, high: float, y: float, *,
     return poly
 
 
-def add_prediction_interval(ax: Axes, low: float, high: float, y: float, *, height: float = 0.14,
-                            color: str = "#b2182b") -> Rectangle:
+def add_prediction_interval(
+    ax: Axes, low: float, high: float, y: float, *, height: float = 0.14, color: str = "#b2182b"
+) -> Rectangle:
     """A bar from ``low`` to ``high`` at row ``y``: the prediction interval."""
     rect = Rectangle((low, y - height), high - low, 2 * height, facecolor=color, edgecolor=color, lw=0.5, zorder=3)
     ax.add_patch(rect)
@@ -127,15 +147,22 @@ def add_null_line(ax: Axes, x: float, y0: float, y1: float, **kwargs: Any) -> Li
 
 
 def add_favours(ax: Axes, left: str, right: str, *, x: float, below: float = 14.0) -> tuple[Text, Text]:
-    """"Favours" labels either side of ``x`` (data), ``below`` points under the axis."""
-    common = {"xycoords": ("data", "axes fraction"), "textcoords": "offset points", "va": "top", "annotation_clip": False}
+    """ "Favours" labels either side of ``x`` (data), ``below`` points under the axis."""
+    common = {
+        "xycoords": ("data", "axes fraction"),
+        "textcoords": "offset points",
+        "va": "top",
+        "annotation_clip": False,
+    }
     a = ax.annotate(left, xy=(x, 0), xytext=(-5, -below), ha="right", **common)
     b = ax.annotate(right, xy=(x, 0), xytext=(5, -below), ha="left", **common)
     return a, b
 
 
 # ----------------------------------------------------------------------------- axis scale
-def _scale_and_limits(table: Table, info: Any, xlim: Sequence[float] | None) -> tuple[str, tuple[float, float], list[float]]:
+def _scale_and_limits(
+    table: Table, info: Any, xlim: Sequence[float] | None
+) -> tuple[str, tuple[float, float], list[float]]:
     scale = {"log": "log", "logit": "logit"}.get(info.scale, "linear")
     rows = [r for r in table.rows if r.kind in ("study", "pooled", "pi", "extra")]
     ests = np.array([r.est for r in rows if r.kind in ("study", "extra")], float)
@@ -283,8 +310,7 @@ def forest_plot(
         info = measure_info(measure)
     else:
         info = pooled_info(result)
-    table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order,
-                        info=info)
+    table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order, info=info)
     refs = _check_references(reference_lines, xlim)
     with rc_context(st.rc):
         own = ax is None
@@ -298,7 +324,9 @@ def forest_plot(
 _REFERENCE_COLORS = ("#7b3294", "#e08214", "#1b7837", "#2166ac")
 
 
-def _check_references(lines: Sequence[tuple[float, str]] | None, xlim: Sequence[float] | None) -> list[tuple[float, str]]:
+def _check_references(
+    lines: Sequence[tuple[float, str]] | None, xlim: Sequence[float] | None
+) -> list[tuple[float, str]]:
     if lines is None:
         return []
     out = []
@@ -323,8 +351,17 @@ def add_reference_line(ax: Axes, x: float, y0: float, y1: float, *, color: str =
     return line
 
 
-def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favours: tuple[str, str] | None,
-          xlim: Sequence[float] | None, own: bool, refs: list[tuple[float, str]] | None = None) -> ForestPlot:
+def _draw(
+    fig: Figure,
+    ax: Axes,
+    table: Table,
+    info: Any,
+    st: ForestStyle,
+    favours: tuple[str, str] | None,
+    xlim: Sequence[float] | None,
+    own: bool,
+    refs: list[tuple[float, str]] | None = None,
+) -> ForestPlot:
     """Draw a built table: the axis, the graphics of each row, the text columns, then what goes under
     the axis (favours labels, reference-line key); the figure is resized around them when it is ours."""
     rows = table.rows
@@ -343,19 +380,40 @@ def _draw(fig: Figure, ax: Axes, table: Table, info: Any, st: ForestStyle, favou
         fit_figure(fig, ax, panel_w, n * st.row_height, st.margin)
     fav: tuple[Text, ...] = ()
     if favours is not None:
-        xnull = info.null_value if info.family != "proportion" else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
-        fav = add_favours(ax, f"{st.favours_prefix}{favours[0]}", f"{st.favours_prefix}{favours[1]}", x=xnull,
-                          below=_tick_depth(fig, ax) + 3)
+        xnull = (
+            info.null_value
+            if info.family != "proportion"
+            else float(np.sqrt(x0 * x1) if scale == "log" else (x0 + x1) / 2)
+        )
+        fav = add_favours(
+            ax,
+            f"{st.favours_prefix}{favours[0]}",
+            f"{st.favours_prefix}{favours[1]}",
+            x=xnull,
+            below=_tick_depth(fig, ax) + 3,
+        )
     panel = [i for i, r in enumerate(rows) if r.kind in _PANEL_KINDS and r.kind != "blank"]
-    ref_lines, ref_texts = _references(fig, ax, refs or [], (min(panel, default=0), max(panel, default=n - 1)),
-                                       favours is not None, st)
+    ref_lines, ref_texts = _references(
+        fig, ax, refs or [], (min(panel, default=0), max(panel, default=n - 1)), favours is not None, st
+    )
     if own and (favours is not None or ref_lines):
         fit_figure(fig, ax, panel_w, n * st.row_height, st.margin)
     draw_rules(fig, ax, table, widths, st)
     all_texts = (*cells.values(), *texts["heads"], *texts["group_heads"], *fav, *ref_texts)
-    return ForestPlot(fig, ax, squares, whiskers, tuple(marks["arrows"]), tuple(marks["diamonds"]),
-                      tuple(marks["extra_diamonds"]), tuple(marks["prediction"]), MappingProxyType(cells),
-                      tuple(all_texts), _row_frame(rows), tuple(ref_lines))
+    return ForestPlot(
+        fig,
+        ax,
+        squares,
+        whiskers,
+        tuple(marks["arrows"]),
+        tuple(marks["diamonds"]),
+        tuple(marks["extra_diamonds"]),
+        tuple(marks["prediction"]),
+        MappingProxyType(cells),
+        tuple(all_texts),
+        _row_frame(rows),
+        tuple(ref_lines),
+    )
 
 
 def _set_axis(ax: Axes, table: Table, info: Any, xlim: Sequence[float] | None) -> tuple[str, tuple[float, float]]:
@@ -374,8 +432,9 @@ def _set_axis(ax: Axes, table: Table, info: Any, xlim: Sequence[float] | None) -
     return scale, (x0, x1)
 
 
-def _draw_squares(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float],
-                  row_pt: float) -> tuple[PathCollection | None, LineCollection | None]:
+def _draw_squares(
+    ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float], row_pt: float
+) -> tuple[PathCollection | None, LineCollection | None]:
     """Study squares (area proportional to weight) and their CI whiskers, clipped to the axis."""
     study = [(i, r) for i, r in enumerate(rows) if r.kind == "study"]
     if not study:
@@ -388,13 +447,15 @@ def _draw_squares(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[fl
     segs = [[(max(r.lo, x0), i), (min(r.hi, x1), i)] for i, r in study]
     whiskers = LineCollection(segs, colors=st.whisker_color, linewidths=st.line_width, zorder=2)
     ax.add_collection(whiskers, autolim=False)
-    squares = ax.scatter([r.est for _, r in study], [i for i, _ in study], s=sizes, marker="s",
-                         c=st.square_color, linewidths=0, zorder=3)
+    squares = ax.scatter(
+        [r.est for _, r in study], [i for i, _ in study], s=sizes, marker="s", c=st.square_color, linewidths=0, zorder=3
+    )
     return squares, whiskers
 
 
-def _draw_row_marks(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float],
-                    row_pt: float) -> dict[str, list[Any]]:
+def _draw_row_marks(
+    ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[float, float], row_pt: float
+) -> dict[str, list[Any]]:
     """Pooled diamonds, hollow diamonds of rows not pooled, prediction bars and the arrows of
     intervals that leave the axis."""
     x0, x1 = lims
@@ -403,21 +464,40 @@ def _draw_row_marks(ax: Axes, rows: Sequence[Row], st: ForestStyle, lims: tuple[
         if r.kind in ("study", "extra"):
             color = st.whisker_color if r.kind == "study" else st.extra_color
             if r.kind == "extra":
-                out["extra_diamonds"].append(add_diamond(ax, r.est, max(r.lo, x0), min(r.hi, x1), i,
-                                                         height=st.diamond_height, color=color, hollow=True,
-                                                         lw=st.line_width))
+                out["extra_diamonds"].append(
+                    add_diamond(
+                        ax,
+                        r.est,
+                        max(r.lo, x0),
+                        min(r.hi, x1),
+                        i,
+                        height=st.diamond_height,
+                        color=color,
+                        hollow=True,
+                        lw=st.line_width,
+                    )
+                )
             for off, lim, mk in ((r.lo < x0, x0, "<"), (r.hi > x1, x1, ">")):
                 if off:
-                    arrow = Line2D([lim], [i], marker=mk, markersize=0.3 * row_pt, color=color,
-                                   markeredgewidth=0, clip_on=False, zorder=4)
+                    arrow = Line2D(
+                        [lim],
+                        [i],
+                        marker=mk,
+                        markersize=0.3 * row_pt,
+                        color=color,
+                        markeredgewidth=0,
+                        clip_on=False,
+                        zorder=4,
+                    )
                     ax.add_line(arrow)
                     out["arrows"].append(arrow)
         elif r.kind == "pooled":
             color = st.diamond_color if r.model != "second" else st.second_diamond_color
             out["diamonds"].append(add_diamond(ax, r.est, r.lo, r.hi, i, height=st.diamond_height, color=color, lw=0.5))
         elif r.kind == "pi":
-            out["prediction"].append(add_prediction_interval(ax, max(r.lo, x0), min(r.hi, x1), i,
-                                                             color=st.prediction_color))
+            out["prediction"].append(
+                add_prediction_interval(ax, max(r.lo, x0), min(r.hi, x1), i, color=st.prediction_color)
+            )
     return out
 
 
@@ -443,16 +523,23 @@ def _tick_depth(fig: Figure, ax: Axes) -> float:
 
 def _row_frame(rows: Sequence[Row]) -> pd.DataFrame:
     """What was drawn, one row per table row (``ForestPlot.rows``)."""
-    return pd.DataFrame({
-        "kind": [r.kind for r in rows], "y": np.arange(len(rows), dtype=float),
-        "label": [r.cells.get("label", r.span) for r in rows], "estimate": [r.est for r in rows],
-        "ci_low": [r.lo for r in rows], "ci_high": [r.hi for r in rows], "weight": [r.weight for r in rows],
-        "model": [r.model for r in rows],
-    })
+    return pd.DataFrame(
+        {
+            "kind": [r.kind for r in rows],
+            "y": np.arange(len(rows), dtype=float),
+            "label": [r.cells.get("label", r.span) for r in rows],
+            "estimate": [r.est for r in rows],
+            "ci_low": [r.lo for r in rows],
+            "ci_high": [r.hi for r in rows],
+            "weight": [r.weight for r in rows],
+            "model": [r.model for r in rows],
+        }
+    )
 
 
-def _references(fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tuple[int, int], below_favours: bool,
-                st: ForestStyle) -> tuple[list[Line2D], list[Text]]:
+def _references(
+    fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tuple[int, int], below_favours: bool, st: ForestStyle
+) -> tuple[list[Line2D], list[Text]]:
     """Draw the reference lines and their key, one line of text each under the axis (and favours)."""
     lines, keys = [], []
     depth = _tick_depth(fig, ax)
@@ -462,9 +549,19 @@ def _references(fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tupl
         color = _REFERENCE_COLORS[i]
         lines.append(add_reference_line(ax, x, span[0] - 0.5, span[1] + 0.5, color=color))
         text = label if fmt_tick(x) in label else f"{label} ({fmt_tick(x)})"
-        keys.append(ax.annotate(f"\u2012 \u2012 {text}", xy=(0.0, 0.0), xycoords="axes fraction",
-                                xytext=(0, -(start + step * (i + 1) - step / 2)), textcoords="offset points", ha="left",
-                                va="top", color=color, annotation_clip=False))
+        keys.append(
+            ax.annotate(
+                f"\u2012 \u2012 {text}",
+                xy=(0.0, 0.0),
+                xycoords="axes fraction",
+                xytext=(0, -(start + step * (i + 1) - step / 2)),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                color=color,
+                annotation_clip=False,
+            )
+        )
     return lines, keys
 
 

@@ -77,7 +77,8 @@ def pooled_info(result: Any) -> Any:
     if not (hasattr(model, "to_frame") and hasattr(model, "info")):
         raise MetaacuInputError(
             f"argument 'result' must be a MetaAnalysis, a Mantel-Haenszel/Peto result or a subgroup analysis, "
-            f"not {type(result).__name__}")
+            f"not {type(result).__name__}"
+        )
     return model.info
 
 
@@ -90,14 +91,33 @@ def summary_row(result: Any) -> pd.Series:
     if not is_binary_pooled(result):
         return result.summary_frame().iloc[0]
     r = result
-    return pd.Series({
-        "measure": r.measure, "method": r.method, "test": "z", "level": float(r.level), "k": int(r.k),
-        "estimate": float(r.estimate), "se": float(r.se), "ci_low": float(r.ci_low), "ci_high": float(r.ci_high),
-        "statistic": float(r.statistic), "df": float("inf"), "pvalue": float(r.pvalue), "pi_low": NAN,
-        "pi_high": NAN, "tau2": 0.0, "tau": 0.0, "q": float(r.q), "q_df": int(r.q_df),
-        "q_pvalue": float(r.q_pvalue), "i2": float(r.i2), "i2_q": float(r.i2), "h2": float(r.h2),
-        "converged": True,
-    })
+    return pd.Series(
+        {
+            "measure": r.measure,
+            "method": r.method,
+            "test": "z",
+            "level": float(r.level),
+            "k": int(r.k),
+            "estimate": float(r.estimate),
+            "se": float(r.se),
+            "ci_low": float(r.ci_low),
+            "ci_high": float(r.ci_high),
+            "statistic": float(r.statistic),
+            "df": float("inf"),
+            "pvalue": float(r.pvalue),
+            "pi_low": NAN,
+            "pi_high": NAN,
+            "tau2": 0.0,
+            "tau": 0.0,
+            "q": float(r.q),
+            "q_df": int(r.q_df),
+            "q_pvalue": float(r.q_pvalue),
+            "i2": float(r.i2),
+            "i2_q": float(r.i2),
+            "h2": float(r.h2),
+            "converged": True,
+        }
+    )
 
 
 def ci_digits(info: Any, summary: pd.Series, digits: int) -> int:
@@ -131,15 +151,19 @@ def het_text(s: pd.Series, digits: int) -> str:
         t2 = float(s["tau2"])
         d = digits if (t2 == 0 or t2 >= 10.0**-digits) else digits + 2
         parts.append(f"τ² = {fmt_num(t2, d)}; ")
-    return (f"Heterogeneity: {''.join(parts)}Q = {fmt_num(float(s['q']), 2)}, df = {int(s['q_df'])} "
-            f"({fmt_p(float(s['q_pvalue']))}); I² = {float(s['i2']):.0f}%")
+    return (
+        f"Heterogeneity: {''.join(parts)}Q = {fmt_num(float(s['q']), 2)}, df = {int(s['q_df'])} "
+        f"({fmt_p(float(s['q_pvalue']))}); I² = {float(s['i2']):.0f}%"
+    )
 
 
 def test_text(s: pd.Series, which: str = "") -> str:
     """``Test for overall effect: Z = 2.10 (P = 0.04)`` (t with its df for t-based tests)."""
     stat = "Z" if s["test"] == "z" else f"t({float(s['df']):g})"
     tag = f" ({which})" if which else ""
-    return f"Test for overall effect{tag}: {stat} = {fmt_num(abs(float(s['statistic'])), 2)} ({fmt_p(float(s['pvalue']))})"
+    return (
+        f"Test for overall effect{tag}: {stat} = {fmt_num(abs(float(s['statistic'])), 2)} ({fmt_p(float(s['pvalue']))})"
+    )
 
 
 def _disp(info: Any, x: Any) -> Any:
@@ -187,8 +211,15 @@ def _fmt_cell(v: Any) -> str:
 class TableBuilder:
     """Accumulates rows; columns are decided up front from the first result's frame."""
 
-    def __init__(self, result: Any, second: Any, style: ForestStyle, columns: pd.DataFrame | None,
-                 extra_rows: pd.DataFrame | None, info: Any = None) -> None:
+    def __init__(
+        self,
+        result: Any,
+        second: Any,
+        style: ForestStyle,
+        columns: pd.DataFrame | None,
+        extra_rows: pd.DataFrame | None,
+        info: Any = None,
+    ) -> None:
         self.style = style
         self.info = result.info if result is not None else info
         frame = result.to_frame() if result is not None else pd.DataFrame({"row_type": pd.Series([], dtype=str)})
@@ -204,8 +235,10 @@ class TableBuilder:
         need = {f"{c}{g}" for c, _ in self.arms for g in (1, 2)}
         if not need <= have:
             self.arms = ()
-        self.data_digits = {c: decimals_needed(frame.loc[frame.row_type == "study", [f"{c}1", f"{c}2"]].to_numpy(),
-                                               style.data_digits) for c, _ in self.arms}
+        self.data_digits = {
+            c: decimals_needed(frame.loc[frame.row_type == "study", [f"{c}1", f"{c}2"]].to_numpy(), style.data_digits)
+            for c, _ in self.arms
+        }
         self.digits = style.digits if result is None else ci_digits(self.info, summary_row(result), style.digits)
         self.cols = self._columns(result)
 
@@ -235,8 +268,14 @@ class TableBuilder:
         return cols
 
     # ------------------------------------------------------------------ blocks
-    def studies(self, frame: pd.DataFrame, weights: np.ndarray, weights2: np.ndarray | None,
-                cols: pd.DataFrame | None, order: Any) -> None:
+    def studies(
+        self,
+        frame: pd.DataFrame,
+        weights: np.ndarray,
+        weights2: np.ndarray | None,
+        cols: pd.DataFrame | None,
+        order: Any,
+    ) -> None:
         st = frame[frame.row_type == "study"].reset_index(drop=True)
         st = st.assign(weight=weights)
         if cols is not None and len(cols) != len(st):
@@ -254,8 +293,9 @@ class TableBuilder:
             est, lo, hi = _disp(self.info, [r["estimate"], r["ci_low"], r["ci_high"]])
             self.rows.append(Row("study", cells, est, lo, hi, float(weights[i])))
 
-    def pooled(self, res: Any, label: str, weight: float, data: pd.DataFrame | None, model: str,
-               weight_key: str = "weight") -> None:
+    def pooled(
+        self, res: Any, label: str, weight: float, data: pd.DataFrame | None, model: str, weight_key: str = "weight"
+    ) -> None:
         fr = res.to_frame()
         p = fr[fr.row_type == "pooled"].iloc[0]
         cells = {"label": label, "ci": self._ci(p["estimate"], p["ci_low"], p["ci_high"])}
@@ -310,7 +350,9 @@ class TableBuilder:
             try:
                 e, lo, hi = (float(r[c]) for c in ("estimate", "ci_low", "ci_high"))
             except (TypeError, ValueError):
-                raise MetaacuInputError(f"argument 'extra_rows', row {i} ({r['label']}): estimate and CI must be numbers") from None
+                raise MetaacuInputError(
+                    f"argument 'extra_rows', row {i} ({r['label']}): estimate and CI must be numbers"
+                ) from None
             if not (np.isfinite([e, lo, hi]).all() and lo <= e <= hi):
                 raise MetaacuInputError(
                     f"argument 'extra_rows', row {i} ({r['label']}): needs finite estimate, ci_low and ci_high with "
@@ -372,13 +414,21 @@ def overall_weights(sub: Any) -> list[np.ndarray]:
         return [g.to_frame().query("row_type == 'study'")["weight"].to_numpy(float) for g in groups]
     out, i = [], 0
     for g in groups:
-        out.append(ow[i:i + g.k])
+        out.append(ow[i : i + g.k])
         i += g.k
     return out
 
 
-def build_table(result: Any, *, second: Any, style: ForestStyle, columns: pd.DataFrame | None,
-                extra_rows: pd.DataFrame | None, order: Any, info: Any = None) -> Table:
+def build_table(
+    result: Any,
+    *,
+    second: Any,
+    style: ForestStyle,
+    columns: pd.DataFrame | None,
+    extra_rows: pd.DataFrame | None,
+    order: Any,
+    info: Any = None,
+) -> Table:
     """Rows for a single analysis or a duck-typed subgroup analysis (``groups``/``overall``), or,
     with ``result=None``, for ``extra_rows`` alone (estimates shown side by side, nothing pooled)."""
     lv = None
@@ -393,7 +443,7 @@ def build_table(result: Any, *, second: Any, style: ForestStyle, columns: pd.Dat
         start = 0
         for (name, g), w in zip(result.groups.items(), overall_weights(result), strict=True):
             fr = g.to_frame()
-            cols = None if columns is None else columns.iloc[start:start + g.k].reset_index(drop=True)
+            cols = None if columns is None else columns.iloc[start : start + g.k].reset_index(drop=True)
             start += g.k
             b.group(name)
             b.studies(fr, w, None, cols, order)

@@ -52,8 +52,9 @@ def width_in(fig: Figure, t: Text) -> float:
     return t.get_window_extent().width / fig.dpi
 
 
-def column_widths(fig: Figure, table: Table, cells: dict[tuple[int, str], Text], group_heads: list[Text],
-                   st: ForestStyle) -> dict[str, float]:
+def column_widths(
+    fig: Figure, table: Table, cells: dict[tuple[int, str], Text], group_heads: list[Text], st: ForestStyle
+) -> dict[str, float]:
     widths = {c.key: 0.0 for c in table.columns}
     for (_, key), t in cells.items():
         if key in widths:
@@ -75,8 +76,15 @@ def column_offsets(table: Table, widths: dict[str, float], st: ForestStyle) -> d
     return out
 
 
-def place_texts(fig: Figure, ax: Axes, table: Table, cells: dict[tuple[int, str], Text], texts: dict[str, list[Any]],
-           widths: dict[str, float], st: ForestStyle) -> None:
+def place_texts(
+    fig: Figure,
+    ax: Axes,
+    table: Table,
+    cells: dict[tuple[int, str], Text],
+    texts: dict[str, list[Any]],
+    widths: dict[str, float],
+    st: ForestStyle,
+) -> None:
     # headers and group headers take part in the widths: widen columns until they fit
     head_texts = texts["heads"][: len(table.columns)]
     for c, h in zip(table.columns, head_texts, strict=True):

@@ -23,9 +23,9 @@ from scipy import stats
 
 from .._validation import MetaacuInputError, as_float_array
 from ..inference import Z975
-from .forest_table import pooled_info, short_name
 from .display import FigureDisplay
 from .forest import ratio_ticks
+from .forest_table import pooled_info, short_name
 from .style import FUNNEL_STYLES, FunnelStyle, fmt_tick, new_figure, rc_context, resolve_style
 
 __all__ = ["FunnelPlot", "funnel_plot"]
@@ -141,7 +141,9 @@ def funnel_plot(
         est = float(pooled["estimate"])
         allx = np.concatenate([yi, fy if fy is not None else [], est + z * semax * np.array([-1.0, 1.0])])
         if contours:
-            allx = np.concatenate([allx, stats.norm.ppf(1 - min(st.contour_levels) / 2) * semax * np.array([-1.0, 1.0])])
+            allx = np.concatenate(
+                [allx, stats.norm.ppf(1 - min(st.contour_levels) / 2) * semax * np.array([-1.0, 1.0])]
+            )
         span = allx.max() - allx.min()
         lo_u, hi_u = allx.min() - 0.05 * span, allx.max() + 0.05 * span
         if info.is_ratio:
@@ -159,8 +161,16 @@ def funnel_plot(
         pts = ax.scatter(tx(yi), se, s=st.point_size, color=st.point_color, zorder=3, label="Studies")
         fpts = None
         if fy is not None:
-            fpts = ax.scatter(tx(fy), fse, s=st.point_size, facecolors="white", edgecolors=st.filled_color,
-                              linewidths=st.line_width, zorder=3, label="Imputed studies")
+            fpts = ax.scatter(
+                tx(fy),
+                fse,
+                s=st.point_size,
+                facecolors="white",
+                edgecolors=st.filled_color,
+                linewidths=st.line_width,
+                zorder=3,
+                label="Imputed studies",
+            )
         if info.is_ratio:
             ticks = ratio_ticks(float(tx(lo_u)), float(tx(hi_u)))
             ax.set_xticks(ticks, [fmt_tick(t) for t in ticks])
@@ -174,8 +184,13 @@ def funnel_plot(
                 for j, (p, c) in enumerate(lv):
                     label = f"{lv[j + 1][0]:g} < p < {p:g}" if j + 1 < len(lv) else f"p < {p:g}"
                     handles.append(Patch(facecolor=c, edgecolor="none", label=label))
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=0.85 * st.font_size,
-                      frameon=False)
+            ax.legend(
+                handles=handles,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
+                fontsize=0.85 * st.font_size,
+                frameon=False,
+            )
         if own and fig.get_layout_engine() is not None:
             # settle the constrained layout once, then freeze it so repeated saves are identical
             for _ in range(2):
@@ -192,8 +207,24 @@ def _contours(ax: Axes, sgrid: np.ndarray, lo_u: float, hi_u: float, tx: Any, st
         zp = stats.norm.ppf(1 - st.contour_levels[j] / 2)
         edge = zp * sgrid
         c = st.contour_colors[j]
-        out.append(ax.fill_betweenx(sgrid, tx(np.minimum(-edge, hi_u)), tx(np.full_like(sgrid, min(lo_u, -edge.max()))),
-                                    color=c, lw=0, zorder=0))
-        out.append(ax.fill_betweenx(sgrid, tx(np.maximum(edge, lo_u)), tx(np.full_like(sgrid, max(hi_u, edge.max()))),
-                                    color=c, lw=0, zorder=0))
+        out.append(
+            ax.fill_betweenx(
+                sgrid,
+                tx(np.minimum(-edge, hi_u)),
+                tx(np.full_like(sgrid, min(lo_u, -edge.max()))),
+                color=c,
+                lw=0,
+                zorder=0,
+            )
+        )
+        out.append(
+            ax.fill_betweenx(
+                sgrid,
+                tx(np.maximum(edge, lo_u)),
+                tx(np.full_like(sgrid, max(hi_u, edge.max()))),
+                color=c,
+                lw=0,
+                zorder=0,
+            )
+        )
     return out[::-1]

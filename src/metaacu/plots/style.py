@@ -92,16 +92,30 @@ class ForestStyle:
     @property
     def rc(self) -> dict[str, Any]:
         """rcParams applied while the figure is built (fixed font and size)."""
-        return {**BASE_RC, "font.size": self.font_size, "xtick.labelsize": self.font_size,
-                "axes.linewidth": self.line_width, "xtick.major.width": self.line_width}
+        return {
+            **BASE_RC,
+            "font.size": self.font_size,
+            "xtick.labelsize": self.font_size,
+            "axes.linewidth": self.line_width,
+            "xtick.major.width": self.line_width,
+        }
 
 
 FOREST_STYLES: dict[str, ForestStyle] = {
     "revman": ForestStyle(),
     "journal": ForestStyle(
-        font_size=7.5, row_height=0.17, plot_width=2.1, col_gap=0.12, panel_gap=0.08, margin=0.08,
-        dpi=300.0, square_color="#3a3a3a", diamond_color="black", prediction_color="#3a3a3a",
-        line_width=0.7, study_header="Study",
+        font_size=7.5,
+        row_height=0.17,
+        plot_width=2.1,
+        col_gap=0.12,
+        panel_gap=0.08,
+        margin=0.08,
+        dpi=300.0,
+        square_color="#3a3a3a",
+        diamond_color="black",
+        prediction_color="#3a3a3a",
+        line_width=0.7,
+        study_header="Study",
     ),
 }
 
@@ -133,14 +147,20 @@ class FunnelStyle:
 
     @property
     def rc(self) -> dict[str, Any]:
-        return {**BASE_RC, "font.size": self.font_size, "xtick.labelsize": self.font_size,
-                "ytick.labelsize": self.font_size, "axes.linewidth": self.line_width}
+        return {
+            **BASE_RC,
+            "font.size": self.font_size,
+            "xtick.labelsize": self.font_size,
+            "ytick.labelsize": self.font_size,
+            "axes.linewidth": self.line_width,
+        }
 
 
 FUNNEL_STYLES: dict[str, FunnelStyle] = {
     "revman": FunnelStyle(),
-    "journal": FunnelStyle(width=3.3, height=2.7, font_size=7.5, dpi=300.0, point_color="black",
-                           filled_color="black", line_width=0.7),
+    "journal": FunnelStyle(
+        width=3.3, height=2.7, font_size=7.5, dpi=300.0, point_color="black", filled_color="black", line_width=0.7
+    ),
 }
 
 
