@@ -173,7 +173,8 @@ SUB_LOOP = 200
 
 
 def cpu_and_peak(fun, *args) -> tuple[object, float, float]:
-    """``fun(*args)``'s result and CPU seconds (untraced call), then the peak memory (MB) traced during a second call."""
+    """``fun(*args)``'s result and CPU seconds (untraced call), then the peak memory (MB) traced during a
+    second call."""
     t0 = time.process_time()
     out = fun(*args)
     sec = time.process_time() - t0
@@ -204,7 +205,10 @@ def statsmodels_loop(y: np.ndarray, v: np.ndarray, subsets: list[np.ndarray], to
 def vs_statsmodels(ours, rows: np.ndarray, theirs: np.ndarray) -> str:
     """Largest |Δμ̂| on the rows both fitted, and how often statsmodels' PM stopped at τ² = 0 below ours."""
     zero = int(np.sum((theirs[:, 1] == 0) & (ours.tau2[rows] > 1e-8)))
-    return f"μ̂ {np.max(np.abs(ours.estimate[rows] - theirs[:, 0])):.1e} (statsmodels τ² = 0 < metaacu's: {zero}/{rows.size})"
+    return (
+        f"μ̂ {np.max(np.abs(ours.estimate[rows] - theirs[:, 0])):.1e} "
+        f"(statsmodels τ² = 0 < metaacu's: {zero}/{rows.size})"
+    )
 
 
 def bench_one_k(k: int) -> list[dict]:
@@ -292,7 +296,8 @@ def large_k_lines(large: dict[int, list[dict]], quick: bool) -> list[str]:
         "k ≤ 170 and the standardization).  statsmodels' Paule-Mandel iteration sometimes stops at τ² = 0 where the "
         "root is positive (counted in the last column); metaacu's PM agrees with metafor (tests/reference).",
         "",
-        "| k | metaacu | CPU s | peak MB | peer | peer CPU s | peer peak MB | peer / metaacu time | largest difference |",
+        "| k | metaacu | CPU s | peak MB | peer | peer CPU s | peer peak MB | peer / metaacu time "
+        "| largest difference |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for k, rows in large.items():
@@ -488,7 +493,8 @@ def main(argv: list[str] | None = None) -> int:
                 us = d["seconds"] / m * 1e6
                 ext = f" (extrapolated from {d['n']:,} rows)" if d["extrapolated"] else ""
                 print(
-                    f"  {tool:17s} {d['seconds']:10.3f} s  {us:9.2f} µs/MA  {d['seconds'] / row['metaacu']['seconds']:8.1f}×"
+                    f"  {tool:17s} {d['seconds']:10.3f} s  {us:9.2f} µs/MA  "
+                    f"{d['seconds'] / row['metaacu']['seconds']:8.1f}×"
                     f"  failures {d['fails']}/{d['n']:,}{ext}"
                 )
         results["large_k"] = {k: bench_one_k(k) for k in large_ks}
@@ -526,7 +532,8 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
         "",
         "## (a) One full REML fit (estimate, 95% CI, Q, I², prediction interval)",
         "",
-        "CPU time (process user + system; the codes are single-threaded) per fit, cycling over 100 datasets (k = 10) or 10 datasets (k = 500); best of 3 passes. "
+        "CPU time (process user + system; the codes are single-threaded) per fit, cycling over 100 datasets "
+        "(k = 10) or 10 datasets (k = 500); best of 3 passes. "
         'metafor is timed inside R (`rma(method="REML")` + `predict()` in a loop).',
         "",
         "| k | metaacu | statsmodels | PyMARE REML | metafor rma | metafor / metaacu | PyMARE / metaacu |",
@@ -535,7 +542,8 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
     for k, row in results["single"].items():
         mf = row.get("metafor", np.nan)
         lines.append(
-            f"| {k} | {row['metaacu'] * 1e6:.0f} µs | {row['statsmodels'] * 1e6:.0f} µs | {row['PyMARE'] * 1e6:.0f} µs | "
+            f"| {k} | {row['metaacu'] * 1e6:.0f} µs | {row['statsmodels'] * 1e6:.0f} µs | "
+            f"{row['PyMARE'] * 1e6:.0f} µs | "
             f"{mf * 1e6:.0f} µs | {mf / row['metaacu']:.1f}× | {row['PyMARE'] / row['metaacu']:.1f}× |"
         )
     ks = list(results["single"])
@@ -587,7 +595,8 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
     agree = [
         f"m = {m:,}, k = {k}: PyMARE τ² {row['PyMARE']['max_abs_diff_tau2']:.1e}"
         + (
-            f", metafor μ̂ {row['metafor loop']['max_abs_diff_est']:.1e} and τ² {row['metafor loop']['max_abs_diff_tau2']:.1e}"
+            f", metafor μ̂ {row['metafor loop']['max_abs_diff_est']:.1e} "
+            f"and τ² {row['metafor loop']['max_abs_diff_tau2']:.1e}"
             if "metafor loop" in row
             else ""
         )
@@ -596,7 +605,8 @@ def write_readme(results: dict, quick: bool, r_version: str, sub_r: dict, sub_sm
     lines += [
         "",
         "Largest absolute differences from metaacu on the same rows: " + "; ".join(agree) + ".",
-        "(metafor runs with its default convergence threshold, 1e-5 on τ²; PyMARE's bounded search has its own tolerance.)",
+        "(metafor runs with its default convergence threshold, 1e-5 on τ²; PyMARE's bounded search has its own "
+        "tolerance.)",
     ]
     lines += ["", *large_k_lines(results["large_k"], quick)]
     lines += ["## Targets", ""]

@@ -168,14 +168,14 @@ def test_mantel_haenszel_against_metafor(capsys, tmp_path, measure):
 
 
 def test_mantel_haenszel_and_peto_list_zero_cell_tables(capsys, tmp_path):
-    code, out, _ = pool(capsys, DATA / "zero_cells_2x2.csv", "--mh", "--out", tmp_path / "mh", "--no-plots")
+    _code, out, _ = pool(capsys, DATA / "zero_cells_2x2.csv", "--mh", "--out", tmp_path / "mh", "--no-plots")
     ref = toolkit_a("mantel_haenszel", dataset="zero_cells", measure="OR", correction="metafor")["output"]
     close(tables(tmp_path / "mh")[1].estimate, ref["estimate"], RTOL_15)
     listed = re.findall(r"^  line (\d)  (Z\d): (.*)$", out, re.M)
     assert [(line, lab) for line, lab, _ in listed] == [("2", "Z1"), ("3", "Z2"), ("4", "Z3")]
     assert "raw counts" in listed[0][2] and "no events in both groups" in listed[2][2]
     assert "Studies: all 6 used" in out
-    code, out, _ = pool(
+    _code, out, _ = pool(
         capsys, DATA / "bcg_2x2.csv", "--peto", "--level", "0.9", "--out", tmp_path / "peto", "--no-plots"
     )
     ref = toolkit_a("peto", dataset="bcg", level=0.9)["output"]
@@ -332,7 +332,7 @@ def test_sort_orders_rows_and_leaves_the_numbers(capsys, tmp_path):
         ("label", "label", 1),
         ("year", None, 1),
     ):
-        code, _, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--sort", how, "--out", tmp_path / how, "--no-plots")
+        _code, _, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--sort", how, "--out", tmp_path / how, "--no-plots")
         studies, pooled, _ = tables(tmp_path / how)
         if column == "label":
             assert studies["label"].tolist() == sorted(studies["label"], key=str.casefold)
@@ -345,13 +345,13 @@ def test_sort_orders_rows_and_leaves_the_numbers(capsys, tmp_path):
 
 
 def test_profiles_set_the_defaults(capsys, tmp_path):
-    code, out, _ = pool(
+    _code, out, _ = pool(
         capsys, DATA / "continuous.csv", "--measure", "SMD", "--profile", "revman5", "--out", tmp_path, "--no-plots"
     )
     assert "DerSimonian-Laird" in out
     ref = metaacu.effect_sizes("SMD", vtype="RevMan5", **escalc_case("SMD_LS_typical")["args"])
     close(tables(tmp_path)[0]["estimate"], ref.yi, 1e-14)
-    code, out, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--profile", "cochrane")
+    _code, out, _ = pool(capsys, DATA / "bcg_yi_vi.csv", "--profile", "cochrane")
     assert "test: Hartung-Knapp-Sidik-Jonkman t" in out
     assert f"estimate = {rma_case('bcg_logrr', 'REML', 'knha')['estimate']:.4f}" in out
 
@@ -396,7 +396,7 @@ def test_more_bad_input_gets_one_line(capsys, tmp_path):
     xlsx.write_bytes(b"PK\x03\x04 not really a workbook")
     cases.append(((xlsx,), "Excel .xlsx workbook"))
     for args, part in cases:
-        code, out, err = pool(capsys, *args)
+        code, _out, err = pool(capsys, *args)
         assert code == 2 and err.count("\n") == 1 and part in err and "Traceback" not in err, (args, err)
 
 
@@ -421,7 +421,7 @@ def test_every_subcommand_prints_one_line_on_bad_input(capsys, monkeypatch):
         (["demo", "--method", "XX"], "metaacu demo: error: argument 'method' must be one of"),
     ):
         assert main(argv) == 2
-        out, err = capsys.readouterr()
+        _out, err = capsys.readouterr()
         assert err.startswith(prefix) and err.count("\n") == 1 and "Traceback" not in err, err
 
 
@@ -485,7 +485,7 @@ def test_the_help_examples_run(capsys, tmp_path):
     for i, command in enumerate(commands):
         argv = [str(files.get(a, a)) for a in shlex.split(command)[1:]]
         argv[argv.index("--out") + 1] = str(tmp_path / str(i))
-        assert main(argv + ["--no-plots"]) == 0, command
+        assert main([*argv, "--no-plots"]) == 0, command
         assert (tmp_path / str(i) / "table.csv").exists()
     capsys.readouterr()
 

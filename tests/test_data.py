@@ -226,7 +226,7 @@ def test_missing_and_unknown_columns(tmp_path: Path) -> None:
 def test_missing_required_file(tmp_path: Path) -> None:
     target = _copy(tmp_path)
     (target / "arms.csv").unlink()
-    with pytest.raises(MetaacuInputError, match="arms.csv"):
+    with pytest.raises(MetaacuInputError, match=r"arms\.csv"):
         load_dataset(target)
 
 
@@ -260,10 +260,10 @@ def test_percentage_only_rows_keep_no_back_calculated_counts(ds: Dataset) -> Non
 def test_change_equals_baseline_minus_followup(ds: Dataset) -> None:
     o = ds.outcomes
     key = ["study_id", "arm_id", "instrument"]
-    base = o[o["value_type"] == "baseline"][key + ["mean"]].rename(columns={"mean": "b"})
-    fin = o[o["value_type"] == "final"][key + ["timepoint_weeks", "mean"]].rename(columns={"mean": "f"})
-    chg = o[o["value_type"] == "change"][key + ["timepoint_weeks", "mean"]].rename(columns={"mean": "c"})
-    merged = base.merge(fin, on=key).merge(chg, on=key + ["timepoint_weeks"])
+    base = o[o["value_type"] == "baseline"][[*key, "mean"]].rename(columns={"mean": "b"})
+    fin = o[o["value_type"] == "final"][[*key, "timepoint_weeks", "mean"]].rename(columns={"mean": "f"})
+    chg = o[o["value_type"] == "change"][[*key, "timepoint_weeks", "mean"]].rename(columns={"mean": "c"})
+    merged = base.merge(fin, on=key).merge(chg, on=[*key, "timepoint_weeks"])
     assert len(merged) >= 4
     diff = (merged["b"] - merged["f"] - merged["c"]).astype(float).abs()
     assert (diff <= 0.1 + 1e-9).all(), merged  # one decimal place each

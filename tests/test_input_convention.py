@@ -159,7 +159,7 @@ def test_meta_regression_three_ways_identical(trials):
 
 def test_meta_regression_refuses_ambiguous_or_incomplete_calls(trials):
     es = metaacu.effect_sizes("RR", data=trials, **COUNTS)
-    with pytest.raises(MetaacuInputError, match="ambiguous call: .* give 'moderators' once"):
+    with pytest.raises(MetaacuInputError, match=r"ambiguous call: .* give 'moderators' once"):
         metaacu.meta_regression(es, trials[["ablat"]], trials[["ablat"]])
     with pytest.raises(MetaacuInputError, match="ambiguous call"):
         metaacu.meta_regression(es, trials[["ablat"]], moderators=trials[["ablat"]])

@@ -74,9 +74,9 @@ def test_effect_sizes_reject_bad_summary_data(measure, change, match):
 
 
 def test_effect_sizes_name_missing_and_unexpected_arguments():
-    with pytest.raises(MetaacuInputError, match="missing argument.*sd2"):
+    with pytest.raises(MetaacuInputError, match=r"missing argument.*sd2"):
         metaacu.effect_sizes("SMD", **{k: v for k, v in CONT.items() if k != "sd2"})
-    with pytest.raises(MetaacuInputError, match="unexpected argument.*events1"):
+    with pytest.raises(MetaacuInputError, match=r"unexpected argument.*events1"):
         metaacu.effect_sizes("SMD", events1=[1, 2], **CONT)
     with pytest.raises(MetaacuInputError, match="'measure' must be one of"):
         metaacu.effect_sizes("HR", **CONT)

@@ -78,7 +78,7 @@ def test_batch_with_zero_study_columns():
 
 def test_trim_and_fill_identical_variances_names_the_way_out():
     res = metaacu.meta_analysis(Y10, [0.02] * 10)
-    with pytest.raises(MetaacuInputError, match="same variance.*side='left' or 'right'"):
+    with pytest.raises(MetaacuInputError, match=r"same variance.*side='left' or 'right'"):
         metaacu.trim_and_fill(res)
     assert metaacu.trim_and_fill(res, side="left").k0 >= 0
 
@@ -143,7 +143,7 @@ def test_undefined_continuous_measure_names_the_sds_and_the_study():
         r"its variance sd1²/n1 \+ sd2²/n2 is 0",
     ):
         metaacu.effect_sizes("MD", labels=["A", "B", "C"], **tiny)
-    with pytest.raises(MetaacuInputError, match="'ROM' is not defined for study index 0.*same sign"):
+    with pytest.raises(MetaacuInputError, match=r"'ROM' is not defined for study index 0.*same sign"):
         metaacu.effect_sizes("ROM", **dict(MEANS, mean1=[-1, 12, 11]))
     with pytest.raises(MetaacuInputError, match=r"'RR' is not defined for study indices 0 \(A\), 2 \(C\).*no events"):
         metaacu.effect_sizes("RR", to="none", labels=["A", "B", "C"], **COUNTS)

@@ -327,7 +327,10 @@ def test_save_figure_rejects_unknown_suffix(tmp_path):
 
 
 def test_import_metaacu_does_not_import_matplotlib():
-    code = "import sys, metaacu; metaacu.meta_analysis([0.1, 0.2], [0.1, 0.1]).to_frame(); print('matplotlib' in sys.modules)"
+    code = (
+        "import sys, metaacu; metaacu.meta_analysis([0.1, 0.2], [0.1, 0.1]).to_frame(); "
+        "print('matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -404,7 +407,7 @@ def test_reference_lines_are_drawn_keyed_and_legible(k):
 
 def test_reference_lines_bad_input_names_the_argument():
     res = metaacu.meta_analysis(smd_effects(3, 3), method="DL")
-    with pytest.raises(MetaacuInputError, match="'reference_lines'.*outside xlim"):
+    with pytest.raises(MetaacuInputError, match=r"'reference_lines'.*outside xlim"):
         forest_plot(res, xlim=(-1.0, 1.0), reference_lines=[(2.0, "far")])
     with pytest.raises(MetaacuInputError, match="'reference_lines' needs \\(value, label\\) pairs"):
         forest_plot(res, reference_lines=[0.5])

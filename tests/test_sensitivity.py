@@ -207,7 +207,7 @@ def test_blocks_of_refits_are_bit_identical_to_one_array(monkeypatch, method, te
     for rows in (1, 7, 64):  # blocks of 1 row, and a last block shorter than the others
         monkeypatch.setattr(sensitivity, "CHUNK_ELEMENTS", rows * k)
         assert len(list(sensitivity._blocks(k, k))) == -(-k // rows)
-        for a, b in zip(whole, run()):
+        for a, b in zip(whole, run(), strict=True):
             _fields_equal(a, b)
 
 
@@ -248,7 +248,7 @@ def test_cumulative_refuses_missing_sort_keys_naming_the_study(order, where):
 def test_cumulative_refuses_incomparable_sort_keys():
     with pytest.raises(MetaacuInputError, match="argument 'order' mixes strings"):
         cumulative(_five(), order=[1, "a", 2, 3, 4])
-    with pytest.raises(MetaacuInputError, match="argument 'order'.*cannot be compared"):
+    with pytest.raises(MetaacuInputError, match=r"argument 'order'.*cannot be compared"):
         cumulative(_five(), order=np.array([1, "a", 2, 3, 4], dtype=object))
 
 

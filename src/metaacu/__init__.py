@@ -41,7 +41,7 @@ _EXPORTS = {
     "funnel_plot": "plots",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [*sorted(_EXPORTS), "__version__"]
 
 
 def __getattr__(name: str) -> Any:

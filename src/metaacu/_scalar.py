@@ -4,8 +4,9 @@ For a single dataset of a few dozen studies, NumPy's per-call overhead (about a 
 operation on tiny arrays) dominates the arithmetic.  This module repeats the formulas of
 :mod:`metaacu.tau2` and :func:`metaacu.pooling.fit_arrays` on Python floats, with the same estimators,
 the same safeguarded bracketed Newton solver, the same scan for every local maximum of the likelihood
-(:func:`metaacu.tau2.likelihood_brackets`, vectorised once per fit) and the same convergence tolerance, so that both paths give the same numbers to rounding (tested to 1e-12
-relative in ``tests/test_fast_path.py``).  Large k uses the array path, whose cost grows more slowly.
+(:func:`metaacu.tau2.likelihood_brackets`, vectorised once per fit) and the same convergence tolerance,
+so that both paths give the same numbers to rounding (tested to 1e-12 relative in
+``tests/test_fast_path.py``).  Large k uses the array path, whose cost grows more slowly.
 """
 
 from __future__ import annotations
@@ -28,15 +29,15 @@ _Fun = Callable[[float], tuple[float, float]]
 
 def _wmean(w: list[float], y: Sequence[float]) -> tuple[float, float]:
     sw = sum(w)
-    return sum(a * b for a, b in zip(w, y)) / sw, sw
+    return sum(a * b for a, b in zip(w, y, strict=True)) / sw, sw
 
 
 def _qgen(y: Sequence[float], v: Sequence[float], t2: float) -> tuple[float, float]:
     """Generalised Q and its τ²-derivative (see :func:`metaacu.tau2.generalised_q`)."""
     w = [1.0 / (x + t2) for x in v]
     mu, _ = _wmean(w, y)
-    wr2 = [wi * (yi - mu) ** 2 for wi, yi in zip(w, y)]
-    return sum(wr2), -sum(a * b for a, b in zip(w, wr2))
+    wr2 = [wi * (yi - mu) ** 2 for wi, yi in zip(w, y, strict=True)]
+    return sum(wr2), -sum(a * b for a, b in zip(w, wr2, strict=True))
 
 
 def _score(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> tuple[float, float]:
@@ -45,7 +46,7 @@ def _score(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> tuple
     Written as two explicit loops: this is the innermost function of the fast path."""
     ws = []
     sw = swy = sw2 = sw3 = 0.0
-    for vi, yi in zip(v, y):
+    for vi, yi in zip(v, y, strict=True):
         w = 1.0 / (vi + t2)
         ws.append(w)
         w2 = w * w
@@ -55,7 +56,7 @@ def _score(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> tuple
         sw3 += w2 * w
     mu = swy / sw
     ypy2 = ypy3 = sw2r = 0.0
-    for w, yi in zip(ws, y):
+    for w, yi in zip(ws, y, strict=True):
         r = yi - mu
         a = w * w * r
         ypy2 += a * r
@@ -74,7 +75,7 @@ def _score(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> tuple
 def _loglik(y: Sequence[float], v: Sequence[float], t2: float, ml: bool) -> float:
     w = [1.0 / (x + t2) for x in v]
     mu, sw = _wmean(w, y)
-    ll = -0.5 * (sum(math.log(x + t2) for x in v) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y)))
+    ll = -0.5 * (sum(math.log(x + t2) for x in v) + sum(wi * (yi - mu) ** 2 for wi, yi in zip(w, y, strict=True)))
     return ll if ml else ll - 0.5 * math.log(sw)
 
 
@@ -158,7 +159,7 @@ def _likelihood(y: Sequence[float], v: Sequence[float], ml: bool) -> tuple[float
 
     scale, he = sum(v) / k, max(0.0, _he(y, v, k))
     cands: list[tuple[float, bool, int]] = [(0.0, True, 0)] if at_zero[0] else []
-    for lo, hi in zip(lowers.tolist(), uppers.tolist()):
+    for lo, hi in zip(lowers.tolist(), uppers.tolist(), strict=True):
         if not math.isfinite(hi):  # grown tenfold, as tau2.solve_in_bracket
             hi = 10.0 * max(lo, 2.2250738585072014e-308)
             for _ in range(60):
@@ -181,7 +182,7 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     k = len(y)
     w0 = [1.0 / x for x in v]
     mu0, sw0 = _wmean(w0, y)
-    q = sum(a * (b - mu0) ** 2 for a, b in zip(w0, y))
+    q = sum(a * (b - mu0) ** 2 for a, b in zip(w0, y, strict=True))
     sw0_2 = sum(a * a for a in w0)
     q_df = k - 1.0
     if method in ("REML", "ML") and k > 1:
@@ -203,7 +204,7 @@ def fit_one(y: Sequence[float], v: Sequence[float], method: str, test: str, leve
     else:
         i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - sw0_2 / sw0), q_df)
     r = _denoise([yi - est for yi in y], y)
-    s2 = sum(wi * ri * ri for wi, ri in zip(w, r)) / q_df if k > 1 else math.nan
+    s2 = sum(wi * ri * ri for wi, ri in zip(w, r, strict=True)) / q_df if k > 1 else math.nan
     if test in ("knha", "adhoc"):
         se *= math.sqrt(s2 if test == "knha" else max(1.0, s2))
     else:

@@ -41,10 +41,10 @@ def bad_indices(mask: NDArray[np.bool_], limit: int = 5, labels: Sequence[str] |
     """``"study index 3 (Smith 2001)"`` / ``"study indices 0 (A), 4 (E) and 2 more"``: 0-based
     positions, with the study labels when ``labels`` has one per study."""
     idx = np.flatnonzero(mask)
-    named = labels is not None and len(labels) == mask.size
+    named = labels if labels is not None and len(labels) == mask.size else None
 
     def one(i: int) -> str:
-        return f"{i} ({labels[i]})" if named else str(i)  # type: ignore[index]
+        return f"{i} ({named[i]})" if named is not None else str(i)
 
     shown = ", ".join(one(int(i)) for i in idx[:limit])
     more = f" and {idx.size - limit} more" if idx.size > limit else ""
@@ -184,7 +184,7 @@ def check_events_within_totals(
 
 def check_same_length(arrays: Mapping[str, NDArray[Any]]) -> int:
     """Return the common length of ``arrays`` or raise naming the arguments that differ."""
-    lengths = {name: a.shape[0] for name, a in arrays.items()}
+    lengths: dict[str, int] = {name: a.shape[0] for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         desc = ", ".join(f"{n}={k}" for n, k in lengths.items())
         raise MetaacuInputError(f"arguments must have the same number of studies; got {desc}")

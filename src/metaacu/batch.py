@@ -64,7 +64,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, fields
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -208,13 +208,16 @@ class BatchResult:
     @property
     def ok(self) -> NDArray[np.bool_]:
         """Rows that were fitted (``error == 0``)."""
-        return self.error == ERR_NONE
+        ok: NDArray[np.bool_] = self.error == ERR_NONE
+        return ok
 
     def to_frame(self) -> pd.DataFrame:
         """One row per meta-analysis, one column per field (fixed column set), plus ``error_text``."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
         frame = pd.DataFrame(data)
-        frame["error_text"] = pd.Categorical.from_codes(self.error.astype(int), list(ERROR_CODES.values()))
+        frame["error_text"] = pd.Categorical.from_codes(
+            self.error.astype(np.int_), pd.Index(list(ERROR_CODES.values()))
+        )
         frame.index.name = "row"
         frame.attrs.update(method=self.method, test=self.test, level=self.level, prediction=self.prediction)
         return frame
@@ -227,6 +230,17 @@ class BatchResult:
 
 
 # ------------------------------------------------------------------------------------------ core
+class _FitOptions(TypedDict):
+    """The checked options every block of a batch is fitted with (keywords of :func:`_fit_block`)."""
+
+    method: str
+    test: str
+    level: float
+    prediction: str
+    tau2_ci: bool
+    errors: str
+
+
 def _row_lengths(y: F64, v: F64) -> NDArray[np.int64]:
     """Studies per row from NaN padding: 1 + the last column where yi or vi is not NaN."""
     present = ~(np.isnan(y) & np.isnan(v))
@@ -472,7 +486,7 @@ def meta_analysis_batch(
         chunk_size = max(1, CHUNK_ELEMENTS // max(k, 1))
     elif not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
         raise MetaacuInputError(f"argument 'chunk_size' must be a positive integer; got {chunk_size!r}")
-    opts = dict(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
+    opts = _FitOptions(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
     if errors == "raise":  # validate every row before fitting any, so the message lists them all
         code = np.concatenate(
             [
@@ -597,7 +611,7 @@ def batch_blocks(
         if lens.shape != (m,):
             raise MetaacuInputError(f"argument 'lengths' must have shape ({m},); got {lens.shape}")
         args.append(lens.astype(np.int64).rechunk((y.chunks[0],))[:, None])
-    opts = dict(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
+    opts = _FitOptions(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
 
     def block(yb: F64, vb: F64, lb: Any = None, block_info: Any = None) -> F64:
         offset = 0 if block_info is None else int(block_info[0]["array-location"][0][0])

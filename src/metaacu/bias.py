@@ -26,7 +26,7 @@ from __future__ import annotations
 import html
 import warnings
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,8 @@ def _wls(y: F64, v: F64, X: F64, level: float) -> _RegFit:
     df = float(k - p)
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
-    pval = 2.0 * special.stdtr(df, -np.abs(stat))
+    # cast: float64 in, float64 out, but scipy-stubs type the ufunc's result as any floating array
+    pval = cast(F64, 2.0 * special.stdtr(df, -np.abs(stat)))
     crit = stats.t.ppf(0.5 + level / 2, df)
     return _RegFit(beta, se, stat, pval, beta - crit * se, beta + crit * se, df, 0.0)
 

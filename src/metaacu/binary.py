@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -256,7 +257,7 @@ def _counts_input(
     names of ``data``.  Returns the four count arrays, the labels and the effect sizes if given."""
     if isinstance(counts[0], EffectSizes):
         es = counts[0]
-        extra = [n for n, v in zip(("n1", "events2", "n2", "data"), (*counts[1:], data)) if v is not None]
+        extra = [n for n, v in zip(("n1", "events2", "n2", "data"), (*counts[1:], data), strict=True) if v is not None]
         if extra:
             raise MetaacuInputError(
                 f"{fn}(): argument 'events1' is an EffectSizes, which holds the counts; "
@@ -268,12 +269,16 @@ def _counts_input(
                 f"{es.measure!r}; give effect sizes of a binary measure (RR, OR, RD, PETO)"
             )
         return [es.data[c].to_numpy() for c in _COUNTS], es.labels if labels is None else labels, es
-    if missing := [n for n, v in zip(_COUNTS, counts) if v is None]:
+    if missing := [n for n, v in zip(_COUNTS, counts, strict=True) if v is None]:
         raise MetaacuInputError(
             f"{fn}() needs events1, n1, events2 and n2 (arrays, or column names with data=); "
             f"missing argument(s) {', '.join(missing)}"
         )
-    return [data_column(data, n, v) for n, v in zip(_COUNTS, counts)], data_column(data, "labels", labels), None
+    return (
+        [data_column(data, n, v) for n, v in zip(_COUNTS, counts, strict=True)],
+        data_column(data, "labels", labels),
+        None,
+    )
 
 
 def _correction_note(es: EffectSizes | None) -> list[str]:
@@ -288,9 +293,8 @@ def _correction_note(es: EffectSizes | None) -> list[str]:
     ]
 
 
-def _tables(
-    events1: ArrayLike, n1: ArrayLike, events2: ArrayLike, n2: ArrayLike, labels: ArrayLike | None
-) -> tuple[F64, F64, F64, F64, tuple[str, ...]]:
+def _tables(counts: Sequence[ArrayLike], labels: ArrayLike | None) -> tuple[F64, F64, F64, F64, tuple[str, ...]]:
+    events1, n1, events2, n2 = counts
     named = check_labels(labels)
     a = as_float_array(events1, "events1", nonnegative=True, integer=True, labels=named)
     t1 = as_float_array(n1, "n1", min_value=1.0, integer=True, labels=named)
@@ -422,7 +426,7 @@ def mantel_haenszel(
     measure = check_choice("OR" if measure is None else measure, "measure", MH_MEASURES)
     check_choice(correction, "correction", MH_CORRECTIONS)
     lv = check_level(level)
-    a, b, c, d, labs = _tables(*counts, labels)
+    a, b, c, d, labs = _tables(counts, labels)
     k_all = a.size
     yi, vi, dz, z0 = _study_effects(measure, a, b, c, d)
     notes: list[str] = _correction_note(es)
@@ -588,7 +592,7 @@ def peto(
     """
     counts, labels, es = _counts_input("peto", (events1, n1, events2, n2), data, labels)
     lv = check_level(level)
-    a, b, c, d, labs = _tables(*counts, labels)
+    a, b, c, d, labs = _tables(counts, labels)
     k = a.size
     yi, vi, dz, z0 = _study_effects("PETO", a, b, c, d)
     notes: list[str] = _correction_note(es)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -92,7 +93,7 @@ def _require(bad: NDArray[np.bool_], name: str, what: str) -> None:
         raise MetaacuInputError(f"argument {name!r} {what}; check {bad_indices(bad)}")
 
 
-def _quantile(q: ArrayLike, df: NDArray[np.float64], use_t: NDArray[np.bool_]) -> NDArray[np.float64]:
+def _quantile(q: float | NDArray[np.float64], df: NDArray[np.float64], use_t: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Quantile ``q`` of the t distribution with ``df`` where ``use_t``, else of the normal."""
     return np.where(use_t, stats.t.ppf(q, np.maximum(df, 1.0)), stats.norm.ppf(q))
 
@@ -104,7 +105,7 @@ def _use_t(distribution: str, smallest_n: NDArray[np.float64], threshold: int) -
     return np.full(smallest_n.shape, distribution == "t")
 
 
-def _pooled_sd(se: NDArray[np.float64], n1: NDArray[np.float64], n2: NDArray[np.float64]):
+def _pooled_sd(se: NDArray[np.float64], n1: NDArray[np.float64], n2: NDArray[np.float64]) -> NDArray[np.float64]:
     """Handbook v6.4 §6.5.2.3: within-group SD = SE(MD) / sqrt(1/N_E + 1/N_C)."""
     return se / np.sqrt(1.0 / n1 + 1.0 / n2)
 
@@ -293,7 +294,7 @@ def mean_sd_from_median(
     specs = {k: (v, _ANY) for k, v in optional.items() if v is not None}
     a, scalar = _load(median=(median, _ANY), n=(n, {"integer": True, "min_value": 5}), **specs)
     order = [k for k in ("minimum", "q1", "median", "q3", "maximum") if k in a]
-    for lower, upper in zip(order, order[1:]):
+    for lower, upper in pairwise(order):
         _require(a[upper] < a[lower], upper, f"must be >= {lower!r}")
     if has_iqr:
         _require(a["q3"] <= a["q1"], "q3", "must exceed 'q1'")
@@ -325,7 +326,14 @@ def mean_sd_from_median(
 
 
 # Combining arms
-def _combine(n1, m1, s1, n2, m2, s2):  # type: ignore[no-untyped-def]
+def _combine(
+    n1: NDArray[np.float64],
+    m1: NDArray[np.float64],
+    s1: NDArray[np.float64],
+    n2: NDArray[np.float64],
+    m2: NDArray[np.float64],
+    s2: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     n = n1 + n2
     # Table 6.5.a writes the last term with (M1^2 + M2^2 - 2 M1 M2) = (M1 - M2)^2
     ss = (n1 - 1.0) * s1**2 + (n2 - 1.0) * s2**2 + n1 * n2 / n * (m1 - m2) ** 2
@@ -365,7 +373,7 @@ def combine_many_groups(
             f"of groups; got {len(n)}, {len(mean)}, {len(sd)}"
         )
     specs: dict[str, tuple[ArrayLike, dict[str, Any]]] = {}
-    for j, (nj, mj, sj) in enumerate(zip(n, mean, sd)):
+    for j, (nj, mj, sj) in enumerate(zip(n, mean, sd, strict=True)):
         specs.update({f"n[{j}]": (nj, _N), f"mean[{j}]": (mj, _ANY), f"sd[{j}]": (sj, _NONNEG)})
     a, scalar = _load(**specs)
     acc = (a["n[0]"], a["mean[0]"], a["sd[0]"])

@@ -336,6 +336,7 @@ def _validate(family: str, raw: Mapping[str, Any], labels: tuple[str, ...] | Non
 
 def _zero_cells(family: str, d: dict[str, F64], add: float, to: str) -> tuple[dict[str, F64], NDArray[np.bool_]]:
     """Continuity correction as metafor's ``add``/``to``: adds ``add`` to every cell of a table."""
+    cells: tuple[F64, ...]
     if family == "binary":
         cells = (d["events1"], d["n1"] - d["events1"], d["events2"], d["n2"] - d["events2"])
     else:
@@ -491,7 +492,7 @@ def change_score_effect_sizes(
         es.vi,
         es.labels,
         es.data,
-        es.adjustments + (note,),
+        (*es.adjustments, note),
         readonly(np.ones(es.k, bool)),
         {**es.options, "correlation": tuple(float(x) for x in r), "value_type": "change"},
     )

@@ -6,6 +6,8 @@ Stat Med 2007;26:37-52 (the Q-profile method, eq. 6).
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy import special
@@ -31,7 +33,9 @@ def q_profile(yi: F64, vi: F64, kk: F64, level: float) -> tuple[F64, F64]:
     q0, _ = generalised_q(yi, vi, np.zeros(yi.shape[0]))
     bounds = []
     for p in ((1 + level) / 2, (1 - level) / 2):
-        target = special.chdtri(safe_df, 1.0 - p)  # chdtri takes the upper-tail probability
+        # chdtri takes the upper-tail probability; cast: float64 in, float64 out, but scipy-stubs
+        # type the ufunc's result as any floating array
+        target = cast(F64, special.chdtri(safe_df, 1.0 - p))
 
         def fun(x: F64, rows: NDArray[np.intp], target: F64 = target) -> tuple[F64, F64]:
             q, dq = generalised_q(yi[rows], vi[rows], x)

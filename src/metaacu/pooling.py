@@ -38,7 +38,7 @@ from .measures import measure_info
 from .profiles import effect_size_note, get_profile
 from .results import MetaAnalysis
 from .scaling import exponents, rescale_one, scale_rows, unscale
-from .tau2 import TAU2_METHODS, denoise, estimate_tau2
+from .tau2 import TAU2_METHODS, Tau2Fit, denoise, estimate_tau2
 
 __all__ = ["TESTS", "fit_arrays", "meta_analysis", "resolve_effects"]
 
@@ -90,7 +90,23 @@ def _fit_unit(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -
         return _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level)
 
 
-def _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level) -> dict[str, Any]:
+def _tests(
+    est: F64,
+    se: F64,
+    tau2: F64,
+    q: F64,
+    q_df: F64,
+    q_p: F64,
+    i2: F64,
+    h2: F64,
+    i2_q: F64,
+    s2: F64,
+    fit: Tau2Fit,
+    kk: F64,
+    method: str,
+    test: str,
+    level: float,
+) -> dict[str, Any]:
     df = np.full(est.shape, np.inf) if test == "z" else q_df
     crit = critical_value(level, math.inf if test == "z" else df)
     stat = est / se

@@ -29,7 +29,7 @@ accounted for").
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -51,7 +51,7 @@ from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .regression_result import MetaRegression
 from .scaling import rescale_one
-from .tau2 import SCAN_GRID, estimate_tau2, solve_decreasing, solve_in_bracket
+from .tau2 import SCAN_GRID, RowFunction, estimate_tau2, solve_decreasing, solve_in_bracket
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
 
@@ -136,7 +136,7 @@ def _loglik(y: F64, v: F64, x: F64, tau2: float, ml: bool) -> float:
 
 
 def _likelihood_maximum(
-    y: F64, v: F64, x: F64, ml: bool, one, fun
+    y: F64, v: F64, x: F64, ml: bool, one: Callable[[float], tuple[float, float]], fun: RowFunction
 ) -> tuple[float, bool, int, list[tuple[float, float]]]:
     """The global maximum of the (restricted) likelihood over τ² >= 0: the score is scanned on
     :data:`metaacu.tau2.SCAN_GRID` (multiples of the residual spread) and every interval where it
@@ -325,7 +325,8 @@ def meta_regression(
     notes: list[str] = []
     if isinstance(yi, EffectSizes):  # vi is None: effects_shorthand took a second argument as the moderators
         labels = yi.labels if labels is None else labels
-        yi, vi, notes = yi.yi, yi.vi, list(yi.adjustments)
+        es = yi
+        yi, vi, notes = es.yi, es.vi, list(es.adjustments)
     elif vi is None:
         raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
     named = check_labels(labels)

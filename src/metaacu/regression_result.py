@@ -4,7 +4,7 @@ predictions for new moderator values, and its text, tidy and HTML displays."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -232,9 +232,10 @@ class MetaRegression(Printable):
         stat = "z" if self.test == "z" else "t"
         lines.append(f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}")
         for r in frame.itertuples(index=False):
+            p = cast(float, r.pvalue)  # cast: the rows are untyped tuples; the pvalue column holds floats
             lines.append(
                 f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
-                f"{format_p(r.pvalue, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
+                f"{format_p(p, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
             )
         if not self.converged:
             lines.append(f"WARNING: tau^2 solver did not converge after {self.iterations} iterations")

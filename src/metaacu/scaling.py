@@ -23,7 +23,7 @@ more than 80 orders of magnitude.
 from __future__ import annotations
 
 import math
-from typing import Final
+from typing import Any, Final, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,7 +66,8 @@ def out_of_range(ys: F64, vs: F64) -> NDArray[np.bool_]:
     with np.errstate(invalid="ignore"):
         bad_v = finite & ((vs < 1.0 / _LIMIT) | (vs > _LIMIT))
         bad_y = finite & ~(np.abs(ys) <= _LIMIT)
-    return (bad_v | bad_y).any(axis=1)
+    # cast: ``any`` over an axis of a 2-D array is an array; the stubs also allow a scalar
+    return cast(NDArray[np.bool_], (bad_v | bad_y).any(axis=1))
 
 
 def range_message(what: str) -> str:
@@ -94,7 +95,7 @@ def rescale_one(y: F64, v: F64) -> tuple[int, F64, F64]:
     return int(e[0]), ys[0], vs[0]
 
 
-def unscale(fit: dict, e: int | NDArray[np.int64], k: float | F64, reml: bool) -> dict:
+def unscale(fit: dict[str, Any], e: int | NDArray[np.int64], k: float | F64, reml: bool) -> dict[str, Any]:
     """Put a fit on the rescaled data back on the original scale (in place; returns ``fit``).
 
     The log-likelihood shifts by ``−k·e·ln 2`` (ML) or ``−(k − 1)·e·ln 2`` (REML), from

@@ -205,7 +205,8 @@ class LeaveOneOut(_Refits):
         """Text table, one line per omitted study."""
         head = (
             f"Leave-one-out analysis (k = {self.k}; {self.method}, test {self.test}); "
-            f"full estimate {self.full.estimate:.{digits}f} [{self.full.ci_low:.{digits}f}, {self.full.ci_high:.{digits}f}]"
+            f"full estimate {self.full.estimate:.{digits}f} "
+            f"[{self.full.ci_low:.{digits}f}, {self.full.ci_high:.{digits}f}]"
         )
         table = self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.{digits}f}")
         return head + "\n" + table
@@ -328,7 +329,7 @@ class Influence:
         return head + "\n" + frame.to_string(index=False, float_format=lambda x: f"{x:.{digits}f}")
 
     def __repr__(self) -> str:
-        flagged = [lab for lab, f in zip(self.labels, self.is_influential) if f]
+        flagged = [lab for lab, f in zip(self.labels, self.is_influential, strict=True) if f]
         return f"<Influence k={self.k} influential={flagged!r}>"
 
     def _repr_html_(self) -> str:

@@ -105,7 +105,7 @@ class SubgroupAnalysis(Printable):
         """
         check_choice(scale, "scale", SCALES)
         rows = []
-        for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
+        for name, m in [*self.groups.items(), ("Overall", self.overall)]:
             rows.append(
                 {
                     "row_type": "subgroup" if m is not self.overall else "overall",
@@ -157,7 +157,7 @@ class SubgroupAnalysis(Printable):
             "",
             f"{'group':>16} {'k':>4} {'estimate':>10} {'ci_low':>10} {'ci_high':>10} {'tau2':>9} {'I2 %':>7}",
         ]
-        for name, m in list(self.groups.items()) + [("Overall", self.overall)]:
+        for name, m in [*self.groups.items(), ("Overall", self.overall)]:
             lines.append(
                 f"{name:>16} {m.k:>4d} {m.estimate:>10.{d}f} {m.ci_low:>10.{d}f} {m.ci_high:>10.{d}f} "
                 f"{m.tau2:>9.{d}f} {m.i2:>7.2f}"
@@ -213,7 +213,7 @@ def _common_group_model(
     fit = fit_design(y, v, x, names, method=method, test=test, level=level, intercept=False)
     tau2 = fit["tau2"]
     out = {}
-    for j, (name, mem) in enumerate(zip(names, members)):
+    for j, (name, mem) in enumerate(zip(names, members, strict=True)):
         yg, vg = y[mem], v[mem]
         kg = int(mem.sum())
         w0 = 1.0 / vg
@@ -246,7 +246,7 @@ def _common_group_model(
             weights=readonly(100.0 * w / w.sum()),
             yi=readonly(yg.copy()),
             vi=readonly(vg.copy()),
-            labels=tuple(lab for lab, m in zip(labs, mem) if m),
+            labels=tuple(lab for lab, m in zip(labs, mem, strict=True) if m),
             method=method,
             test=test,
             level=level,
@@ -344,7 +344,7 @@ def subgroup_analysis(
         raise MetaacuInputError(f"argument 'groups' needs at least 2 subgroups to compare; got only {names[0]!r}")
     garr = np.asarray(g, dtype=object)
     members = [garr == n for n in names]
-    singles = [n for n, m in zip(names, members) if m.sum() == 1]
+    singles = [n for n, m in zip(names, members, strict=True) if m.sum() == 1]
     if singles:
         notes.append(
             f"subgroup(s) {', '.join(map(repr, singles))} hold one study"
@@ -357,7 +357,7 @@ def subgroup_analysis(
     reg: MetaRegression | None = None
     if mode == "separate":
         fits: dict[str, MetaAnalysis] = {}
-        for n, m in zip(names, members):
+        for n, m in zip(names, members, strict=True):
             if m.sum() == 1 and test != "z":
                 raise MetaacuInputError(
                     f"subgroup {n!r} (argument 'groups', study index {int(np.flatnonzero(m)[0])}) holds one study; "
@@ -372,7 +372,7 @@ def subgroup_analysis(
                     method=method,
                     test=test,
                     level=lv,
-                    labels=[lab for lab, keep in zip(labs, m) if keep],
+                    labels=[lab for lab, keep in zip(labs, m, strict=True) if keep],
                     measure=measure,
                 )
         est = np.array([f.estimate for f in fits.values()])

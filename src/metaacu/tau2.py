@@ -24,6 +24,7 @@ Hedges LV, Olkin I. Statistical Methods for Meta-Analysis. Academic Press; 1985 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -45,6 +46,9 @@ __all__ = [
 ]
 
 F64 = NDArray[np.float64]
+#: ``fun(x, rows) -> (f, slope)`` of the solvers: a decreasing function of τ² and its slope, evaluated
+#: for the rows selected by the index array ``rows``.
+RowFunction = Callable[[F64, NDArray[np.intp]], tuple[F64, F64]]
 
 #: Estimators that need iteration (and so report convergence).
 ITERATIVE: Final = frozenset({"REML", "ML", "PM", "EB"})
@@ -77,7 +81,8 @@ class Tau2Fit:
 
 
 def _weighted_mean(w: F64, y: F64) -> F64:
-    return (w * y).sum(axis=1) / w.sum(axis=1)
+    mean: F64 = (w * y).sum(axis=1) / w.sum(axis=1)
+    return mean
 
 
 def generalised_q(yi: F64, vi: F64, tau2: F64) -> tuple[F64, F64]:
@@ -92,7 +97,8 @@ def generalised_q(yi: F64, vi: F64, tau2: F64) -> tuple[F64, F64]:
 
 
 def _mask_mean(x: F64, valid: NDArray[np.bool_], kk: F64) -> F64:
-    return np.where(valid, x, 0.0).sum(axis=1) / kk
+    mean: F64 = np.where(valid, x, 0.0).sum(axis=1) / kk
+    return mean
 
 
 def _moment_pieces(yi: F64, vi: F64) -> tuple[F64, F64, F64]:
@@ -105,12 +111,14 @@ def _moment_pieces(yi: F64, vi: F64) -> tuple[F64, F64, F64]:
 def _dl(yi: F64, vi: F64, kk: F64) -> F64:
     q, sw, sw2 = _moment_pieces(yi, vi)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (q - (kk - 1.0)) / (sw - sw2 / sw)
+        tau2: F64 = (q - (kk - 1.0)) / (sw - sw2 / sw)
+    return tau2
 
 
 def _hs(yi: F64, vi: F64, kk: F64) -> F64:
     q, sw, _ = _moment_pieces(yi, vi)
-    return (q - kk) / sw
+    tau2: F64 = (q - kk) / sw
+    return tau2
 
 
 def _he(yi: F64, vi: F64, kk: F64) -> F64:
@@ -118,7 +126,8 @@ def _he(yi: F64, vi: F64, kk: F64) -> F64:
     ybar = _mask_mean(yi, valid, kk)
     ss = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return ss / (kk - 1.0) - _mask_mean(vi, valid, kk)
+        tau2: F64 = ss / (kk - 1.0) - _mask_mean(vi, valid, kk)
+    return tau2
 
 
 #: Deviations smaller than this many ulps of the largest |yᵢ| are rounding noise: they are set to 0,
@@ -138,7 +147,8 @@ def _sj(yi: F64, vi: F64, kk: F64) -> F64:
     tau0 = np.where(valid, denoise(yi - ybar[:, None], yi, vi) ** 2, 0.0).sum(axis=1) / kk
     q_u, _ = generalised_q(yi, vi, tau0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return tau0 * q_u / (kk - 1.0)
+        tau2: F64 = tau0 * q_u / (kk - 1.0)
+    return tau2
 
 
 def _reml_score_slope(yi: F64, vi: F64, tau2: F64, ml: bool) -> tuple[F64, F64]:
@@ -176,11 +186,12 @@ def reml_score(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
     w2 = w * w
     ypy2 = (w2 * r * r).sum(axis=1)
     tr_p = sw if ml else sw - w2.sum(axis=1) / sw
-    return 0.5 * (ypy2 - tr_p)
+    score: F64 = 0.5 * (ypy2 - tr_p)
+    return score
 
 
 def _solve(
-    fun,
+    fun: RowFunction,
     start: F64,
     lower: F64,
     upper: F64,
@@ -257,9 +268,9 @@ def _spread(yi: F64, vi: F64, kk: F64) -> F64:
     valid = np.isfinite(vi)
     ybar = _mask_mean(yi, valid, kk)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1) / np.maximum(kk - 1.0, 1.0) + _mask_mean(
-            vi, valid, kk
-        )
+        ss = np.where(valid, (yi - ybar[:, None]) ** 2, 0.0).sum(axis=1)
+        spread: F64 = ss / np.maximum(kk - 1.0, 1.0) + _mask_mean(vi, valid, kk)
+    return spread
 
 
 def likelihood_brackets(yi: F64, vi: F64, kk: F64, ml: bool) -> tuple[NDArray[np.bool_], NDArray[np.intp], F64, F64]:
@@ -300,7 +311,7 @@ def likelihood_brackets(yi: F64, vi: F64, kk: F64, ml: bool) -> tuple[NDArray[np
     return (sc[:, 0] <= 0) | (kk <= 1), rows[order], lower[order], upper[order]
 
 
-def solve_in_bracket(fun, lower: F64, upper: F64, start: F64, scale: F64) -> Tau2Fit:
+def solve_in_bracket(fun: RowFunction, lower: F64, upper: F64, start: F64, scale: F64) -> Tau2Fit:
     """Root of a decreasing function in each bracket ``[lower, upper]`` (``upper`` may be ``inf``:
     it is then grown tenfold from ``10·lower`` until the function is negative).  ``fun(x, rows)`` as
     in :func:`solve_decreasing`, ``rows`` indexing the brackets."""
@@ -368,31 +379,38 @@ def loglik(yi: F64, vi: F64, tau2: F64, ml: bool) -> F64:
     w = 1.0 / v
     sw = w.sum(axis=1)
     r = yi - ((w * yi).sum(axis=1) / sw)[:, None]
-    ll = -0.5 * (np.where(np.isfinite(vi), np.log(v), 0.0).sum(axis=1) + (w * r * r).sum(axis=1))
+    ll: F64 = -0.5 * (np.where(np.isfinite(vi), np.log(v), 0.0).sum(axis=1) + (w * r * r).sum(axis=1))
     return ll if ml else ll - 0.5 * np.log(sw)
 
 
 def variance_scale(vi: F64, kk: F64) -> F64:
     """Typical sampling variance (mean of the real ``vi``): the solver's tolerance is relative to
     ``max(scale, τ²)``, so that convergence is equally tight whatever the units of the effects."""
-    return np.where(np.isfinite(vi), vi, 0.0).sum(axis=1) / kk
+    scale: F64 = np.where(np.isfinite(vi), vi, 0.0).sum(axis=1) / kk
+    return scale
 
 
 def initial_upper(yi: F64, vi: F64) -> F64:
     """Row-wise upper end of the first τ² search bracket: 10·(range of yi)² + 10, at least 1."""
     valid = np.isfinite(vi)
-    span = np.where(valid, yi, -np.inf).max(axis=1) - np.where(valid, yi, np.inf).min(axis=1)
+    span: F64 = np.where(valid, yi, -np.inf).max(axis=1) - np.where(valid, yi, np.inf).min(axis=1)
     return np.maximum(10.0 * (span**2 + 1.0), 1.0)
 
 
 def solve_decreasing(
-    fun, active: NDArray[np.bool_], upper: F64, start: F64, lower: F64 | None = None, scale: F64 | None = None
+    fun: RowFunction,
+    active: NDArray[np.bool_],
+    upper: F64,
+    start: F64,
+    lower: F64 | None = None,
+    scale: F64 | None = None,
 ) -> Tau2Fit:
     """Root on ``[lower, ∞)`` of a function decreasing through zero, for the rows in ``active``.
 
     ``fun(x, rows)`` returns ``(f, slope)`` for the rows given by index array ``rows``; the caller
-    guarantees ``f(lower) > 0`` on active rows (``lower`` defaults to 0).  ``upper`` is grown tenfold until ``f(upper) < 0``, then
-    :func:`_solve` runs safeguarded Newton steps inside the bracket from ``start``.
+    guarantees ``f(lower) > 0`` on active rows (``lower`` defaults to 0).  ``upper`` is grown tenfold
+    until ``f(upper) < 0``, then :func:`_solve` runs safeguarded Newton steps inside the bracket from
+    ``start``.
     """
     lower = np.zeros_like(upper) if lower is None else lower
     upper = np.maximum(upper, 2.0 * lower)

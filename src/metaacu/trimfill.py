@@ -104,7 +104,8 @@ class TrimAndFill:
     @property
     def is_filled(self) -> NDArray[np.bool_]:
         """Per study of :attr:`adjusted`, whether it was imputed."""
-        return np.r_[np.zeros(self.original.k, dtype=bool), np.ones(self.k0, dtype=bool)]
+        filled: NDArray[np.bool_] = np.r_[np.zeros(self.original.k, dtype=bool), np.ones(self.k0, dtype=bool)]
+        return filled
 
     def to_frame(self) -> pd.DataFrame:
         """One row per study (observed then imputed): ``label, yi, vi, filled``."""
@@ -321,8 +322,9 @@ class FailSafeN:
     Attributes
     ----------
     method : {"rosenthal", "orwin", "rosenberg"}
-    n : int
-        Number of unpublished null studies needed to overturn the result (rounded up).
+    n : int or float
+        Number of unpublished null studies needed to overturn the result (rounded up); ``inf``
+        (a float) for Orwin's method with a target of 0.
     alpha : float
         Significance level (Rosenthal: one-sided; Rosenberg: two-sided).
     pvalue : float
@@ -337,7 +339,7 @@ class FailSafeN:
     """
 
     method: str
-    n: int
+    n: int | float
     alpha: float
     pvalue: float
     mean_effect: float
@@ -358,7 +360,8 @@ class FailSafeN:
             lines.append(f"average effect size: {self.mean_effect:.{digits}f}; target: {self.target:.{digits}f}")
         else:
             lines.append(
-                f"observed significance level: {format_p(self.pvalue, prefix=False)}; target significance level: {self.alpha:g}"
+                f"observed significance level: {format_p(self.pvalue, prefix=False)}; "
+                f"target significance level: {self.alpha:g}"
             )
         lines.append(f"fail-safe N: {self.n}")
         return "\n".join(lines)
@@ -457,7 +460,7 @@ def fail_safe_n(
         method=method,
         n=int(n) if np.isfinite(n) else n,
         alpha=alpha,
-        pvalue=pval,  # type: ignore[arg-type]
+        pvalue=pval,
         mean_effect=mean_es,
         target=tgt,
         k=k,

@@ -82,7 +82,8 @@ def test_pooling_rows_of_one_review_is_refused(data_copy):
         block_end = text.index("[[claim]]", start)
         block = text[start:block_end]
         new = block.replace(
-            'model = { method = "EE", test = "z", reconstructs = "vickers2018_overall_vs_sham_approx", tolerance = 0.05 }',
+            'model = { method = "EE", test = "z", reconstructs = "vickers2018_overall_vs_sham_approx", '
+            "tolerance = 0.05 }",
             'model = { method = "REML", test = "z" }',
         ).replace('use = "reconstruct"', 'use = "pool"')
         return text[:start] + new + text[block_end:]

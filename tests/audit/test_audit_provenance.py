@@ -84,7 +84,7 @@ def test_article_words_are_quoted_exactly_in_the_named_section(registry):
     ]
     starts = {"(introduction)": 0, **{h: text.find(h) for h in headings}}
     assert all(v >= 0 for v in starts.values())
-    order = sorted(starts.values()) + [len(text)]
+    order = [*sorted(starts.values()), len(text)]
     for c in registry["claim"]:
         begin = starts[c["section"]]
         end = order[order.index(begin) + 1]

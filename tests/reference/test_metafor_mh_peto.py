@@ -139,7 +139,7 @@ def test_bad_input_names_argument_and_study(kwargs, match):
 def test_undefined_estimates_raise():
     with pytest.raises(MetaacuInputError, match="odds ratio is not defined"):
         mantel_haenszel([0, 0], [10, 10], [2, 3], [10, 10])
-    with pytest.raises(MetaacuInputError, match="risk ratio is not defined.*arm 1"):
+    with pytest.raises(MetaacuInputError, match=r"risk ratio is not defined.*arm 1"):
         mantel_haenszel([0, 0], [10, 10], [2, 3], [10, 10], measure="RR")
     with pytest.raises(MetaacuInputError, match="Peto's method is not defined"):
         peto([0, 0], [10, 10], [0, 0], [10, 10])

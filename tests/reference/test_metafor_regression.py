@@ -170,16 +170,16 @@ def test_bad_input():
     with pytest.raises(MetaacuInputError, match="'x1' is constant"):
         meta_regression(y, v, [1, 1, 1])
     with pytest.raises(MetaacuInputError, match=r"'b' is constant or a linear combination"):
-        meta_regression(y + [0.4], v + [0.04], pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 8]}))
+        meta_regression([*y, 0.4], [*v, 0.04], pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 4, 6, 8]}))
     with pytest.raises(MetaacuInputError, match=r"moderators\['a'\].*index 1"):
         meta_regression(y, v, pd.DataFrame({"a": [1, np.nan, 3]}))
     with pytest.raises(MetaacuInputError, match="column 'g': missing value at study index 2"):
         meta_regression(y, v, pd.DataFrame({"g": ["a", "b", None]}))
     with pytest.raises(MetaacuInputError, match="'method'"):
         meta_regression(y, v, [1, 2, 3], method="SJX")
-    with pytest.raises(MetaacuInputError, match="'vi' must be > 0.*study index 0"):
+    with pytest.raises(MetaacuInputError, match=r"'vi' must be > 0.*study index 0"):
         meta_regression(y, [0, 0.1, 0.1], [1, 2, 3])
-    res = meta_regression(y + [0.5], v + [0.01], pd.DataFrame({"g": ["a", "b", "a", "b"]}))
+    res = meta_regression([*y, 0.5], [*v, 0.01], pd.DataFrame({"g": ["a", "b", "a", "b"]}))
     with pytest.raises(MetaacuInputError, match="unknown level at study index 0"):
         res.predict(pd.DataFrame({"g": ["c"]}))
 

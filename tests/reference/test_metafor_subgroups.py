@@ -60,7 +60,13 @@ def test_subgroups_match_metafor(case):
         _close(getattr(res.overall, field), out["overall"][field], rtol, f"overall.{field}")
 
 
-BCG = dict(zip(("yi", "vi", "groups"), (CASES[0]["input"]["yi"], CASES[0]["input"]["vi"], CASES[0]["input"]["groups"])))
+BCG = dict(
+    zip(
+        ("yi", "vi", "groups"),
+        (CASES[0]["input"]["yi"], CASES[0]["input"]["vi"], CASES[0]["input"]["groups"]),
+        strict=True,
+    )
+)
 
 
 def test_result_shape_and_presentation():
@@ -104,13 +110,13 @@ def test_bad_input():
         subgroup_analysis(y, v, ["a", "b"])
     with pytest.raises(MetaacuInputError, match="missing subgroup label at study index 1"):
         subgroup_analysis(y, v, ["a", None, "b"])
-    with pytest.raises(MetaacuInputError, match="subgroup 'b'.*study index 2.*one study"):
+    with pytest.raises(MetaacuInputError, match=r"subgroup 'b'.*study index 2.*one study"):
         subgroup_analysis(y, v, ["a", "a", "b"], test="knha")
     with pytest.raises(MetaacuInputError, match="more studies than subgroups"):
         subgroup_analysis([0.1, 0.2], [0.01, 0.02], ["a", "b"], tau2="common")
     with pytest.raises(MetaacuInputError, match="'tau2'"):
         subgroup_analysis(y, v, ["a", "a", "b"], tau2="pooled")
-    with pytest.raises(MetaacuInputError, match="'vi' must be > 0.*study index 1"):
+    with pytest.raises(MetaacuInputError, match=r"'vi' must be > 0.*study index 1"):
         subgroup_analysis(y, [0.1, 0.0, 0.2], ["a", "a", "b"])
 
 

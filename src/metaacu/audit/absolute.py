@@ -3,8 +3,9 @@ standardised mean differences.
 
 * Ratio measures (Cochrane Handbook 5.1 section 12.5.4.2): with an assumed control risk ``ACR``, the
   risk difference is ``ACR x (RR - 1)`` (its CI from the RR's CI) and the number needed to treat is
-  ``1 / RD``, rounded up; the risk with acupuncture is capped at 1.  The control risk is that of the deciding evidence (control-arm events over
-  control-arm total, said so in the text); without arm counts it is "not computable".
+  ``1 / RD``, rounded up; the risk with acupuncture is capped at 1.  The control risk is that of the
+  deciding evidence (control-arm events over control-arm total, said so in the text); without arm
+  counts it is "not computable".
 * Standardised mean differences (section 12.6.4): multiplied by a typical SD of a named instrument
   (an ``outcomes.csv`` row with its source) to give points on that scale.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from .data import Dataset
+from .data import Dataset, table_row
 
 __all__ = ["AbsoluteEffect", "natural_units", "risk_difference"]
 
@@ -56,11 +57,11 @@ def risk_difference(rr: float, rr_low: float, rr_high: float, control_risk: floa
 
 def natural_units(smd: float, low: float, high: float, ds: Dataset, row_id: str) -> AbsoluteEffect:
     """An SMD times the SD of outcome row ``row_id``: points on that row's instrument."""
-    r = ds.outcomes.set_index("row_id").loc[row_id]
+    r = table_row(ds.outcomes.set_index("row_id"), row_id)
     sd = float(r["sd"])
     lo_b, hi_b = (float(r[c]) if not pd.isna(r[c]) else math.nan for c in ("scale_min", "scale_max"))
     scale = f" ({lo_b:g}-{hi_b:g})" if not math.isnan(lo_b) and f"{lo_b:g}-{hi_b:g}" not in str(r["instrument"]) else ""
     basis = f"SD {sd:g} of {r['instrument']} ({r['source']}, {r['locator']})"
     vals = [smd * sd, low * sd, high * sd]
     text = f"about {vals[0]:.1f} points on {r['instrument']}{scale} (95% CI {vals[1]:.1f} to {vals[2]:.1f})"
-    return AbsoluteEffect(text, *vals, basis)
+    return AbsoluteEffect(text, vals[0], vals[1], vals[2], basis)

@@ -219,7 +219,7 @@ def _effect_like(
     return main, alt, sens
 
 
-def _statement(claim: dict[str, Any], category: str):
+def _statement(claim: dict[str, Any], category: str) -> Callable[[str], str]:
     return lambda level: plain_statement(level, category, str(claim["plain_outcome"]), str(claim["plain_comparator"]))
 
 
@@ -282,7 +282,7 @@ def _absolute(claim: dict[str, Any], d: Decision, ds: Dataset) -> AbsoluteEffect
     if claim["rule"] == "majority":
         p = [100 * float(special.expit(x)) for x in (d.estimate, d.ci_low, d.ci_high)]
         return AbsoluteEffect(
-            f"{p[0]:.0f} per 100 treated improved (95% CI {p[1]:.0f} to {p[2]:.0f})", *p, "pooled share"
+            f"{p[0]:.0f} per 100 treated improved (95% CI {p[1]:.0f} to {p[2]:.0f})", p[0], p[1], p[2], "pooled share"
         )
     return None
 

@@ -127,8 +127,8 @@ def read_text(path: Path) -> str:
     Raises
     ------
     MetaacuInputError
-        If the file cannot be read, or a byte sequence is not UTF-8; the message names the file, the line, the byte within the line
-        and the offset in the file (and, for a ``.csv`` file, the column).
+        If the file cannot be read, or a byte sequence is not UTF-8; the message names the file, the line,
+        the byte within the line and the offset in the file (and, for a ``.csv`` file, the column).
     """
     try:
         raw = path.read_bytes()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -37,6 +38,7 @@ __all__ = [
     "load_pooled_results",
     "load_review_trials",
     "load_studies",
+    "table_row",
 ]
 
 # A column spec is (kind, required, allowed).  kinds: str, int, float, bool, pvalue, weeks, ids.
@@ -354,6 +356,12 @@ class Dataset:
     schedules: pd.DataFrame
 
 
+def table_row(indexed: pd.DataFrame, key: str) -> pd.Series[Any]:
+    """The row ``key`` of a table indexed by its id column: ``indexed.loc[key]`` (``KeyError`` if absent)."""
+    # ids are unique (load_dataset checks), so .loc of one id is one row; pandas-stubs cannot know that
+    return cast("pd.Series[Any]", indexed.loc[key])
+
+
 def default_data_dir() -> Path:
     """Return the data directory: ``$METAACU_DATA`` if set, else the repository's ``data/``."""
     env = os.environ.get("METAACU_DATA")
@@ -394,7 +402,8 @@ def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
     schema = SCHEMAS[table]
     if not path.is_file():
         raise MetaacuInputError(
-            f"{path.name}: file not found at {path} (the data live in the repository's data/ folder; set METAACU_DATA to use another)"
+            f"{path.name}: file not found at {path} (the data live in the repository's data/ folder; "
+            "set METAACU_DATA to use another)"
         )
     header, rows = read_csv_records(path)
     missing = [c for c in schema if c not in header]

@@ -42,7 +42,7 @@ class Decision:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def display(measure: str):
+def display(measure: str) -> rules.Show:
     """Formatter of benefit-scale values on the display scale (ratios back-transformed, logits as %)."""
     if measure in RATIO:
         return lambda x: f"{math.exp(x):.2f}"
@@ -65,7 +65,8 @@ def _refuse_shared_sources(claim: dict[str, Any], rows: pd.DataFrame) -> None:
         dup = ids[ids.duplicated()]
         if len(dup):
             raise MetaacuInputError(
-                f"claim {claim['id']!r}: rows {', '.join(rows.loc[rows[col] == dup.iloc[0], 'source_id'])} come from the "
+                f"claim {claim['id']!r}: rows {', '.join(rows.loc[rows[col] == dup.iloc[0], 'source_id'])} "
+                "come from the "
                 f"same {what} ({dup.iloc[0]}); summaries that share trials are never pooled"
             )
 

@@ -100,7 +100,7 @@ def denominators(ds: Dataset, row_id: str) -> list[tuple[int, int]]:
     percent = _num(row["percent"])
     if math.isnan(percent):
         raise MetaacuInputError(f"outcomes.csv row {row_id!r} has no percent to derive events from")
-    when = (
+    when: pd.Series[bool] = (
         out["timepoint_weeks"].isna()
         if pd.isna(row["timepoint_weeks"])
         else out["timepoint_weeks"] == row["timepoint_weeks"]

@@ -14,7 +14,7 @@ from matplotlib.ticker import FuncFormatter
 
 from ..measures import MEASURES, measure_info
 from ..plots import ForestPlot, ForestStyle, forest_plot
-from ..plots.style import rc_context
+from ..plots.style import figure_of, rc_context
 from .certainty import KEY_DOMAINS, ROB_DOMAINS, trial_risk_of_bias
 from .claims import ClaimResult
 from .data import Dataset
@@ -45,7 +45,8 @@ def arithmetic_plot(frame: pd.DataFrame, *, ax: Axes | None = None, unit: str = 
 
             fig = plt.figure(figsize=(7.0, 0.4 * len(frame) + 1.4), dpi=150, layout="constrained")
             ax = fig.add_subplot()
-        fig = ax.get_figure()
+        else:
+            fig = figure_of(ax)
         y = list(range(len(frame)))[::-1]
         ax.scatter(frame["stated"], y, s=40, color="#1f4e9c", label="stated in the article", zorder=3)
         ax.scatter(
@@ -235,9 +236,13 @@ def risk_of_bias_plot(ds: Dataset) -> RobPlot:
     """Traffic-light plot of ``data/risk_of_bias.csv``: trials (and comparisons, where judgements
     differ by comparison) by domain, with the overall judgement over the key domains."""
     rob = ds.risk_of_bias
-    short = ds.studies.set_index("study_id")["short_label"]
+    short: dict[str, str] = dict(zip(ds.studies["study_id"], ds.studies["short_label"], strict=True))
+
+    def order(study: str) -> tuple[str, str]:  # the last 4 characters of the label (the year, mostly), then id
+        return short.get(study, study)[-4:], study
+
     rows = []
-    for study in sorted(rob["study_id"].unique(), key=lambda s: (short.get(s, s)[-4:], s)):
+    for study in sorted(rob["study_id"].unique(), key=order):
         comps = sorted(set(rob.loc[rob["study_id"] == study, "comparison"]) - {"all"}) or ["all"]
         for comp in comps:
             overall, doms = trial_risk_of_bias(ds, study, comp)

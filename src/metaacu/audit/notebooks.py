@@ -146,7 +146,7 @@ def execute_notebook(
     target = out_dir / (source.stem + ".ipynb")
     import nbformat
 
-    nbformat.write(nb, target)
+    nbformat.write(nb, target)  # type: ignore[no-untyped-call]  # nbformat ships py.typed but leaves write unannotated
     return target
 
 

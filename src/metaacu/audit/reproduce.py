@@ -18,6 +18,7 @@ notebook prints a run time).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -34,9 +35,10 @@ import pandas as pd
 
 from metaacu._validation import MetaacuInputError
 
+from ..plots import ForestPlot
 from .claims import audit_claims, load_registry
 from .data import default_data_dir, load_dataset
-from .figures import claim_figure, risk_of_bias_plot
+from .figures import ArithmeticPlot, RobPlot, claim_figure, risk_of_bias_plot
 from .report import certainty_frame, html_report, sof_frame, verdict_table_markdown
 from .reproduction import reproduction_table
 
@@ -89,7 +91,9 @@ def _draw_figures(run: _Run) -> str:
 
     folder = run.out / "figures"
     folder.mkdir()
-    makers = [(r.id, lambda r=r: claim_figure(r)) for r in run.results]
+    makers: list[tuple[str, Callable[[], ForestPlot | ArithmeticPlot | RobPlot | None]]] = [
+        (r.id, functools.partial(claim_figure, r)) for r in run.results
+    ]
     makers.append(("risk_of_bias", lambda: risk_of_bias_plot(run.dataset)))
     for i, (name, make) in enumerate(makers, start=1):  # one figure open at a time
         run.progress(f"      {name} ({i}/{len(makers)})")
@@ -187,7 +191,7 @@ def _is_results_folder(folder: Path) -> bool:
     manifest = folder / MANIFEST
     if manifest.is_file():
         try:
-            return json.loads(manifest.read_text(encoding="utf-8")).get("generator") == _GENERATOR
+            return bool(json.loads(manifest.read_text(encoding="utf-8")).get("generator") == _GENERATOR)
         except (ValueError, UnicodeDecodeError, AttributeError):
             return False
     return all((folder / name).is_file() for name in _LEGACY_MARKERS)

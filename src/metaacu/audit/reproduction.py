@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import math
+from typing import Any, TypedDict
 
 import pandas as pd
 from scipy import stats
 
 from ..inference import Z975
 from .claims import ClaimResult
-from .data import Dataset
+from .data import Dataset, table_row
 
 __all__ = ["reproduction_table"]
+
+
+class _Target(TypedDict):
+    """One row of the reproduction table (before the difference is added)."""
+
+    target: str
+    published: float
+    recomputed: float
+    source: str
+    locator: str
+    explanation: str
 
 
 def _pvalue_number(text: str) -> float:
     return float(str(text).lstrip("<>"))
 
 
-def _arm_contrasts(ds: Dataset) -> list[dict]:
+def _arm_contrasts(ds: Dataset) -> list[_Target]:
     """Between-arm MD and Student t p-value recomputed from arm means/SDs where a contrast reports them."""
-    rows = []
+    rows: list[_Target] = []
     out = ds.outcomes.set_index("row_id")
     for _, c in ds.contrasts.iterrows():
         if c["measure"] != "MD" or pd.isna(c["estimate"]):
@@ -72,8 +84,8 @@ def _arm_contrasts(ds: Dataset) -> list[dict]:
     return rows
 
 
-def _percentages(ds: Dataset) -> list[dict]:
-    rows = []
+def _percentages(ds: Dataset) -> list[_Target]:
+    rows: list[_Target] = []
     o = ds.outcomes
     sel = o[o["percent"].notna() & o["events"].notna() & o["total"].notna()]
     for _, r in sel.iterrows():
@@ -90,18 +102,18 @@ def _percentages(ds: Dataset) -> list[dict]:
     return rows
 
 
-def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict) -> list[dict]:
+def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict[str, Any]) -> list[_Target]:
     """Common-effect recombinations of one review's subgroups next to the overall estimate the review
     states (as a claim's deciding estimate, or listed under ``[[reproduction]]`` in the registry)."""
     from ..pooling import meta_analysis
 
-    rows = []
+    rows: list[_Target] = []
     pr = ds.pooled_results.set_index("analysis_id")
     z = Z975
     for res in results:
         spec = res.claim.get("model")
         if isinstance(spec, dict) and "reconstructs" in spec:
-            target = pr.loc[spec["reconstructs"]]
+            target = table_row(pr, spec["reconstructs"])
             rows.append(
                 {
                     "target": f"{spec['reconstructs']} (claim {res.id})",
@@ -117,7 +129,7 @@ def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict) ->
         sub = pr.loc[item["rows"]]
         se = (sub["ci_high"].astype(float) - sub["ci_low"].astype(float)) / (2 * z)
         fit = meta_analysis(sub["estimate"].astype(float).to_numpy(), se.to_numpy() ** 2, method="EE")
-        target = pr.loc[item["reconstructs"]]
+        target = table_row(pr, item["reconstructs"])
         rows.append(
             {
                 "target": f"{item['reconstructs']} ({item['id']})",
@@ -132,7 +144,7 @@ def _reconstructions(results: list[ClaimResult], ds: Dataset, registry: dict) ->
     return rows
 
 
-def reproduction_table(results: list[ClaimResult], ds: Dataset, registry: dict | None = None) -> pd.DataFrame:
+def reproduction_table(results: list[ClaimResult], ds: Dataset, registry: dict[str, Any] | None = None) -> pd.DataFrame:
     """Every reproduction target with published value, recomputed value and their difference."""
     rows = _reconstructions(results, ds, registry or {}) + _arm_contrasts(ds) + _percentages(ds)
     frame = pd.DataFrame(rows, columns=["target", "published", "recomputed", "source", "locator", "explanation"])

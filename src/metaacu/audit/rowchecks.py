@@ -58,8 +58,10 @@ class _Row:
     def get(self, col: str) -> float | None:
         return cell_value(self.frame, self.i, col)
 
-    def text(self, col: str) -> object:
-        return self.frame[col].iloc[self.i]
+    def text(self, col: str) -> str | None:
+        """The text in column ``col`` (a text column); ``None`` when the cell is empty."""
+        v = self.frame[col].iloc[self.i]
+        return None if pd.isna(v) else str(v)
 
     def fail(self, column: str, message: str) -> None:
         raise _err(self.path, self.line, column, message)
@@ -69,9 +71,9 @@ def _provenance(r: _Row) -> None:
     status = r.text("status")
     has_derivation_column = "derivation" in r.frame.columns
     derivation = r.text("derivation") if has_derivation_column else None
-    if status != "stated" and has_derivation_column and pd.isna(derivation):
+    if status != "stated" and has_derivation_column and derivation is None:
         r.fail("derivation", "status is not 'stated' so a derivation is required")
-    if status == "stated" and derivation is not None and not pd.isna(derivation):
+    if status == "stated" and derivation is not None:
         r.fail("status", "a row with a derivation holds derived values: status must be 'derived' or 'mixed'")
     source = str(r.text("source"))
     if any(bad in source for bad in NOT_PUBLIC):
@@ -79,7 +81,7 @@ def _provenance(r: _Row) -> None:
 
 
 def _fact_verdict(r: _Row) -> None:
-    if r.table == "facts" and (r.text("comparison") == "judged") == pd.isna(r.text("verdict")):
+    if r.table == "facts" and (r.text("comparison") == "judged") == (r.text("verdict") is None):
         r.fail("verdict", "a verdict is required when comparison is 'judged' and must be empty when it is 'equal'")
 
 

@@ -23,7 +23,7 @@ from ..conversions import combine_many_groups
 from ..escalc import effect_sizes
 from ..inference import Z975
 from .claims import ClaimResult
-from .data import Dataset, load_dataset
+from .data import Dataset, load_dataset, table_row
 from .evidence import denominators
 from .registry import load_registry
 from .rules import CATEGORIES, CLAIM_VERDICTS, DEFINITIONS, categorise
@@ -68,7 +68,8 @@ def setup() -> tuple[Dataset, dict[str, Any], dict[str, dict[str, Any]]]:
 
 
 def _claim(claim_id: str) -> dict[str, Any]:
-    return {c["id"]: c for c in context()[1]["claim"]}[claim_id]
+    by_id: dict[str, dict[str, Any]] = {c["id"]: c for c in context()[1]["claim"]}
+    return by_id[claim_id]
 
 
 def describe(claim_id: str) -> None:
@@ -128,7 +129,7 @@ def arm_effect_sizes(claim_id: str) -> pd.DataFrame:
     n_rand = data.arms.set_index("arm_id")["n_randomised"]
 
     def arm(row_id: str) -> tuple[float, float, float]:
-        r = out.loc[row_id]
+        r = table_row(out, row_id)
         n = r["n"] if pd.notna(r["n"]) else n_rand[r["arm_id"]]
         return float(n), float(r["mean"]), float(r["sd"])
 
@@ -207,7 +208,7 @@ def show_figure(res: ClaimResult) -> None:
     buf = io.BytesIO()
     fp.figure.savefig(buf, format="png", dpi=90, metadata={"Software": None})
     plt.close(fp.figure)
-    display(Image(data=buf.getvalue()))
+    display(Image(data=buf.getvalue()))  # type: ignore[no-untyped-call]  # IPython leaves both unannotated
 
 
 def explain_verdict(res: ClaimResult) -> None:
@@ -222,7 +223,8 @@ def explain_verdict(res: ClaimResult) -> None:
         ):
             info = res.threshold_info if v is None else res.alt_threshold_info
             if info.get("scale") == "RD" and res.is_ratio:
-                print(f"  {name} {info['label']}: on the risk-difference scale -> {v.category} -> {v.verdict}")
+                category, verdict = (res.category, res.verdict) if v is None else (v.category, v.verdict)
+                print(f"  {name} {info['label']}: on the risk-difference scale -> {category} -> {verdict}")
                 continue
             cat = categorise(res.ci_low, res.ci_high, t)
             verdict = CLAIM_VERDICTS[(c["claim_kind"], cat)]
@@ -276,7 +278,7 @@ def what_would_change_all(claim_ids: tuple[str, ...]) -> None:
     for cid in claim_ids:
         scen = what_would_change(evaluate_claim(cid, registry=registry, dataset=data))
         if len(scen):
-            display(scen)
+            display(scen)  # type: ignore[no-untyped-call]  # IPython's display is unannotated
         print()
 
 

@@ -15,9 +15,10 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 import metaacu
 from metaacu import MetaacuInputError
@@ -26,6 +27,14 @@ from metaacu.profiles import PROFILES
 from metaacu.tau2 import TAU2_METHODS
 
 from .userdata import BINARY, CONTINUOUS, CsvTable, read_csv, screen_rows, write_outputs, zero_cells
+
+if TYPE_CHECKING:
+    from metaacu.binary import BinaryPooled
+    from metaacu.results import MetaAnalysis
+    from metaacu.subgroups import SubgroupAnalysis
+
+    #: The fits of ``metaacu pool``: the (overall) model, the subgroup analysis or None, the adjusted rows.
+    Fit = tuple[MetaAnalysis | BinaryPooled, SubgroupAnalysis | None, dict[int, str]]
 
 __all__ = ["COLUMN_NAMES", "MEASURES", "SORTS", "add_parser", "run"]
 
@@ -87,7 +96,9 @@ def _fraction(text: str) -> float:
     return value
 
 
-def add_parser(sub: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]
+) -> argparse.ArgumentParser:
     """Add the ``pool`` subcommand to the subparsers ``sub`` of the ``metaacu`` parser.
 
     Parameters
@@ -284,17 +295,23 @@ def _plan(table: CsvTable, args: argparse.Namespace) -> _Plan:
 
 
 # ----------------------------------------------------------------------------- fitting
+def _columns(v: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The role columns ``v`` as they go to ``effect_sizes(**columns)``, typed as its ``**columns: Any``
+    (mypy would also match them against its other keywords; the role names never are one of those)."""
+    return v
+
+
 def _row_failures(measure: str, v: dict[str, np.ndarray], vtype: str) -> dict[int, str]:
     """Rows that ``effect_sizes`` refuses, with its reason (a safety net behind ``screen_rows``)."""
     try:
-        metaacu.effect_sizes(measure, vtype=vtype, **v)
+        metaacu.effect_sizes(measure, vtype=vtype, **_columns(v))
         return {}
     except MetaacuInputError:
         pass
     bad = {}
     for i in range(len(next(iter(v.values())))):
         try:
-            metaacu.effect_sizes(measure, vtype=vtype, **{r: a[i : i + 1] for r, a in v.items()})
+            metaacu.effect_sizes(measure, vtype=vtype, **_columns({r: a[i : i + 1] for r, a in v.items()}))
         except MetaacuInputError as exc:
             bad[i] = re.sub(r"[;,]? *(check |at )?study ind(ex|ices) [\d, ]+", "", str(exc))
     return bad
@@ -329,9 +346,10 @@ def _binary_adjustments(plan: _Plan, v: dict[str, np.ndarray], correction: str) 
 
 def _fit(
     plan: _Plan, args: argparse.Namespace, v: dict[str, np.ndarray], labels: list[str], groups: list[str] | None
-) -> tuple[Any, Any, dict[int, str]]:
+) -> Fit:
     """Fit the studies ``v`` (those used, in order): ``(model, subgroup analysis or None, adjusted rows)``."""
     prof = PROFILES[args.profile]
+    res: MetaAnalysis | BinaryPooled
     if plan.mode in ("mh", "peto"):
         correction = "metafor" if args.profile == "metafor" else "revman5"
         cells = [v[r] for r in BINARY]
@@ -349,7 +367,7 @@ def _fit(
         vi = v["vi"] if "vi" in v else v["sei"] ** 2
         kw: dict[str, Any] = {"labels": labels, "measure": measure}
     else:
-        yi = metaacu.effect_sizes(plan.measure, labels=labels, vtype=prof.smd_vtype, **v)
+        yi = metaacu.effect_sizes(plan.measure, labels=labels, vtype=prof.smd_vtype, **_columns(v))
         vi, kw = None, {}
         for i in np.flatnonzero(yi.adjusted):
             adjusted[int(i)] = (
@@ -367,18 +385,20 @@ def _fit(
     return sub.overall, sub, adjusted
 
 
-def _sort_key(how: str, res: Any, labels: list[str], year: np.ndarray | None) -> np.ndarray:
+def _sort_key(
+    how: str, res: MetaAnalysis | BinaryPooled, labels: list[str], year: NDArray[np.float64] | None
+) -> NDArray[np.float64]:
     if how == "label":
         rank = np.empty(len(labels))
         rank[sorted(range(len(labels)), key=lambda j: labels[j].casefold())] = np.arange(len(labels))
         return rank
     if how == "effect":
-        return np.nan_to_num(np.asarray(res.yi, float), nan=np.inf)
+        return np.nan_to_num(np.asarray(res.yi, np.float64), nan=np.inf)
     if how == "weight":
-        return np.nan_to_num(-np.asarray(res.weights, float), nan=np.inf)
+        return np.nan_to_num(-np.asarray(res.weights, np.float64), nan=np.inf)
     if year is None:  # a four-digit year in the label, as forest_plot(order="year")
         found = [re.search(r"\b(1[89]\d\d|20\d\d)\b", s) for s in labels]
-        year = np.array([float(m.group(1)) if m else np.nan for m in found])
+        year = np.array([float(m.group(1)) if m else np.nan for m in found], np.float64)
     return np.nan_to_num(year, nan=np.inf)
 
 
@@ -389,8 +409,8 @@ def _report(
     used: list[int],
     labels: list[str],
     adjusted: dict[int, str],
-    res: Any,
-    sub: Any,
+    res: MetaAnalysis | BinaryPooled,
+    sub: SubgroupAnalysis | None,
 ) -> str:
     """The printed text: what was read, what was left out or adjusted and why, then the summary."""
     cols = ", ".join(f"{r} = {c!r}" for r, c in plan.columns.items())
@@ -469,7 +489,8 @@ def run(args: argparse.Namespace) -> int:
     plan = _plan(table, args)
     values = {r: table.numbers(c) for r, c in plan.columns.items()}
     labels = [
-        s or f"line {n}" for s, n in zip(table.text(plan.label) if plan.label else [""] * table.n_rows, table.lines)
+        s or f"line {n}"
+        for s, n in zip(table.text(plan.label) if plan.label else [""] * table.n_rows, table.lines, strict=True)
     ]
     groups = table.text(plan.subgroup) if plan.subgroup else None
     rule = "revman" if args.profile != "metafor" and plan.measure in ("RR", "OR", "PETO") else "metafor"
@@ -494,7 +515,7 @@ def run(args: argparse.Namespace) -> int:
         for j, why in failed.items():
             reasons[used[j]].append(why)
 
-    def fit(rows: list[int]) -> tuple[Any, Any, dict[int, str]]:
+    def fit(rows: list[int]) -> Fit:
         return _fit(
             plan,
             args,

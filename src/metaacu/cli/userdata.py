@@ -16,13 +16,18 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
 from metaacu import MetaacuInputError
+
+if TYPE_CHECKING:
+    from metaacu.binary import BinaryPooled
+    from metaacu.results import MetaAnalysis
+    from metaacu.subgroups import SubgroupAnalysis
 
 __all__ = [
     "BINARY",
@@ -352,7 +357,7 @@ def screen_rows(
 
 
 # ----------------------------------------------------------------------------- results
-def _pooled_frame(res: Any) -> pd.DataFrame:
+def _pooled_frame(res: MetaAnalysis | BinaryPooled) -> pd.DataFrame:
     if hasattr(res, "summary_frame"):
         return res.summary_frame()
     names = (
@@ -378,7 +383,7 @@ def _pooled_frame(res: Any) -> pd.DataFrame:
     return pd.DataFrame([{name: getattr(res, name) for name in names if hasattr(res, name)}])
 
 
-def _plots(out: Path, res: Any, sub: Any) -> tuple[list[Path], list[str]]:
+def _plots(out: Path, res: MetaAnalysis | BinaryPooled, sub: SubgroupAnalysis | None) -> tuple[list[Path], list[str]]:
     import matplotlib
 
     if "matplotlib.pyplot" not in sys.modules:
@@ -409,7 +414,14 @@ def _plots(out: Path, res: Any, sub: Any) -> tuple[list[Path], list[str]]:
 
 
 def write_outputs(
-    out: Path, text: str, res: Any, sub: Any, lines: list[int], groups: list[str] | None, *, plots: bool = True
+    out: Path,
+    text: str,
+    res: MetaAnalysis | BinaryPooled,
+    sub: SubgroupAnalysis | None,
+    lines: list[int],
+    groups: list[str] | None,
+    *,
+    plots: bool = True,
 ) -> list[str]:
     """Write the results of ``metaacu pool`` into the folder ``out``.
 
@@ -457,11 +469,11 @@ def write_outputs(
         study = (frame["row_type"] == "study").to_numpy()
         csv_line = pd.array([pd.NA] * len(frame), dtype="Int64")
         csv_line[study] = lines
-        frame.insert(2, "csv_line", csv_line)
+        frame.insert(2, "csv_line", pd.Series(csv_line, index=frame.index))
         if groups is not None:
             subgroup = pd.array([pd.NA] * len(frame), dtype="string")
             subgroup[study] = groups
-            frame.insert(3, "subgroup", subgroup)
+            frame.insert(3, "subgroup", pd.Series(subgroup, index=frame.index))
         frame.to_csv(out / "table.csv", index=False)
         _pooled_frame(res).to_csv(out / "pooled.csv", index=False)
         names = ["table.csv", "pooled.csv"]

@@ -8,21 +8,25 @@ The plot reads only the tidy frame from :func:`baujat_data`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from ..sensitivity import leave_one_out
 from .display import AxesCompat, FigureDisplay
-from .style import new_figure
+from .style import figure_of, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import PathCollection
     from matplotlib.figure import Figure
     from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
 
     from ..results import MetaAnalysis
 
@@ -90,22 +94,26 @@ def baujat_data(result: MetaAnalysis) -> pd.DataFrame:
     return pd.DataFrame({"label": list(result.labels), "x": x, "y": y})
 
 
-def _overlaps(box, boxes) -> bool:
+def _overlaps(box: Bbox, boxes: Sequence[Bbox]) -> bool:
     return any(box.overlaps(b) for b in boxes)
 
 
-def _place_labels(ax: Axes, xs, ys, labels, style: BaujatStyle) -> list[Any]:
+def _place_labels(
+    ax: Axes, xs: NDArray[np.float64], ys: NDArray[np.float64], labels: Sequence[str], style: BaujatStyle
+) -> list[Annotation]:
     """Place each label next to its point where it overlaps no other label and no marker."""
     from matplotlib.transforms import Bbox
 
-    fig = ax.figure
-    renderer = fig.canvas.get_renderer()
+    fig = figure_of(ax)
+    # cast: the stubs type a figure's canvas as the base class; new_figure gives an Agg canvas, and a
+    # caller's figure needs one that can measure text (every Agg-based backend's can)
+    renderer = cast("FigureCanvasAgg", fig.canvas).get_renderer()
     pts = ax.transData.transform(np.column_stack([xs, ys]))
     r_px = np.sqrt(style.marker_size) * fig.dpi / 72.0 / 2.0 + 1.0
     markers = [Bbox.from_extents(px - r_px, py - r_px, px + r_px, py + r_px) for px, py in pts]
     axbox = ax.get_window_extent(renderer)
-    placed: list = []
-    made: list = []
+    placed: list[Bbox] = []
+    made: list[Annotation] = []
     dirs = [(1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)]
     # label the most influential / heterogeneous studies first: they matter most
     score = xs / (np.max(xs) or 1.0) + ys / (np.max(ys) or 1.0)
@@ -192,11 +200,12 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
     st = style or BaujatStyle()
     frame = baujat_data(result)
     own = ax is None
-    if own:
+    if ax is None:
         k = len(frame)
         fig = new_figure(6.4 if k <= 30 else 8.0, 4.8 if k <= 30 else 6.0, dpi=st.dpi, layout="constrained")
         ax = fig.add_subplot()
-    fig = ax.get_figure()
+    else:
+        fig = figure_of(ax)
     xs, ys = frame["x"].to_numpy(), frame["y"].to_numpy()
     points = ax.scatter(xs, ys, s=st.marker_size, color=st.marker_color, zorder=3)
     xlab = (
@@ -221,7 +230,9 @@ def baujat_plot(result: MetaAnalysis, *, ax: Axes | None = None, style: BaujatSt
         labels = [lab if i in keep else "" for i, lab in enumerate(labels)]
     idx = [i for i, lab in enumerate(labels) if lab]
     if own:  # settle the layout before the labels are placed in display space, then freeze it
-        fig.get_layout_engine().execute(fig)
+        engine = fig.get_layout_engine()
+        assert engine is not None  # new_figure(layout="constrained")
+        engine.execute(fig)
         fig.set_layout_engine("none")
     made = _place_labels(ax, xs[idx], ys[idx], [labels[i] for i in idx], st) if idx else []
     return BaujatPlot(fig, ax, points, tuple(made), frame)

@@ -4,18 +4,18 @@ to the model weight, with the fitted line and its confidence band (metafor's ``r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .._validation import MetaacuInputError, check_level
 from .display import AxesCompat, FigureDisplay
-from .style import new_figure
+from .style import figure_of, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.collections import PathCollection
+    from matplotlib.collections import PathCollection, PolyCollection
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -49,7 +49,7 @@ class BubblePlot(AxesCompat, FigureDisplay):
     ax: Axes
     points: PathCollection
     line: Line2D
-    band: Any
+    band: PolyCollection
     moderator: str
     data: pd.DataFrame
 
@@ -116,13 +116,16 @@ def bubble_plot(
     >>> bp.ax.get_xlabel(), len(bp.data)
     ('x1', 5)
     """
+    from matplotlib.collections import PathCollection
+
     j = _moderator_column(result, moderator)
     lv = result.level if level is None else check_level(level)
     own = ax is None
-    if own:
+    if ax is None:
         fig = new_figure(6.0, 4.5, dpi=150.0, layout="constrained")
         ax = fig.add_subplot()
-    fig = ax.get_figure()
+    else:
+        fig = figure_of(ax)
     x = result.design[:, j]
     w = np.asarray(result.weights, dtype=float)
     # Shrink the largest bubble as k grows so that a few hundred studies stay readable.
@@ -132,7 +135,7 @@ def bubble_plot(
     xg = np.tile(result.design.mean(axis=0), (grid.size, 1))
     xg[:, j] = grid
     pred = result.predict(xg[:, 1:] if result.intercept else xg, level=lv)
-    band: Any = ax.fill_between(
+    band = ax.fill_between(
         grid, pred["ci_low"], pred["ci_high"], color="0.85", linewidth=0, label=f"{100 * lv:g}% CI", zorder=1
     )
     band.set_gid("ci_band")
@@ -154,10 +157,14 @@ def bubble_plot(
     ax.set_xlabel(moderator)
     ax.set_ylabel("Effect size")
     legend = ax.legend(loc="best", frameon=False, fontsize="small")
-    legend.legend_handles[-1].set_sizes([40.0])
+    studies_key = legend.legend_handles[-1]  # the legend's copy of the studies' scatter
+    assert isinstance(studies_key, PathCollection)
+    studies_key.set_sizes([40.0])
     if own:  # settle the constrained layout once, then freeze it so repeated renders are identical
+        engine = fig.get_layout_engine()
+        assert engine is not None  # new_figure(layout="constrained")
         for _ in range(2):
-            fig.get_layout_engine().execute(fig)
+            engine.execute(fig)
         fig.set_layout_engine("none")
     data = pd.DataFrame({"label": list(result.labels), "x": x, "yi": result.yi, "weight": w, "area": area})
     return BubblePlot(fig, ax, pts, line, band, moderator, data)

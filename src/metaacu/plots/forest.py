@@ -26,7 +26,7 @@ from .._validation import MetaacuInputError
 from .display import FigureDisplay
 from .forest_table import Row, Table, build_table, pooled_info
 from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
-from .style import FOREST_STYLES, ForestStyle, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
+from .style import FOREST_STYLES, ForestStyle, figure_of, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 
 __all__ = [
     "ForestPlot",
@@ -148,7 +148,7 @@ def add_null_line(ax: Axes, x: float, y0: float, y1: float, **kwargs: Any) -> Li
 
 def add_favours(ax: Axes, left: str, right: str, *, x: float, below: float = 14.0) -> tuple[Text, Text]:
     """ "Favours" labels either side of ``x`` (data), ``below`` points under the axis."""
-    common = {
+    common: dict[str, Any] = {
         "xycoords": ("data", "axes fraction"),
         "textcoords": "offset points",
         "va": "top",
@@ -314,10 +314,11 @@ def forest_plot(
     refs = _check_references(reference_lines, xlim)
     with rc_context(st.rc):
         own = ax is None
-        if own:
+        if ax is None:
             fig = new_figure(6.0, 4.0, dpi=st.dpi)
             ax = fig.add_axes((0.2, 0.1, 0.6, 0.8))
-        fig = ax.get_figure()
+        else:
+            fig = figure_of(ax)
         return _draw(fig, ax, table, info, st, favours, xlim, own, refs)
 
 
@@ -541,7 +542,8 @@ def _references(
     fig: Figure, ax: Axes, refs: list[tuple[float, str]], span: tuple[int, int], below_favours: bool, st: ForestStyle
 ) -> tuple[list[Line2D], list[Text]]:
     """Draw the reference lines and their key, one line of text each under the axis (and favours)."""
-    lines, keys = [], []
+    lines: list[Line2D] = []
+    keys: list[Text] = []
     depth = _tick_depth(fig, ax)
     step = 1.35 * float(st.font_size)
     start = depth + 3 + (step if below_favours else 0.0)

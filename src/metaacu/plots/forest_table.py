@@ -89,7 +89,8 @@ def summary_row(result: Any) -> pd.Series:
     attributes (an equal-effects model: τ² = 0, Wald z test, no prediction interval).
     """
     if not is_binary_pooled(result):
-        return result.summary_frame().iloc[0]
+        row: pd.Series = result.summary_frame().iloc[0]
+        return row
     r = result
     return pd.Series(
         {

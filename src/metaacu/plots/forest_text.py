@@ -3,7 +3,7 @@ the graphics panel, size the figure around them and draw the header rules (no da
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from matplotlib import transforms as mtrans
 from matplotlib.axes import Axes
@@ -23,7 +23,7 @@ def make_texts(ax: Axes, table: Table, st: ForestStyle) -> tuple[dict[tuple[int,
     group_heads: list[tuple[Text, list[Column]]] = []
     # created in axes x / data y: an x of 0 in data coordinates is undefined on log and logit axes
     trans = mtrans.blended_transform_factory(ax.transAxes, ax.transData)
-    base = {"va": "center", "clip_on": False, "color": st.text_color, "transform": trans}
+    base: dict[str, Any] = {"va": "center", "clip_on": False, "color": st.text_color, "transform": trans}
     for i, r in enumerate(table.rows):
         weight = "bold" if r.kind in ("pooled", "group", "extra_head") else "normal"
         color = st.extra_color if r.kind in ("extra", "extra_head") else st.text_color
@@ -103,6 +103,7 @@ def place_texts(
 
     col = {c.key: c for c in table.columns}
     label = col["label"]
+    ha: Literal["left", "right"]
     for (_, key), t in cells.items():
         if key == "span":
             c, x, ha = label, off["label"][0], "left"
@@ -111,12 +112,12 @@ def place_texts(
             x, ha = (off[key][0], "left") if c.align == "left" else (off[key][1], "right")
         t.set_x(0.0 if c.side == "left" else 1.0)
         t.set_transform(tr(c, x))
-        t.set_ha(ha)
+        t.set_horizontalalignment(ha)
     for c, h in zip(table.columns, head_texts, strict=True):
         x, ha = (off[c.key][0], "left") if c.align == "left" else (off[c.key][1], "right")
         h.set_x(0.0 if c.side == "left" else 1.0)
         h.set_transform(tr(c, x))
-        h.set_ha(ha)
+        h.set_horizontalalignment(ha)
     for t, members in texts["group_head_pairs"]:
         left, right = off[members[0].key][0], off[members[-1].key][1]
         t.set_x(0.0 if members[0].side == "left" else 1.0)

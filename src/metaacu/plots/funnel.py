@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.collections import PathCollection
 from matplotlib.figure import Figure
@@ -26,7 +27,7 @@ from ..inference import Z975
 from .display import FigureDisplay
 from .forest import ratio_ticks
 from .forest_table import pooled_info, short_name
-from .style import FUNNEL_STYLES, FunnelStyle, fmt_tick, new_figure, rc_context, resolve_style
+from .style import FUNNEL_STYLES, FunnelStyle, figure_of, fmt_tick, new_figure, rc_context, resolve_style
 
 __all__ = ["FunnelPlot", "funnel_plot"]
 
@@ -62,8 +63,8 @@ class FunnelPlot(FigureDisplay):
     contours: tuple[Any, ...]
 
     def __repr__(self) -> str:
-        n = len(self.points.get_offsets())
-        m = 0 if self.filled is None else len(self.filled.get_offsets())
+        n = len(np.asarray(self.points.get_offsets()))
+        m = 0 if self.filled is None else len(np.asarray(self.filled.get_offsets()))
         w, h = self.figure.get_size_inches()
         return f"<FunnelPlot {n} studies, {m} imputed, {len(self.contours) // 2} contour levels; {w:.1f} × {h:.1f} in>"
 
@@ -134,7 +135,8 @@ def funnel_plot(
         if ax is None:
             fig = new_figure(st.width, st.height, dpi=st.dpi, layout="constrained")
             ax = fig.add_subplot()
-        fig = ax.get_figure()
+        else:
+            fig = figure_of(ax)
         semax = float(np.nanmax(np.concatenate([se, fse if fse is not None else []]))) * 1.08
         sgrid = np.linspace(0.0, semax, 101)
         z = Z975
@@ -160,7 +162,7 @@ def funnel_plot(
             ax.axvline(info.null_value, color=st.line_color, lw=0.6, ls=":")
         pts = ax.scatter(tx(yi), se, s=st.point_size, color=st.point_color, zorder=3, label="Studies")
         fpts = None
-        if fy is not None:
+        if fy is not None and fse is not None:  # given together
             fpts = ax.scatter(
                 tx(fy),
                 fse,
@@ -178,7 +180,9 @@ def funnel_plot(
         ax.set_xlabel(short_name(info) if info.code != "GEN" else "Effect")
         ax.set_ylabel("Standard error")
         if contours or fpts is not None:
-            handles = [pts] + ([fpts] if fpts is not None else [])
+            handles: list[Artist] = [pts]
+            if fpts is not None:
+                handles.append(fpts)
             if contours:
                 lv = sorted(zip(st.contour_levels, st.contour_colors, strict=True), reverse=True)
                 for j, (p, c) in enumerate(lv):
@@ -191,10 +195,11 @@ def funnel_plot(
                 fontsize=0.85 * st.font_size,
                 frameon=False,
             )
-        if own and fig.get_layout_engine() is not None:
+        engine = fig.get_layout_engine()
+        if own and engine is not None:
             # settle the constrained layout once, then freeze it so repeated saves are identical
             for _ in range(2):
-                fig.get_layout_engine().execute(fig)
+                engine.execute(fig)
             fig.set_layout_engine("none")
     return FunnelPlot(fig, ax, pts, fpts, vline, (left, right), tuple(shades))
 

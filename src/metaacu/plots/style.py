@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self, TypeVar
 
 import matplotlib as mpl
 import numpy as np
 
 from .._validation import MetaacuInputError
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
+
 __all__ = ["FOREST_STYLES", "FUNNEL_STYLES", "ForestStyle", "FunnelStyle", "figure_bytes", "new_figure", "save_figure"]
 
 MINUS = "\u2212"
 
 #: rcParams that make output independent of the user's matplotlib configuration.
-BASE_RC: dict[str, Any] = {
+BASE_RC: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
     "mathtext.fontset": "dejavusans",
@@ -90,7 +95,7 @@ class ForestStyle:
             raise MetaacuInputError(f"unknown forest style {name!r}; choose from {sorted(FOREST_STYLES)}") from None
 
     @property
-    def rc(self) -> dict[str, Any]:
+    def rc(self) -> dict[RcKeyType, Any]:
         """rcParams applied while the figure is built (fixed font and size)."""
         return {
             **BASE_RC,
@@ -146,7 +151,7 @@ class FunnelStyle:
             raise MetaacuInputError(f"unknown funnel style {name!r}; choose from {sorted(FUNNEL_STYLES)}") from None
 
     @property
-    def rc(self) -> dict[str, Any]:
+    def rc(self) -> dict[RcKeyType, Any]:
         return {
             **BASE_RC,
             "font.size": self.font_size,
@@ -164,7 +169,17 @@ FUNNEL_STYLES: dict[str, FunnelStyle] = {
 }
 
 
-def resolve_style(style: Any, cls: type, presets: dict[str, Any]) -> Any:
+class _Preset(Protocol):
+    """A style class with named presets (:class:`ForestStyle`, :class:`FunnelStyle`)."""
+
+    @classmethod
+    def preset(cls, name: str) -> Self: ...
+
+
+_S = TypeVar("_S", bound=_Preset)
+
+
+def resolve_style(style: object, cls: type[_S], presets: Mapping[str, _S]) -> _S:
     """``None`` → default preset; a name → that preset; an instance → itself."""
     if style is None:
         return presets["revman"]
@@ -176,7 +191,7 @@ def resolve_style(style: Any, cls: type, presets: dict[str, Any]) -> Any:
 
 
 @contextmanager
-def rc_context(rc: dict[str, Any]) -> Iterator[None]:
+def rc_context(rc: dict[RcKeyType, Any]) -> Iterator[None]:
     with mpl.rc_context(rc):
         yield
 
@@ -238,7 +253,7 @@ _METADATA = {
 }
 
 
-def figure_bytes(fig: Any, fmt: str, *, dpi: float | None = None) -> bytes:
+def figure_bytes(fig: Figure, fmt: str, *, dpi: float | None = None) -> bytes:
     """Render ``fig`` to PNG, SVG or PDF bytes; the same figure always gives the same bytes.
 
     Fixes the SVG hash salt, keeps text as paths in SVG, and drops dates and software versions
@@ -271,7 +286,7 @@ def figure_bytes(fig: Any, fmt: str, *, dpi: float | None = None) -> bytes:
     return buf.getvalue()
 
 
-def save_figure(fig: Any, path: str | Path, *, dpi: float | None = None) -> Path:
+def save_figure(fig: Figure, path: str | Path, *, dpi: float | None = None) -> Path:
     """Save ``fig`` to PNG, SVG or PDF (by suffix) so that the same figure gives identical bytes.
 
     Fixes the SVG hash salt, keeps text as paths in SVG, and drops dates and software versions
@@ -306,7 +321,13 @@ def save_figure(fig: Any, path: str | Path, *, dpi: float | None = None) -> Path
     return p
 
 
-def new_figure(width: float, height: float, *, dpi: float, layout: str | None = None) -> Any:
+def new_figure(
+    width: float,
+    height: float,
+    *,
+    dpi: float,
+    layout: Literal["constrained", "compressed", "tight"] | None = None,
+) -> Figure:
     """A figure that belongs to the plot, not to pyplot: nothing shows it behind the caller's back.
 
     ``matplotlib.figure.Figure`` with an Agg canvas (so text can be measured), never registered
@@ -324,4 +345,18 @@ def new_figure(width: float, height: float, *, dpi: float, layout: str | None = 
 
     fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
+    return fig
+
+
+def figure_of(ax: Axes) -> Figure:
+    """The figure ``ax`` is drawn in; the plots size, lay out, render and display that figure.
+
+    Axes of a subfigure are refused: a subfigure cannot be resized, measured or saved on its own.
+    """
+    from matplotlib.figure import Figure
+
+    fig = ax.get_figure()
+    if not isinstance(fig, Figure):
+        owner = "no figure" if fig is None else f"a {type(fig).__name__}"
+        raise MetaacuInputError(f"argument 'ax' must be axes of a matplotlib Figure; these belong to {owner}")
     return fig

@@ -1,0 +1,38 @@
+"""Type stub of the lazy namespace in ``__init__.py``: the names of its ``_EXPORTS`` table, eagerly.
+
+``import metaacu`` resolves these names on first use through a module ``__getattr__``, which type
+checkers cannot follow; this stub tells them what each name is.  ``tests/test_typing.py`` checks that
+it lists exactly the names (and modules) of ``_EXPORTS``.  A stub, not ``if TYPE_CHECKING:`` imports in
+``__init__.py``: the package namespace is in the engine layer, and imports of the analyses and plots
+there would go up a layer (``tests/test_layering.py``).
+"""
+
+from ._validation import LikelihoodWarning as LikelihoodWarning
+from ._validation import MetaacuInputError as MetaacuInputError
+from .batch import meta_analysis_batch as meta_analysis_batch
+from .bias import egger_test as egger_test
+from .bias import rank_test as rank_test
+from .binary import mantel_haenszel as mantel_haenszel
+from .binary import peto as peto
+from .escalc import EffectSizes as EffectSizes
+from .escalc import change_score_effect_sizes as change_score_effect_sizes
+from .escalc import effect_sizes as effect_sizes
+from .escalc import hedges_j as hedges_j
+from .interval import Interval as Interval
+from .measures import MEASURES as MEASURES
+from .measures import measure_info as measure_info
+from .plots import forest_plot as forest_plot
+from .plots import funnel_plot as funnel_plot
+from .pooling import meta_analysis as meta_analysis
+from .profiles import PROFILES as PROFILES
+from .regression import meta_regression as meta_regression
+from .results import MetaAnalysis as MetaAnalysis
+from .sensitivity import cumulative as cumulative
+from .sensitivity import influence as influence
+from .sensitivity import leave_one_out as leave_one_out
+from .subgroups import subgroup_analysis as subgroup_analysis
+from .trimfill import fail_safe_n as fail_safe_n
+from .trimfill import trim_and_fill as trim_and_fill
+
+__version__: str
+__all__: list[str]
