@@ -23,7 +23,6 @@ Res Synth Methods 2014;5:60-78 (PET and PEESE).
 
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass
 from typing import Any, Final, cast
@@ -36,7 +35,7 @@ from scipy import special, stats
 from ._validation import MetaacuInputError, as_float_array, check_choice
 from .interval import Interval
 from .regression import fit_design
-from .report import format_p
+from .report import Printable, format_p
 from .results import MetaAnalysis
 
 __all__ = ["EXACT_MAX_K", "MIN_K", "EggerTest", "RankTest", "SmallKWarning", "egger_test", "rank_test"]
@@ -113,7 +112,7 @@ def _wls(y: F64, v: F64, X: F64, level: float) -> _RegFit:
 
 # ---------------------------------------------------------------------------------- Egger
 @dataclass(frozen=True, repr=False)
-class EggerTest:
+class EggerTest(Printable):
     """Regression test for funnel-plot asymmetry (metafor ``regtest``).
 
     Attributes
@@ -189,9 +188,6 @@ class EggerTest:
     def __repr__(self) -> str:
         stat = "z" if not np.isfinite(self.df) else "t"
         return f"<EggerTest {self.model}/{self.predictor} k={self.k} {stat}={self.statistic:.4g} p={self.pvalue:.4g}>"
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _sample_sizes(result: MetaAnalysis, ni: ArrayLike | None) -> F64:
@@ -308,7 +304,7 @@ def egger_test(
 
 # ---------------------------------------------------------------------------------- rank test
 @dataclass(frozen=True, repr=False)
-class RankTest:
+class RankTest(Printable):
     """Begg and Mazumdar's rank correlation test (metafor ``ranktest``).
 
     Attributes
@@ -343,9 +339,6 @@ class RankTest:
 
     def __repr__(self) -> str:
         return f"<RankTest k={self.k} tau={self.tau:.4g} p={self.pvalue:.4g} exact={self.exact}>"
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 #: Largest k for which :func:`rank_test` uses the exact null distribution of Kendall's S by default

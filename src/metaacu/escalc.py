@@ -43,6 +43,7 @@ from .inference import critical_value
 from .interval import Interval
 from .measures import MeasureInfo, measure_info
 from .profiles import get_profile
+from .report import Printable
 
 __all__ = ["EffectSizes", "change_score_effect_sizes", "effect_sizes", "hedges_j"]
 
@@ -142,7 +143,7 @@ _FAMILIES: Final[dict[str, _Family]] = {
 
 # --------------------------------------------------------------------------- result
 @dataclass(frozen=True, repr=False)
-class EffectSizes:
+class EffectSizes(Printable):
     """Study-level effect sizes with their sampling variances.
 
     Attributes
@@ -240,10 +241,11 @@ class EffectSizes:
         note = f", {len(self.adjustments)} adjustment(s)" if self.adjustments else ""
         return f"<EffectSizes measure={self.measure!r} k={self.k}{note}>"
 
-    def _repr_html_(self) -> str:
-        return f"<p><b>{self.info.name}</b>, k = {self.k}</p>" + self.to_frame().to_html(
-            index=False, float_format=lambda x: f"{x:.4f}"
-        )
+    def summary(self) -> str:
+        """The measure, the number of studies and every adjustment made (continuity corrections)."""
+        lines = [f"{self.info.name} ({self.measure}), k = {self.k}"]
+        lines += [f"  {a}" for a in self.adjustments]
+        return "\n".join(lines)
 
 
 def data_column(data: pd.DataFrame | None, name: str, value: Any) -> Any:

@@ -21,7 +21,6 @@ __all__ = [
     "Printable",
     "format_ci",
     "format_p",
-    "html_summary",
     "on_scale",
     "pooling_name",
     "scale_label",
@@ -67,11 +66,20 @@ class Printable:
         """Which scale the table's numbers are on ("" when the result has no measure)."""
         return ""
 
+    def _html_frame(self) -> pd.DataFrame:
+        """The table shown under the summary in Jupyter (default: the whole tidy frame)."""
+        return self.to_frame()
+
+    def _html_text(self) -> str:
+        """The text shown above the table in Jupyter (default: the whole summary)."""
+        return self.summary()
+
     def _repr_html_(self) -> str:
-        table = self.to_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
+        """The one HTML display of every result: the text summary, the scale, the tidy table."""
+        table = self._html_frame().to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
         caption = self._table_caption()
         caption = f"<p>{html.escape(caption)}</p>" if caption else ""
-        return f"<pre>{html.escape(self.summary())}</pre>{caption}{table}"
+        return f"<pre>{html.escape(self._html_text())}</pre>{caption}{table}"
 
 
 def pooling_name(info: MeasureInfo) -> str:
@@ -253,11 +261,3 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
         lines.append(f"WARNING: tau^2 solver did not converge after {res.iterations} iterations")
     lines.extend(f"Note: {n}" for n in res.notes)
     return "\n".join(lines)
-
-
-def html_summary(res: MetaAnalysis) -> str:
-    """HTML for Jupyter: the text summary and the per-study table."""
-    frame = res.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
-    table = frame.to_html(index=False, float_format=lambda x: f"{x:.4f}", border=0)
-    caption = f"<p>{html.escape(scale_label(res.info))}</p>" if res.measure else ""
-    return f"<pre>{html.escape(res.summary())}</pre>{caption}{table}"

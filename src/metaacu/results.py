@@ -13,6 +13,7 @@ from ._validation import MetaacuInputError, check_choice, check_level
 from .inference import critical_value
 from .interval import Interval
 from .measures import MeasureInfo, measure_info
+from .report import Printable, scale_label
 
 if TYPE_CHECKING:
     from .escalc import EffectSizes
@@ -23,7 +24,7 @@ F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True, repr=False)
-class MetaAnalysis:
+class MetaAnalysis(Printable):
     """Result of an intercept-only (common- or random-effects) meta-analysis.
 
     Attributes
@@ -214,10 +215,8 @@ class MetaAnalysis:
             f"[{self.ci_low:.4g}, {self.ci_high:.4g}] tau2={self.tau2:.4g} I2={self.i2:.1f}%>"
         )
 
-    def __str__(self) -> str:
-        return self.summary()
+    def _html_frame(self) -> pd.DataFrame:
+        return self.to_frame()[["row_type", "label", "estimate", "se", "ci_low", "ci_high", "weight"]]
 
-    def _repr_html_(self) -> str:
-        from .report import html_summary
-
-        return html_summary(self)
+    def _table_caption(self) -> str:
+        return scale_label(self.info) if self.measure else ""

@@ -20,7 +20,6 @@ myocardial infarction. N Engl J Med 1992;327:248-254.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Final
@@ -33,6 +32,7 @@ from scipy import stats
 from ._validation import MetaacuInputError
 from .interval import Interval
 from .pooling import fit_arrays
+from .report import Printable
 from .results import MetaAnalysis
 
 __all__ = ["Cumulative", "Influence", "LeaveOneOut", "cumulative", "influence", "leave_one_out"]
@@ -115,12 +115,6 @@ def _stat_name(test: str) -> str:
     return "z" if test == "z" else "t"
 
 
-def _frame_html(title: str, frame: pd.DataFrame) -> str:
-    return f"<p><b>{html.escape(title)}</b></p>" + frame.to_html(
-        index=False, float_format=lambda x: f"{x:.4f}", border=0
-    )
-
-
 def _readonly_fields(obj: Any) -> None:
     for f in fields(obj):
         val = getattr(obj, f.name)
@@ -129,7 +123,7 @@ def _readonly_fields(obj: Any) -> None:
 
 
 @dataclass(frozen=True, repr=False)
-class _Refits:
+class _Refits(Printable):
     """Fields and methods shared by leave-one-out and cumulative results: one refit per row."""
 
     labels: tuple[str, ...]
@@ -169,11 +163,11 @@ class _Refits:
         frame.attrs.update({"level": self.level, "method": self.method, "test": self.test})
         return frame
 
-    def _repr_html_(self) -> str:
-        return _frame_html(repr(self), self.to_frame())
-
     def to_frame(self) -> pd.DataFrame:  # pragma: no cover - defined by subclasses
         raise NotImplementedError
+
+    def _html_text(self) -> str:
+        return self.summary().splitlines()[0]  # the heading: the table follows as HTML
 
 
 @dataclass(frozen=True, repr=False)
@@ -256,7 +250,7 @@ def leave_one_out(result: MetaAnalysis) -> LeaveOneOut:
 
 
 @dataclass(frozen=True, repr=False)
-class Influence:
+class Influence(Printable):
     """Case-deletion influence diagnostics (metafor ``influence.rma.uni``).
 
     Attributes
@@ -332,8 +326,8 @@ class Influence:
         flagged = [lab for lab, f in zip(self.labels, self.is_influential, strict=True) if f]
         return f"<Influence k={self.k} influential={flagged!r}>"
 
-    def _repr_html_(self) -> str:
-        return _frame_html(repr(self), self.to_frame())
+    def _html_text(self) -> str:
+        return self.summary().splitlines()[0]  # the heading: the table follows as HTML
 
 
 def influence(result: MetaAnalysis) -> Influence:

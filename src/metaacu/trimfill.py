@@ -13,7 +13,6 @@ Rosenberg MS. The file-drawer problem revisited. Evolution 2005;59:464-468.
 
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass, field
 
@@ -27,7 +26,7 @@ from .bias import F64, check_univariate
 from .interval import Interval
 from .pooling import fit_arrays, meta_analysis
 from .regression import fit_design
-from .report import format_p
+from .report import Printable, format_p
 from .results import MetaAnalysis
 
 __all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
@@ -35,7 +34,7 @@ __all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
 
 # ---------------------------------------------------------------------------------- trim and fill
 @dataclass(frozen=True, repr=False)
-class TrimAndFill:
+class TrimAndFill(Printable):
     """Result of Duval and Tweedie's trim and fill (metafor ``trimfill``).
 
     Attributes
@@ -139,9 +138,6 @@ class TrimAndFill:
             f"<TrimAndFill {self.estimator} k0={self.k0} side={self.side} "
             f"estimate={self.estimate:.4g} [{self.ci_low:.4g}, {self.ci_high:.4g}]>"
         )
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _pooled(y: F64, v: F64, method: str) -> float:
@@ -316,7 +312,7 @@ def trim_and_fill(
 
 # ---------------------------------------------------------------------------------- fail-safe N
 @dataclass(frozen=True, repr=False)
-class FailSafeN:
+class FailSafeN(Printable):
     """Fail-safe N (metafor ``fsn``).
 
     Attributes
@@ -368,9 +364,6 @@ class FailSafeN:
 
     def __repr__(self) -> str:
         return f"<FailSafeN {self.method} k={self.k} N={self.n}>"
-
-    def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.summary())}</pre>"
 
 
 def _round_up(x: float) -> float:
