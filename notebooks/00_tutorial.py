@@ -156,7 +156,7 @@ for name, fit in (("common effect", ee), ("random effects (REML)", re)):
 assert ee.weights.max() > re.weights.max() and re.ci_high - re.ci_low > ee.ci_high - ee.ci_low
 
 # %%
-metaacu.forest_plot(re, second=ee, favours=("vaccine", "control"), order="year")
+metaacu.forest_plot(re, second=ee, favours=("vaccine", "control"), sort_by="year")
 
 # %% [markdown]
 # The grey diamond is the common-effect estimate. Which model to use is decided before looking at

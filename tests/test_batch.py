@@ -126,7 +126,7 @@ def test_higgins_prediction_interval() -> None:
             assert np.isnan(res.pi_low[j]) or lens[j] == 1
             continue
         pi = metaacu.meta_analysis(y[j, : lens[j]], v[j, : lens[j]], method="DL", test="t").prediction_interval(
-            method="higgins"
+            prediction="higgins"
         )
         assert _close(res.pi_low[j], pi.low) and _close(res.pi_high[j], pi.high)
 

@@ -140,7 +140,7 @@ def test_fail_safe_n_matches_fsn(name, key):
         kwargs["target"] = float(np.mean(case["input"]["yi"])) / 3
     if key == "orwin_weighted":
         kwargs["weighted"] = True
-    f = fail_safe_n(_fit(case), method=key.split("_")[0], **kwargs)
+    f = fail_safe_n(_fit(case), approach=key.split("_")[0], **kwargs)
     assert f.n == ref["fsnum"]
     if "pval" in ref:
         _close(f.pvalue, ref["pval"], CLOSED_RTOL)
@@ -169,7 +169,7 @@ def test_bad_arguments_name_the_culprit():
     with pytest.raises(MetaacuInputError, match="'estimator'"):
         trim_and_fill(res, estimator="L1")
     with pytest.raises(MetaacuInputError, match="'target'"):
-        fail_safe_n(res, method="rosenthal", target=0.1)
+        fail_safe_n(res, approach="rosenthal", target=0.1)
 
 
 def test_results_are_frozen_and_present_themselves():

@@ -128,7 +128,7 @@ def test_sd_from_pvalue_consistent_with_sd_from_t() -> None:
         # metafor conv.fivenum example, rows 1-3 (n = 20, default method "luo/wan/shi")
         ({"minimum": 2, "maximum": 14}, 6.594468, 3.211576),
         ({"q1": 4, "q3": 10}, 6.719500, 4.787076),
-        ({"minimum": 2, "q1": 4, "q3": 10, "maximum": 14, "sd_method_s3": "shi2020"}, 6.938841, 3.679435),
+        ({"minimum": 2, "q1": 4, "q3": 10, "maximum": 14, "sd_estimator_s3": "shi2020"}, 6.938841, 3.679435),
     ],
 )
 def test_mean_sd_from_median_matches_metafor(kwargs: dict, mean: float, sd: float) -> None:
@@ -188,7 +188,7 @@ def test_mean_sd_from_median_simulation_normal_data() -> None:
         {"minimum": lo, "maximum": hi},
         {"q1": q1, "q3": q3},
         {"minimum": lo, "q1": q1, "q3": q3, "maximum": hi},
-        {"minimum": lo, "q1": q1, "q3": q3, "maximum": hi, "sd_method_s3": "shi2020"},
+        {"minimum": lo, "q1": q1, "q3": q3, "maximum": hi, "sd_estimator_s3": "shi2020"},
     ):
         res = mean_sd_from_median(med, n=n, **kwargs)
         assert abs(np.mean(res.sd) / sigma - 1) < 0.02, kwargs.keys()
@@ -243,7 +243,7 @@ def test_combine_many_groups_worked_example_and_raw_data() -> None:
 
 def test_log_or_smd_constants_and_round_trip() -> None:
     # Chinn2000: SMD = ln(OR) / 1.81 (1.81 is pi/sqrt(3) = 1.8138 rounded; relative gap 2e-3)
-    assert log_or_to_smd(1.81) == pytest.approx(1.0, rel=3e-3)
+    assert log_or_to_smd(1.81).value == pytest.approx(1.0, rel=3e-3)
     # metafor escalc(measure="OR2DL"): yi * sqrt(3)/pi, vi * 3/pi^2 (exact)
     smd, v = log_or_to_smd(np.array([0.5, -1.2]), var=np.array([0.04, 0.1]))
     np.testing.assert_allclose(smd, np.array([0.5, -1.2]) * math.sqrt(3) / math.pi, rtol=1e-15)
@@ -312,7 +312,7 @@ def test_change_score_correlation_round_trip(sd_b: float, sd_f: float, r: float)
         (lambda: mean_sd_from_median(5.0, q1=3.0, q3=7.0, maximum=6.0, minimum=1.0, n=20), "maximum"),
         (lambda: mean_sd_from_median(5.0, q1=3.0, q3=7.0, n=4), "n"),
         (lambda: mean_sd_from_median([5.0, 5.0], q1=3.0, q3=[7.0, 2.0], n=20), "q3"),
-        (lambda: mean_sd_from_median(5.0, q1=3.0, q3=7.0, n=20, sd_method_s3="x"), "sd_method_s3"),
+        (lambda: mean_sd_from_median(5.0, q1=3.0, q3=7.0, n=20, sd_estimator_s3="x"), "sd_estimator_s3"),
     ],
 )
 def test_bad_inputs_name_the_argument(call, name: str) -> None:

@@ -178,18 +178,18 @@ def test_meta_regression_keeps_the_adjustments_of_the_effect_sizes_as_notes():
 
 
 # --------------------------------------------------------------------------- subgroup analysis
-@pytest.mark.parametrize("tau2", ["separate", "common"])
-def test_subgroup_analysis_every_call_form_identical(trials, tau2):
+@pytest.mark.parametrize("tau2_mode", ["separate", "common"])
+def test_subgroup_analysis_every_call_form_identical(trials, tau2_mode):
     es = metaacu.effect_sizes("RR", data=trials, labels="trial", **COUNTS)
     g = trials["alloc"].to_numpy()
-    ref = metaacu.subgroup_analysis(es.yi, es.vi, g, labels=es.labels, measure="RR", tau2=tau2)
+    ref = metaacu.subgroup_analysis(es.yi, es.vi, g, labels=es.labels, measure="RR", tau2_mode=tau2_mode)
     frame = trials.assign(yi=es.yi, vi=es.vi)
     for res in (
-        metaacu.subgroup_analysis(es, groups=g, tau2=tau2),
-        metaacu.subgroup_analysis(es, g, tau2=tau2),  # the shorthand, kept: no warning
-        metaacu.subgroup_analysis(es, groups="alloc", data=trials, tau2=tau2),
-        metaacu.subgroup_analysis(es, "alloc", data=trials, tau2=tau2),
-        metaacu.subgroup_analysis("yi", "vi", "alloc", data=frame, labels="trial", measure="RR", tau2=tau2),
+        metaacu.subgroup_analysis(es, groups=g, tau2_mode=tau2_mode),
+        metaacu.subgroup_analysis(es, g, tau2_mode=tau2_mode),  # the shorthand, kept: no warning
+        metaacu.subgroup_analysis(es, groups="alloc", data=trials, tau2_mode=tau2_mode),
+        metaacu.subgroup_analysis(es, "alloc", data=trials, tau2_mode=tau2_mode),
+        metaacu.subgroup_analysis("yi", "vi", "alloc", data=frame, labels="trial", measure="RR", tau2_mode=tau2_mode),
     ):
         same(res, ref)
         assert list(res.groups) == list(ref.groups)

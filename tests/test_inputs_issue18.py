@@ -100,7 +100,7 @@ def test_trim_and_fill_options(kwargs, match, res10):
 @pytest.mark.parametrize("target", [np.nan, np.inf, "0.1"])
 def test_fail_safe_n_target(target, res10):
     with pytest.raises(MetaacuInputError, match="'target'"):
-        metaacu.fail_safe_n(res10, method="orwin", target=target)
+        metaacu.fail_safe_n(res10, approach="orwin", target=target)
 
 
 def test_complex_effects_are_refused():

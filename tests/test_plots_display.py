@@ -200,7 +200,7 @@ SMALL_CELLS = [
     "res = metaacu.meta_analysis(es)",
     "metaacu.forest_plot(res)",
     "metaacu.funnel_plot(res)",
-    "metaacu.forest_plot(res, order='year')",
+    "metaacu.forest_plot(res, sort_by='year')",
     # the user's own pyplot axes: pyplot (inline) or the repr (Agg) shows it, never both
     "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(5, 3))\nmetaacu.funnel_plot(res, ax=ax)",
     # a figure of the user's own, made with pyplot and handed to `inline`

@@ -215,15 +215,15 @@ def test_subgroups_headers_diamonds_and_difference_test():
     assert np.isclose(fp.rows.loc[fp.rows.kind == "study", "weight"].sum(), 100.0)
 
 
-def test_order_by_year_and_extra_columns():
+def test_sort_by_year_and_extra_columns():
     res = rr_fit()
     cols = pd.DataFrame({"Risk of bias": ["low", "low", "some", "high", "low", "high", "some"]})
-    fp = forest_plot(res, order="year", columns=cols)
+    fp = forest_plot(res, sort_by="year", columns=cols)
     labels = list(fp.rows.loc[study_rows(fp), "label"])
     assert [int(s[-4:]) for s in labels] == sorted(int(s[-4:]) for s in LABELS)
     i = int(study_rows(fp)[0])  # Leibing 2002, 6th study
     assert fp.cells[(i, "x:Risk of bias")].get_text() == "high"
-    by_effect = forest_plot(res, order="effect")
+    by_effect = forest_plot(res, sort_by="effect")
     x = by_effect.rows.loc[study_rows(by_effect), "estimate"].to_numpy()
     assert np.all(np.diff(x) >= 0)
 
@@ -251,8 +251,8 @@ def test_bad_arguments_name_the_culprit():
         forest_plot(res, extra_rows=EXTRA.drop(columns="ci_low"))
     with pytest.raises(MetaacuInputError, match="columns"):
         forest_plot(res, columns=pd.DataFrame({"x": [1, 2]}))
-    with pytest.raises(MetaacuInputError, match="order"):
-        forest_plot(res, order="alphabet")
+    with pytest.raises(MetaacuInputError, match="sort_by"):
+        forest_plot(res, sort_by="alphabet")
     with pytest.raises(MetaacuInputError, match="xlim"):
         forest_plot(res, xlim=(0, 2))
 
@@ -304,7 +304,7 @@ def test_no_overlap_with_subgroups_extras_second_model_and_columns(style):
         second=rr_fit(method="EE"),
         extra_rows=EXTRA,
         columns=cols,
-        order="year",
+        sort_by="year",
         favours=("acupuncture", "control"),
     )
     assert_legible(fp.figure)

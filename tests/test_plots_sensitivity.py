@@ -39,7 +39,7 @@ def test_leave_one_out_plot_rows_match_results(bcg_fit):
 
 def test_cumulative_plot_last_step_equals_full_fit(bcg_fit):
     res, d = bcg_fit
-    cum = metaacu.cumulative(res, order=d["year"].to_numpy())
+    cum = metaacu.cumulative(res, sort_by=d["year"].to_numpy())
     fp = cumulative_plot(cum)
     last, full = np.asarray(fp.extra_diamonds[-2].get_xy()), np.asarray(fp.extra_diamonds[-1].get_xy())
     np.testing.assert_allclose(last[:, 0].min(), full[:, 0].min(), rtol=1e-9)

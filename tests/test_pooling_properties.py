@@ -140,6 +140,6 @@ def test_higgins_prediction_interval_uses_k_minus_2():
 
     yi, vi = np.array([0.1, 0.5, 0.3, 0.9, 0.2]), np.array([0.04, 0.02, 0.05, 0.03, 0.02])
     res = metaacu.meta_analysis(yi, vi, method="DL")
-    pi = res.prediction_interval(method="higgins")
+    pi = res.prediction_interval(prediction="higgins")
     half = stats.t.ppf(0.975, 3) * np.sqrt(res.se**2 + res.tau2)
     assert (pi.low, pi.high) == pytest.approx((res.estimate - half, res.estimate + half), rel=1e-14)

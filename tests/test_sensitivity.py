@@ -90,7 +90,7 @@ def test_leave_one_out_matches_metafor(name):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_cumulative_matches_metafor(name):
     case = CASES[name]
-    cum = cumulative(_fit(case), order=case["input"]["order"])
+    cum = cumulative(_fit(case), sort_by=case["input"]["order"])
     assert [lab.removeprefix("Study ") for lab in cum.labels] == case["cumul"]["labels"]
     for key in REFIT_KEYS:
         _close(getattr(cum, key), case["cumul"][key], _key_rtol(case, key), _atol(key))
@@ -154,8 +154,8 @@ def test_cumulative_default_order_and_errors():
     assert cum.labels == res.labels
     assert cum.estimate[-1] == pytest.approx(res.estimate, rel=1e-12)
     assert cum.estimate[0] == pytest.approx(0.1)
-    with pytest.raises(MetaacuInputError, match="order"):
-        cumulative(res, order=[1, 2])
+    with pytest.raises(MetaacuInputError, match="sort_by"):
+        cumulative(res, sort_by=[1, 2])
 
 
 def test_one_study_rows_use_z_for_t_tests_as_metafor():
@@ -200,7 +200,7 @@ def test_blocks_of_refits_are_bit_identical_to_one_array(monkeypatch, method, te
     order = rng.integers(1990, 2020, k)  # with ties
 
     def run():
-        return leave_one_out(res), influence(res), cumulative(res, order=order)
+        return leave_one_out(res), influence(res), cumulative(res, sort_by=order)
 
     monkeypatch.setattr(sensitivity, "CHUNK_ELEMENTS", k * k)  # one (k, k) array: the former code path
     whole = run()
@@ -220,7 +220,7 @@ def test_blocks_cover_every_row_once():
         assert max(b.stop - b.start for b in _blocks(m, k)) == min(m, max(1, CHUNK_ELEMENTS // k))
 
 
-# ------------------------------------------------------------------ cumulative(order=...) keys
+# ---------------------------------------------------------------- cumulative(sort_by=...) keys
 def _five():
     return meta_analysis(
         [0.1, 0.3, 0.35, 0.2, 0.5], [0.02, 0.03, 0.01, 0.02, 0.04], method="DL", labels=["Ann", "Bo", "Cy", "Di", "Ed"]
@@ -228,7 +228,7 @@ def _five():
 
 
 @pytest.mark.parametrize(
-    ("order", "where"),
+    ("keys", "where"),
     [
         ([1, 2, None, 4, 5], "study 'Cy' (index 2)"),
         ([2001.0, np.nan, 1999.0, 2005.0, 2002.0], "study 'Bo' (index 1)"),
@@ -239,21 +239,21 @@ def _five():
         (["b", "e", None, "c", "d"], "study 'Cy' (index 2)"),
     ],
 )
-def test_cumulative_refuses_missing_sort_keys_naming_the_study(order, where):
-    with pytest.raises(MetaacuInputError, match="argument 'order' has a missing or infinite sort key") as exc:
-        cumulative(_five(), order=order)
+def test_cumulative_refuses_missing_sort_keys_naming_the_study(keys, where):
+    with pytest.raises(MetaacuInputError, match="argument 'sort_by' has a missing or infinite sort key") as exc:
+        cumulative(_five(), sort_by=keys)
     assert where in str(exc.value)
 
 
 def test_cumulative_refuses_incomparable_sort_keys():
-    with pytest.raises(MetaacuInputError, match="argument 'order' mixes strings"):
-        cumulative(_five(), order=[1, "a", 2, 3, 4])
-    with pytest.raises(MetaacuInputError, match=r"argument 'order'.*cannot be compared"):
-        cumulative(_five(), order=np.array([1, "a", 2, 3, 4], dtype=object))
+    with pytest.raises(MetaacuInputError, match="argument 'sort_by' mixes strings"):
+        cumulative(_five(), sort_by=[1, "a", 2, 3, 4])
+    with pytest.raises(MetaacuInputError, match=r"argument 'sort_by'.*cannot be compared"):
+        cumulative(_five(), sort_by=np.array([1, "a", 2, 3, 4], dtype=object))
 
 
 @pytest.mark.parametrize(
-    "order",
+    "keys",
     [
         pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"]),
         pd.to_datetime(["2001-03-01", "2000-01-01", "1999-06-30", "2005-01-01", "2002-01-01"], utc=True),
@@ -262,7 +262,7 @@ def test_cumulative_refuses_incomparable_sort_keys():
         pd.Series([2001, 2000, 1999, 2005, 2002], dtype="Int64"),
     ],
 )
-def test_cumulative_sorts_dates_and_strings(order):
-    cum = cumulative(_five(), order=order)
+def test_cumulative_sorts_dates_and_strings(keys):
+    cum = cumulative(_five(), sort_by=keys)
     assert cum.labels == ("Cy", "Bo", "Ann", "Ed", "Di")
     assert cum.order.tolist() == [2, 1, 0, 4, 3]

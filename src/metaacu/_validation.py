@@ -7,6 +7,7 @@ so that a user can find the offending row.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,9 @@ __all__ = [
     "check_level",
     "check_number",
     "check_same_length",
+    "no_other_keywords",
     "readonly",
+    "renamed_argument",
 ]
 
 
@@ -212,6 +215,35 @@ def check_level(level: float, name: str = "level") -> float:
         hint = " (give 0.95, not 95)" if 1.0 < lv < 100.0 else ""
         raise MetaacuInputError(f"argument {name!r} must be in (0, 1){hint}; got {level!r}")
     return lv
+
+
+def renamed_argument(func: str, deprecated: dict[str, Any], old: str, new: str, value: Any, default: Any = None) -> Any:
+    """The value of argument ``new`` of ``func``, or of its old name ``old`` when that was given.
+
+    ``deprecated`` is the function's ``**deprecated`` keywords (old names are kept out of the signature,
+    so that every signature shows one meaning per name); ``old`` is popped from it with a
+    ``DeprecationWarning`` that names the new argument.  Old names are accepted for one release (see
+    "API conventions" in HANDOVER.md).  Giving both names is refused (unless ``value`` is ``new``'s
+    ``default``, which cannot be told apart from not giving it).
+    """
+    if old not in deprecated:
+        return value
+    old_value = deprecated.pop(old)
+    warnings.warn(
+        f"metaacu: {func}({old}=...) is deprecated and will be removed in the next release; use {new}=... instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if not (value is default or (isinstance(value, str) and value == default)):
+        raise MetaacuInputError(f"{func}(): give argument {new!r} only, not also its deprecated name {old!r}")
+    return old_value
+
+
+def no_other_keywords(func: str, deprecated: Mapping[str, Any]) -> None:
+    """Refuse what is left in a function's ``**deprecated`` keywords after :func:`renamed_argument`,
+    as Python refuses an unknown keyword."""
+    if deprecated:
+        raise TypeError(f"{func}() got an unexpected keyword argument {next(iter(deprecated))!r}")
 
 
 def readonly(arr: NDArray[Any]) -> NDArray[Any]:

@@ -73,9 +73,8 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .heterogeneity import q_profile
 from .inference import critical_value
-from .pooling import TESTS, fit_arrays
+from .pooling import fit_arrays, model_options
 from .scaling import exponents, out_of_range, scale_rows
-from .tau2 import TAU2_METHODS
 
 __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysis_batch"]
 
@@ -360,13 +359,14 @@ def _raise_rows(code: NDArray[np.int8], offset: int) -> None:
 
 
 def _check_options(
-    method: str, test: str, level: float, prediction: str, errors: str
+    profile: str, method: str | None, test: str | None, level: float, prediction: str | None, errors: str
 ) -> tuple[str, str, float, str, str]:
+    opts = model_options(profile, method, test, prediction)
     return (
-        check_choice(method, "method", TAU2_METHODS),
-        check_choice(test, "test", TESTS),
+        opts.method,
+        opts.test,
         check_level(level),
-        check_choice(prediction, "prediction", ("test", "higgins")),
+        opts.prediction,
         check_choice(errors, "errors", ("raise", "flag")),
     )
 
@@ -395,14 +395,15 @@ def meta_analysis_batch(
     yi: ArrayLike,
     vi: ArrayLike,
     *,
-    method: str = "REML",
-    test: str = "z",
+    method: str | None = None,
+    test: str | None = None,
     level: float = 0.95,
     lengths: ArrayLike | None = None,
-    prediction: str = "test",
+    prediction: str | None = None,
     tau2_ci: bool = False,
     errors: str = "raise",
     chunk_size: int | None = None,
+    profile: str = "metafor",
 ) -> BatchResult:
     """Fit one random-effects (or common-effect) meta-analysis per row of ``yi``/``vi``.
 
@@ -412,17 +413,18 @@ def meta_analysis_batch(
         Effect sizes and sampling variances, one meta-analysis per row.  Rows with fewer than ``k``
         studies are padded at the end with NaN (in both arrays), or their length is given in
         ``lengths`` (then entries beyond it are ignored, whatever they hold).
-    method : str
+    method : str, optional
         τ² estimator, as in :func:`metaacu.meta_analysis` (``"REML"``, ``"DL"``, ``"PM"``, ``"EE"`` ...).
-        Defaults are metafor's (REML, z), as for ``meta_analysis(profile="metafor")``.
-    test : {"z", "t", "knha", "adhoc"}
+        Default from ``profile`` (REML for "metafor").
+    test : {"z", "t", "knha", "adhoc"}, optional
+        Default from ``profile`` (z for "metafor").
     level : float
         Confidence level (a fraction) of the CI, the prediction interval and the τ² interval.
     lengths : array-like of int, shape (m,), optional
         Number of studies in each row.
-    prediction : {"test", "higgins"}
-        Prediction-interval distribution, as ``MetaAnalysis.prediction_interval(method=...)``;
-        ``"higgins"`` (t, k − 2 df) gives NaN for rows with k < 3.
+    prediction : {"test", "higgins"}, optional
+        Prediction-interval distribution, as in :func:`metaacu.meta_analysis`; ``"higgins"`` (t,
+        k − 2 df) gives NaN for rows with k < 3.  Default from ``profile``.
     tau2_ci : bool
         Also compute the Q-profile confidence interval for τ² (slower: two more root searches).
     errors : {"raise", "flag"}
@@ -430,6 +432,9 @@ def meta_analysis_batch(
     chunk_size : int, optional
         Rows fitted at a time (bounds memory; default ``2**17 // k``).  Ignored for dask input,
         where the dask row chunks are the blocks.
+    profile : {"metafor", "revman5", "cochrane"}
+        Convention profile giving the defaults of ``method``, ``test`` and ``prediction``, as
+        :func:`metaacu.meta_analysis` (``"cochrane"``: REML with HKSJ).
 
     Returns
     -------
@@ -462,7 +467,7 @@ def meta_analysis_batch(
     >>> res.k.tolist(), np.round(res.estimate, 4).tolist()
     ([4, 2], [0.3059, 0.0667])
     """
-    method, test, level, prediction, errors = _check_options(method, test, level, prediction, errors)
+    method, test, level, prediction, errors = _check_options(profile, method, test, level, prediction, errors)
     if _is_dask(yi) or _is_dask(vi):
         stacked = batch_blocks(
             yi,
@@ -567,20 +572,22 @@ def batch_blocks(
     yi: Any,
     vi: Any,
     *,
-    method: str = "REML",
-    test: str = "z",
+    method: str | None = None,
+    test: str | None = None,
     level: float = 0.95,
     lengths: Any = None,
-    prediction: str = "test",
+    prediction: str | None = None,
     tau2_ci: bool = False,
     errors: str = "raise",
+    profile: str = "metafor",
 ) -> Any:
     """Lazy blockwise fit of dask arrays: a dask array of shape ``(m, len(FIELDS))``.
 
     Columns follow :data:`FIELDS`; turn the computed array into a :class:`BatchResult` with
     :meth:`BatchResult.from_array`.  Row chunks of ``yi`` are kept (``vi`` and ``lengths`` are
     rechunked to match) and the study axis is merged into one chunk.  With ``errors="raise"``,
-    computing raises :class:`MetaacuInputError` naming the global row numbers.
+    computing raises :class:`MetaacuInputError` naming the global row numbers.  The arguments are
+    those of :func:`meta_analysis_batch`.
 
     Examples
     --------
@@ -597,7 +604,7 @@ def batch_blocks(
     """
     import dask.array as da
 
-    method, test, level, prediction, errors = _check_options(method, test, level, prediction, errors)
+    method, test, level, prediction, errors = _check_options(profile, method, test, level, prediction, errors)
     y = da.asarray(yi).astype(np.float64)
     v = da.asarray(vi).astype(np.float64)
     if y.ndim != 2 or y.shape != v.shape:

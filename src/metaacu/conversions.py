@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,12 +37,15 @@ from metaacu._validation import (
     check_choice,
     check_level,
     check_same_length,
+    no_other_keywords,
     readonly,
+    renamed_argument,
 )
 
 __all__ = [
     "SMALL_SAMPLE_THRESHOLD",
     "ApproximateMeanSD",
+    "ConvertedEffect",
     "change_score_sd",
     "combine_groups",
     "combine_many_groups",
@@ -223,7 +226,10 @@ def sd_from_pvalue(
 # Medians, quartiles and ranges (approximations)
 @dataclass(frozen=True)
 class ApproximateMeanSD:
-    """Mean and SD *estimated* from a median-based summary; ``approximation`` is always True."""
+    """Mean and SD *estimated* from a median-based summary; ``approximation`` is always True.
+
+    ``method`` describes the scenario and the formulas used (a description, not an argument's value).
+    """
 
     mean: FloatOrArray
     sd: FloatOrArray
@@ -249,7 +255,8 @@ def mean_sd_from_median(
     minimum: ArrayLike | None = None,
     maximum: ArrayLike | None = None,
     n: ArrayLike,
-    sd_method_s3: Literal["wan2014", "shi2020"] = "wan2014",
+    sd_estimator_s3: Literal["wan2014", "shi2020"] = "wan2014",
+    **deprecated: Any,
 ) -> ApproximateMeanSD:
     """APPROXIMATE mean and SD from a median with a range and/or interquartile range.
 
@@ -260,7 +267,7 @@ def mean_sd_from_median(
     * S2, IQR: mean = w (q1+q3)/2 + (1-w) m, w = 0.7 + 0.39/n (Luo eq. 11);
       SD = (q3-q1)/eta(n), eta(n) = 2 Phi^-1((0.75n - 0.125)/(n + 0.25)) (Wan eq. 16).
     * S3, both: mean = w1 (a+b)/2 + w2 (q1+q3)/2 + (1-w1-w2) m, w1 = 2.2/(2.2 + n^0.75),
-      w2 = 0.7 - 0.72/n^0.55 (Luo eq. 15).  SD, ``sd_method_s3="wan2014"`` (default):
+      w2 = 0.7 - 0.72/n^0.55 (Luo eq. 15).  SD, ``sd_estimator_s3="wan2014"`` (default):
       [(b-a)/xi(n) + (q3-q1)/eta(n)] / 2 (Wan et al. 2014, scenario C3, eqs. 12-13);
       ``"shi2020"``: w (b-a)/xi(n) + (1-w)(q3-q1)/eta(n), w = 1/(1 + 0.07 n^0.6) (Shi et al. 2020
       eq. 10), which is the default of metafor's ``conv.fivenum``.
@@ -279,10 +286,20 @@ def mean_sd_from_median(
         Sample extremes (both or neither); ``minimum < maximum``.
     n : array_like
         Group size, whole number >= 5 (metafor's ``conv.fivenum`` also leaves n < 5 unconverted).
-    sd_method_s3 : {"wan2014", "shi2020"}
-        SD estimator in scenario S3.
+    sd_estimator_s3 : {"wan2014", "shi2020"}
+        SD estimator in scenario S3.  ``sd_method_s3=`` is its deprecated old name (``method`` is the
+        τ² estimator everywhere else).
+
+    Returns
+    -------
+    ApproximateMeanSD
+        Its ``method`` describes the formulas used (scenario, equations).
     """
-    check_choice(sd_method_s3, "sd_method_s3", ("wan2014", "shi2020"))
+    sd_estimator_s3 = renamed_argument(
+        "mean_sd_from_median", deprecated, "sd_method_s3", "sd_estimator_s3", sd_estimator_s3, "wan2014"
+    )
+    no_other_keywords("mean_sd_from_median", deprecated)
+    check_choice(sd_estimator_s3, "sd_estimator_s3", ("wan2014", "shi2020"))
     for lo_name, lo, hi_name, hi in (("q1", q1, "q3", q3), ("minimum", minimum, "maximum", maximum)):
         if (lo is None) != (hi is None):
             given, missing = (hi_name, lo_name) if lo is None else (lo_name, hi_name)
@@ -316,7 +333,7 @@ def mean_sd_from_median(
         w1, w2 = 2.2 / (2.2 + nn**0.75), 0.7 - 0.72 / nn**0.55
         mean = w1 * (a["minimum"] + a["maximum"]) / 2.0 + w2 * (a["q1"] + a["q3"]) / 2.0 + (1.0 - w1 - w2) * m
         by_range, by_iqr = (a["maximum"] - a["minimum"]) / _xi(nn), (a["q3"] - a["q1"]) / _eta(nn)
-        if sd_method_s3 == "wan2014":
+        if sd_estimator_s3 == "wan2014":
             sd, sd_ref = 0.5 * (by_range + by_iqr), "Wan et al. 2014 eqs. 12-13"
         else:
             w = 1.0 / (1.0 + 0.07 * nn**0.6)
@@ -383,30 +400,51 @@ def combine_many_groups(
 
 
 # Log odds ratio <-> standardised mean difference
-def _rescale(value: ArrayLike, var: ArrayLike | None, name: str, factor: float) -> Any:
+class ConvertedEffect(NamedTuple):
+    """An effect converted to another scale, with its variance when one was given.
+
+    What :func:`log_or_to_smd` and :func:`smd_to_log_or` return, whether or not ``var`` is given (one
+    return type): ``value`` and ``variance`` are floats for scalar input, read-only arrays otherwise;
+    ``variance`` is ``None`` without ``var``.  Unpacks as ``value, variance = ...``.
+    """
+
+    value: FloatOrArray
+    variance: FloatOrArray | None
+
+
+def _rescale(value: ArrayLike, var: ArrayLike | None, name: str, factor: float) -> ConvertedEffect:
     specs = {name: (value, _ANY)} if var is None else {name: (value, _ANY), "var": (var, _POS)}
     a, scalar = _load(**specs)
-    if var is None:
-        return _out(a[name] * factor, scalar)
-    return _out(a[name] * factor, scalar), _out(a["var"] * factor**2, scalar)
+    variance = None if var is None else _out(a["var"] * factor**2, scalar)
+    return ConvertedEffect(_out(a[name] * factor, scalar), variance)
 
 
-def log_or_to_smd(log_or: ArrayLike, var: ArrayLike | None = None) -> Any:
+def log_or_to_smd(log_or: ArrayLike, var: ArrayLike | None = None) -> ConvertedEffect:
     """Log odds ratio to standardised mean difference (logistic-distribution method).
 
     ``SMD = ln(OR) * sqrt(3)/pi`` (= ln(OR)/1.81) and ``var(SMD) = var(ln OR) * 3/pi^2`` (Chinn 2000;
     Hasselblad & Hedges 1995; Cochrane Handbook v6.4 §10.6; metafor ``escalc(measure="OR2DL")``).
-    Assumes a logistic latent variable with equal spread in both arms.  Returns the SMD, or
-    ``(smd, var_smd)`` when ``var`` (> 0) is given.
+    Assumes a logistic latent variable with equal spread in both arms.  Returns a
+    :class:`ConvertedEffect` ``(value, variance)``: the SMD and, when ``var`` (> 0) is given, its
+    variance (else ``None``).
+
+    Examples
+    --------
+    >>> round(log_or_to_smd(1.81).value, 4)
+    0.9979
+    >>> smd, var_smd = log_or_to_smd(1.81, var=0.09)
+    >>> round(var_smd, 4)
+    0.0274
     """
     return _rescale(log_or, var, "log_or", _LOGIT_SCALE)
 
 
-def smd_to_log_or(smd: ArrayLike, var: ArrayLike | None = None) -> Any:
+def smd_to_log_or(smd: ArrayLike, var: ArrayLike | None = None) -> ConvertedEffect:
     """Standardised mean difference to log odds ratio, the inverse of :func:`log_or_to_smd`.
 
     ``ln(OR) = SMD * pi/sqrt(3)``, ``var(ln OR) = var(SMD) * pi^2/3`` (Chinn 2000; metafor
-    ``transf.dtolnor.logis``).  Returns ``(log_or, var_log_or)`` when ``var`` is given.
+    ``transf.dtolnor.logis``).  Returns a :class:`ConvertedEffect` ``(value, variance)``: the log
+    odds ratio and its variance when ``var`` is given (else ``None``).
     """
     return _rescale(smd, var, "smd", 1.0 / _LOGIT_SCALE)
 

@@ -470,13 +470,32 @@ def change_score_effect_sizes(
     sd_final2: ArrayLike,
     correlation: float | ArrayLike,
     labels: ArrayLike | None = None,
-    vtype: str = "LS",
+    vtype: str | None = None,
+    profile: str | None = None,
 ) -> EffectSizes:
     """Between-arm MD or SMD of change from baseline, imputing each arm's change SD.
 
     ``SD_change = √(SD_b² + SD_f² − 2 r SD_b SD_f)`` (Cochrane Handbook v6.4 §6.5.2.8), with the
     pre-post correlation ``r`` an explicit assumption recorded in ``options`` and
     ``adjustments``.  Use only when change SDs are not reported; run it for several ``r``.
+
+    Parameters
+    ----------
+    measure : {"MD", "SMD"}
+    n1, mean_change1, sd_baseline1, sd_final1, n2, mean_change2, sd_baseline2, sd_final2 : array-like
+        Per arm: size, mean change from baseline, baseline SD and final SD.
+    correlation : float or array-like
+        Assumed pre-post correlation ``r`` in [-1, 1] (one, or one per study).
+    labels : array-like, optional
+        Study labels.
+    vtype : {"LS", "UB", "RevMan5"}, optional
+        SMD variance, as :func:`effect_sizes`: default the ``profile``'s, else ``"LS"``.
+    profile : {"metafor", "revman5", "cochrane"}, optional
+        Convention profile, as :func:`effect_sizes` (it sets the default ``vtype``).
+
+    Returns
+    -------
+    EffectSizes
     """
     from .conversions import change_score_sd
 
@@ -484,7 +503,16 @@ def change_score_effect_sizes(
     sd1 = change_score_sd(sd_baseline1, sd_final1, correlation)
     sd2 = change_score_sd(sd_baseline2, sd_final2, correlation)
     es = effect_sizes(
-        measure, n1=n1, mean1=mean_change1, sd1=sd1, n2=n2, mean2=mean_change2, sd2=sd2, labels=labels, vtype=vtype
+        measure,
+        n1=n1,
+        mean1=mean_change1,
+        sd1=sd1,
+        n2=n2,
+        mean2=mean_change2,
+        sd2=sd2,
+        labels=labels,
+        vtype=vtype,
+        profile=profile,
     )
     r = np.broadcast_to(np.asarray(correlation, dtype=float), es.yi.shape)
     note = f"change-score SDs imputed with pre-post correlation r = {', '.join(f'{x:g}' for x in np.unique(r))}"

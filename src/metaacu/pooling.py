@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -35,15 +37,90 @@ from ._validation import (
 from .escalc import EffectSizes
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .measures import measure_info
-from .profiles import effect_size_note, get_profile
+from .profiles import PREDICTIONS, Profile, effect_size_note, get_profile
 from .results import MetaAnalysis
 from .scaling import exponents, rescale_one, scale_rows, unscale
 from .tau2 import TAU2_METHODS, Tau2Fit, denoise, estimate_tau2
 
-__all__ = ["TESTS", "fit_arrays", "meta_analysis", "resolve_effects"]
+__all__ = [
+    "PREDICTIONS",
+    "TESTS",
+    "ModelOptions",
+    "fit_arrays",
+    "meta_analysis",
+    "model_options",
+    "note_effect_sizes",
+    "pool_effects",
+    "resolve_effects",
+]
 
 F64 = NDArray[np.float64]
 TESTS: Final = ("z", "t", "knha", "adhoc")
+
+
+@dataclass(frozen=True)
+class ModelOptions:
+    """A model's settings with the defaults of its convention profile filled in (:func:`model_options`).
+
+    Attributes
+    ----------
+    profile : Profile
+    method : str
+        τ² estimator.
+    test : str
+    prediction : str
+        Prediction-interval distribution, one of :data:`PREDICTIONS`.
+    """
+
+    profile: Profile
+    method: str
+    test: str
+    prediction: str
+
+
+def model_options(
+    profile: str,
+    method: str | None,
+    test: str | None,
+    prediction: str | None = None,
+    *,
+    methods: Iterable[str] = TAU2_METHODS,
+    tests: Iterable[str] = TESTS,
+) -> ModelOptions:
+    """Resolve ``profile=``: the τ² estimator, test and prediction-interval distribution as given, or
+    the profile's default where ``None``, each checked against its choices.
+
+    Every function that fits a model (:func:`meta_analysis`, :func:`metaacu.subgroup_analysis`,
+    :func:`metaacu.meta_regression`, :func:`metaacu.meta_analysis_batch`) reads its ``profile``
+    here, so a profile means the same everywhere.
+
+    Examples
+    --------
+    >>> opts = model_options("cochrane", None, None)
+    >>> opts.method, opts.test, opts.prediction
+    ('REML', 'knha', 'test')
+    """
+    prof = get_profile(profile)
+    return ModelOptions(
+        profile=prof,
+        method=check_choice(prof.method if method is None else method, "method", methods),
+        test=check_choice(prof.test if test is None else test, "test", tests),
+        prediction=check_choice(prof.pi_method if prediction is None else prediction, "prediction", PREDICTIONS),
+    )
+
+
+def note_effect_sizes(
+    profile: Profile, effects: EffectSizes | None, notes: list[str], *, warn: bool = True, stacklevel: int = 3
+) -> None:
+    """Append to ``notes`` — and, with ``warn``, issue as a ``UserWarning`` — why SMD ``effects`` do not
+    follow ``profile``'s convention (:func:`metaacu.profiles.effect_size_note`); nothing when they do.
+
+    ``stacklevel`` is given to :func:`warnings.warn`: 3 is the caller of the function that calls this.
+    """
+    if effects is not None and (mismatch := effect_size_note(profile, effects.measure, effects.options)):
+        notes.append(mismatch)
+        if warn:
+            warnings.warn(f"metaacu: {mismatch}", UserWarning, stacklevel=stacklevel)
 
 
 def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
@@ -209,7 +286,10 @@ def meta_analysis(
         is, with a note and a ``UserWarning`` saying to compute it with
         ``effect_sizes("SMD", ..., profile=profile)``.
     prediction : {"test", "higgins"}, optional
-        Default distribution for :meth:`MetaAnalysis.prediction_interval`.
+        Prediction-interval distribution: ``"test"`` (the test's: normal for ``"z"``, t with k − 1 df
+        otherwise; metafor) or ``"higgins"`` (t with k − 2 df, Higgins et al. 2009).  The default of
+        :meth:`MetaAnalysis.prediction_interval` (``MetaAnalysis.prediction``) and of every table and
+        plot of the result.  Default from ``profile``.
 
     Returns
     -------
@@ -228,15 +308,27 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (0.3059, 0.0078)
     """
-    prof = get_profile(profile)
-    method = check_choice(prof.method if method is None else method, "method", TAU2_METHODS)
-    test = check_choice(prof.test if test is None else test, "test", TESTS)
-    pi_method = check_choice(prof.pi_method if prediction is None else prediction, "prediction", ("test", "higgins"))
-    level = check_level(level)
+    opts = model_options(profile, method, test, prediction)
+    return pool_effects(yi, vi, labels, measure, opts, check_level(level))
+
+
+def pool_effects(
+    yi: ArrayLike | EffectSizes,
+    vi: ArrayLike | None,
+    labels: ArrayLike | None,
+    measure: str | None,
+    opts: ModelOptions,
+    level: float,
+    *,
+    warn: bool = True,
+) -> MetaAnalysis:
+    """:func:`meta_analysis` once its options are resolved (:func:`model_options`) and ``level`` checked:
+    the one fit of every intercept-only model, also of each subgroup of
+    :func:`metaacu.subgroup_analysis`.  With ``warn=False`` effect sizes computed under another SMD
+    convention than the profile's are noted but not warned about (the caller has warned once)."""
     y, v, labs, measure, effects, notes = resolve_effects(yi, vi, labels, measure)
-    if effects is not None and (mismatch := effect_size_note(prof, effects.measure, effects.options)):
-        notes.append(mismatch)
-        warnings.warn(f"metaacu: {mismatch}", UserWarning, stacklevel=2)
+    note_effect_sizes(opts.profile, effects, notes, warn=warn, stacklevel=4)
+    method, test = opts.method, opts.test
     k = y.size
     if k == 1 and test != "z":
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
@@ -253,7 +345,7 @@ def meta_analysis(
         one = {name: val[0] for name, val in res.items()}
     if not one["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {int(one['iterations'])} iterations")
-        warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)
+        warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=3)
     if one["at_boundary"]:
         notes.append("tau2 estimate truncated at 0 (on the boundary of the parameter space)")
     if one["maxima"] > 1:
@@ -263,7 +355,7 @@ def meta_analysis(
             f"tau2 = {one['alt_tau2']:.6g} (log-likelihood {one['alt_loglik']:.6g})"
         )
         notes.append(msg)
-        warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=2)
+        warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=3)
     w = 1.0 / (vs + (np.ldexp(one["tau2"], -2 * e) if e else one["tau2"]))  # percent weights: scale-free
     return MetaAnalysis(
         estimate=float(one["estimate"]),
@@ -293,8 +385,8 @@ def meta_analysis(
         iterations=int(one["iterations"]),
         tau2_at_boundary=bool(one["at_boundary"]),
         s2=float(one["s2"]),
-        pi_method=pi_method,
-        profile=profile,
+        pi_method=opts.prediction,
+        profile=opts.profile.name,
         notes=tuple(notes),
         effects=effects,
         tau2_maxima=int(one["maxima"]),

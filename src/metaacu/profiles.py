@@ -1,9 +1,13 @@
 """Named convention profiles, so that a user can reproduce an analysis made with another tool.
 
-A profile sets defaults in two places: :func:`metaacu.meta_analysis` (τ² estimator, test,
-prediction interval) and :func:`metaacu.effect_sizes` (the SMD formula, ``smd_vtype``).  Effect
-sizes are computed before the model, so ``meta_analysis(es, profile=...)`` cannot change them: it
-checks them instead (:func:`effect_size_note`) and says how to recompute them.
+A profile sets defaults in two places: every function that fits a model —
+:func:`metaacu.meta_analysis`, :func:`metaacu.subgroup_analysis`, :func:`metaacu.meta_regression`,
+:func:`metaacu.meta_analysis_batch` — takes ``profile=`` for the defaults of ``method`` (τ²
+estimator), ``test`` and ``prediction`` (read by :func:`metaacu.pooling.model_options`), and
+:func:`metaacu.effect_sizes` and :func:`metaacu.change_score_effect_sizes` take it for the SMD
+formula (``smd_vtype``).  Effect sizes are computed before the model, so ``meta_analysis(es,
+profile=...)`` cannot change them: it checks them instead (:func:`effect_size_note`) and says how to
+recompute them.
 """
 
 from __future__ import annotations
@@ -14,7 +18,12 @@ from typing import Any, Final
 
 from ._validation import check_choice
 
-__all__ = ["PROFILES", "Profile", "effect_size_note", "get_profile"]
+__all__ = ["PREDICTIONS", "PROFILES", "Profile", "effect_size_note", "get_profile"]
+
+#: Prediction-interval distributions (the argument ``prediction`` everywhere): ``"test"`` — the
+#: test's distribution (normal for z, t with k - 1 df otherwise; metafor) — or ``"higgins"`` (t with
+#: k - 2 df, Higgins, Thompson & Spiegelhalter 2009).
+PREDICTIONS: Final = ("test", "higgins")
 
 
 @dataclass(frozen=True)
@@ -29,8 +38,8 @@ class Profile:
     test : str
         ``"z"``, ``"t"``, ``"knha"`` or ``"adhoc"``.
     pi_method : str
-        Prediction-interval distribution: ``"test"`` (the test's: z, or t with k − 1 df) or
-        ``"higgins"`` (t with k − 2 df).
+        Default ``prediction``, the prediction-interval distribution: ``"test"`` (the test's: z, or t
+        with k − 1 df) or ``"higgins"`` (t with k − 2 df).  Read it as :attr:`prediction`.
     smd_vtype : str
         SMD formula (``vtype``) that :func:`metaacu.effect_sizes` uses by default under this profile,
         and that :func:`metaacu.meta_analysis` checks an SMD :class:`~metaacu.EffectSizes` against.
@@ -43,6 +52,11 @@ class Profile:
     pi_method: str
     smd_vtype: str
     description: str
+
+    @property
+    def prediction(self) -> str:
+        """The profile's default ``prediction`` (stored as ``pi_method``)."""
+        return self.pi_method
 
 
 PROFILES: Final[dict[str, Profile]] = {

@@ -40,7 +40,6 @@ from scipy import special
 from ._validation import (
     MetaacuInputError,
     as_float_array,
-    check_choice,
     check_labels,
     check_level,
     check_same_length,
@@ -49,6 +48,7 @@ from ._validation import (
 from .design import check_rank, design_matrix, design_terms, moderator_frame
 from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
+from .pooling import model_options, note_effect_sizes
 from .regression_result import MetaRegression
 from .scaling import rescale_one
 from .tau2 import SCAN_GRID, RowFunction, estimate_tau2, solve_decreasing, solve_in_bracket
@@ -244,11 +244,12 @@ def meta_regression(
     moderators: pd.DataFrame | ArrayLike | str | Sequence[str] | None = None,
     *,
     data: pd.DataFrame | None = None,
-    method: str = "REML",
-    test: str = "z",
+    method: str | None = None,
+    test: str | None = None,
     level: float = 0.95,
     intercept: bool = True,
     labels: ArrayLike | str | None = None,
+    profile: str = "metafor",
 ) -> MetaRegression:
     """Mixed-effects meta-regression of effect sizes on study-level moderators.
 
@@ -271,12 +272,13 @@ def meta_regression(
         a list of column names selects those columns of ``data``.
     data : DataFrame, optional
         If given, ``yi``, ``vi``, ``moderators`` and ``labels`` may be column names.
-    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}
+    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}, optional
         Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0); all are checked
-        against metafor fixtures.
-    test : {"z", "t", "knha", "adhoc"}
+        against metafor fixtures.  Default from ``profile`` (REML for "metafor").
+    test : {"z", "t", "knha", "adhoc"}, optional
         Wald z / χ² tests; t / F tests with ``k − p`` df (``"t"`` unscaled, ``"knha"`` with the
-        Knapp-Hartung factor, ``"adhoc"`` with the factor truncated below at 1).
+        Knapp-Hartung factor, ``"adhoc"`` with the factor truncated below at 1).  Default from
+        ``profile``.
     level : float
         Confidence level, a fraction.
     intercept : bool
@@ -284,6 +286,11 @@ def meta_regression(
         as R's ``model.matrix``).
     labels : array-like or str, optional
         Study labels (or a column of ``data``).
+    profile : {"metafor", "revman5", "cochrane"}
+        Convention profile giving the defaults of ``method`` and ``test``, as
+        :func:`metaacu.meta_analysis` (an SMD :class:`EffectSizes` computed under another convention
+        is noted and warned about).  A meta-regression has no ``prediction`` option: its
+        ``predict()`` intervals use the test's distribution.
 
     Returns
     -------
@@ -307,8 +314,8 @@ def meta_regression(
     >>> round(float(res.estimate[1]), 4)
     0.1029
     """
-    method = check_choice(method, "method", REGRESSION_METHODS)
-    test = check_choice(test, "test", REGRESSION_TESTS)
+    opts = model_options(profile, method, test, methods=REGRESSION_METHODS, tests=REGRESSION_TESTS)
+    method, test = opts.method, opts.test
     lv = check_level(level)
     vi, moderators = effects_shorthand(yi, vi, moderators, "moderators")  # meta_regression(effect_sizes, mods)
     if moderators is None:
@@ -327,6 +334,7 @@ def meta_regression(
         labels = yi.labels if labels is None else labels
         es = yi
         yi, vi, notes = es.yi, es.vi, list(es.adjustments)
+        note_effect_sizes(opts.profile, es, notes)
     elif vi is None:
         raise MetaacuInputError("argument 'vi' is required when 'yi' is not an EffectSizes object")
     named = check_labels(labels)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._validation import MetaacuInputError, check_choice, check_level
+from ._validation import MetaacuInputError, check_choice, check_level, no_other_keywords, renamed_argument
 from .inference import critical_value
 from .interval import Interval
 from .measures import MeasureInfo, measure_info
+from .profiles import PREDICTIONS
 from .report import Printable, scale_label
 
 if TYPE_CHECKING:
@@ -66,7 +67,9 @@ class MetaAnalysis(Printable):
     s2 : float
         Knapp-Hartung scale factor ``Σwᵢ(yᵢ − μ̂)²/(k − 1)`` (1 for z tests).
     pi_method : str
-        Default prediction-interval distribution: ``"test"`` (as metafor) or ``"higgins"`` (t, k − 2).
+        Prediction-interval distribution, the ``prediction=`` the model was fitted with and the default
+        of :meth:`prediction_interval`: ``"test"`` (as metafor) or ``"higgins"`` (t, k − 2).  Read it
+        as :attr:`prediction` (the field keeps its name so that stored results still load).
     profile : str
         Name of the convention profile used, if any.
     notes : tuple of str
@@ -140,16 +143,36 @@ class MetaAnalysis(Printable):
         dist = "normal" if not np.isfinite(self.df) else f"t, {self.df:g} df"
         return Interval(self.estimate - c * self.se, self.estimate + c * self.se, lv, f"Wald ({dist})")
 
-    def prediction_interval(self, level: float | None = None, *, method: str | None = None) -> Interval:
-        """Prediction interval for the true effect in a new study.
+    @property
+    def prediction(self) -> str:
+        """The prediction-interval distribution (``"test"`` or ``"higgins"``): the model's ``prediction=``
+        argument, the default of :meth:`prediction_interval` (stored as ``pi_method``)."""
+        return self.pi_method
 
-        ``μ̂ ± crit·√(SE² + τ²)``.  ``method="test"`` (metafor): ``crit`` from the test's
-        distribution — normal for ``test="z"``, t with k − 1 df otherwise.  ``method="higgins"``:
-        t with k − 2 df (Higgins, Thompson & Spiegelhalter 2009, J R Stat Soc A 172:137, eq. 12);
-        needs k ≥ 3.
+    def prediction_interval(
+        self, level: float | None = None, *, prediction: str | None = None, **deprecated: Any
+    ) -> Interval:
+        """Prediction interval for the true effect in a new study: ``μ̂ ± crit·√(SE² + τ²)``.
+
+        Parameters
+        ----------
+        level : float, optional
+            Coverage, a fraction (default: the model's ``level``).
+        prediction : {"test", "higgins"}, optional
+            ``"test"`` (metafor): ``crit`` from the test's distribution — normal for ``test="z"``, t
+            with k − 1 df otherwise.  ``"higgins"``: t with k − 2 df (Higgins, Thompson &
+            Spiegelhalter 2009, J R Stat Soc A 172:137, eq. 12); needs k ≥ 3.  Default: the model's
+            :attr:`prediction` (``meta_analysis(..., prediction=)``).  ``method=`` is its deprecated
+            old name.
+
+        Returns
+        -------
+        Interval
         """
+        prediction = renamed_argument("prediction_interval", deprecated, "method", "prediction", prediction)
+        no_other_keywords("prediction_interval", deprecated)
         lv = self.level if level is None else check_level(level)
-        how = check_choice(self.pi_method if method is None else method, "method", ("test", "higgins"))
+        how = check_choice(self.pi_method if prediction is None else prediction, "prediction", PREDICTIONS)
         if how == "higgins":
             if self.k < 3:
                 raise MetaacuInputError("a Higgins-Thompson-Spiegelhalter prediction interval needs k >= 3 studies")

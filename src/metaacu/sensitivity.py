@@ -29,8 +29,9 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from ._validation import MetaacuInputError
+from ._validation import MetaacuInputError, no_other_keywords, renamed_argument
 from .interval import Interval
+from .ordering import study_order
 from .pooling import fit_arrays
 from .report import Printable
 from .results import MetaAnalysis
@@ -403,40 +404,6 @@ def influence(result: MetaAnalysis) -> Influence:
     )
 
 
-def _order_index(order: ArrayLike, labels: tuple[str, ...]) -> NDArray[np.intp]:
-    """Indices of the studies in increasing order of the sort keys ``order`` (a stable sort),
-    refusing keys that cannot be ordered: missing (None, NaN, NaT, NA), infinite or incomparable."""
-    k = len(labels)
-    keys = np.asarray(order)
-    if keys.ndim != 1 or keys.shape[0] != k:
-        raise MetaacuInputError(f"argument 'order' must hold one sort key per study ({k}); got shape {keys.shape}")
-    if keys.dtype.kind in "US" and not isinstance(order, np.ndarray):
-        # numpy turns [1, "a", 2] into the strings "1", "a", "2": refuse rather than sort digits as text
-        mixed = [i for i, x in enumerate(np.asarray(order, dtype=object)) if not isinstance(x, (str, bytes))]
-        if mixed:
-            raise MetaacuInputError(
-                f"argument 'order' mixes strings with other sort keys (e.g. {labels[mixed[0]]!r}, "
-                f"index {mixed[0]}); give keys of one type"
-            )
-    bad = np.asarray(pd.isna(keys), dtype=bool)
-    if keys.dtype.kind in "fc":
-        bad |= ~np.isfinite(keys)
-    if bad.any():
-        where = np.flatnonzero(bad)
-        named = ", ".join(f"{labels[i]!r} (index {i})" for i in where[:5])
-        more = f" and {where.size - 5} more" if where.size > 5 else ""
-        raise MetaacuInputError(
-            f"argument 'order' has a missing or infinite sort key for "
-            f"{'study' if where.size == 1 else 'studies'} {named}{more}"
-        )
-    try:
-        return np.argsort(keys, kind="stable")
-    except TypeError as exc:  # e.g. numbers mixed with strings in an object array
-        raise MetaacuInputError(
-            f"argument 'order' has sort keys that cannot be compared with each other: {exc}"
-        ) from None
-
-
 @dataclass(frozen=True, repr=False)
 class Cumulative(_Refits):
     """Cumulative meta-analysis (metafor ``cumul``): row *j* pools the first *j* studies in ``order``.
@@ -446,7 +413,8 @@ class Cumulative(_Refits):
     labels : tuple of str
         Label of the study added at each step.
     order : ndarray of int
-        Indices (into the original studies) in the order they were added.
+        Indices (into the original studies) in the order they were added: the permutation that
+        ``sort_by`` gave.
     estimate, se, statistic, pvalue, ci_low, ci_high, q, q_pvalue, tau2, i2, h2 : ndarray
         Results after each addition.
     """
@@ -470,20 +438,24 @@ class Cumulative(_Refits):
         )
 
 
-def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulative:
+def cumulative(result: MetaAnalysis, sort_by: ArrayLike | None = None, **deprecated: Any) -> Cumulative:
     """Cumulative meta-analysis, adding studies one at a time.
 
     Parameters
     ----------
     result : MetaAnalysis
         A fitted model.
-    order : array-like, optional
-        One sort key per study (e.g. publication years); studies are added in increasing order of
-        the key, ties kept in their original order (a stable sort, as R's ``order``).  Default: the
-        order of the data.  Give keys, not a permutation from ``argsort`` (metafor warns about the
-        same mistake).  Numbers, strings and dates (``datetime64``, pandas timestamps) all work; a
-        missing key (None, NaN, NaT, ``pd.NA``), an infinite one or keys that cannot be compared
-        raise :class:`~metaacu.MetaacuInputError` naming the studies concerned.
+    sort_by : {"year", "effect", "weight"} or array-like, optional
+        The order in which studies are added, as :func:`metaacu.forest_plot`'s ``sort_by``
+        (:mod:`metaacu.ordering`): ``"year"`` (a four-digit year in each label), ``"effect"``
+        (ascending), ``"weight"`` (largest first), or one sort key per study (e.g. publication
+        years), studies added in increasing order of the key, ties kept in their original order (a
+        stable sort, as R's ``order``).  Default: the order of the data.  Give keys, not a
+        permutation from ``argsort`` (metafor warns about the same mistake).  Numbers, strings and
+        dates (``datetime64``, pandas timestamps) all work; a missing key (None, NaN, NaT,
+        ``pd.NA``), an infinite one or keys that cannot be compared raise
+        :class:`~metaacu.MetaacuInputError` naming the studies concerned.  ``order=`` is its
+        deprecated old name.
 
     Returns
     -------
@@ -498,13 +470,15 @@ def cumulative(result: MetaAnalysis, order: ArrayLike | None = None) -> Cumulati
     --------
     >>> from metaacu import meta_analysis
     >>> res = meta_analysis([0.1, 0.3, 0.35], [0.02, 0.03, 0.01], method="EE")
-    >>> cum = cumulative(res, order=[2001, 1995, 1998])
+    >>> cum = cumulative(res, sort_by=[2001, 1995, 1998])
     >>> cum.labels
     ('Study 2', 'Study 3', 'Study 1')
     """
+    sort_by = renamed_argument("cumulative", deprecated, "order", "sort_by", sort_by)
+    no_other_keywords("cumulative", deprecated)
     res = _check_result(result, "cumulative", 1)
     k = res.k
-    idx = np.arange(k) if order is None else _order_index(order, res.labels)
+    idx = study_order(sort_by, res.labels, effects=res.yi, weights=res.weights)
     step = np.empty(k, dtype=np.intp)
     step[idx] = np.arange(k)  # study idx[j] enters at step j: row j keeps the studies with step ≤ j
     out = _refit(res, k, lambda rows: step[None, :] <= np.arange(rows.start, rows.stop)[:, None])

@@ -1,15 +1,16 @@
 """Subgroup analysis: pooled effects per subgroup and a test of subgroup differences.
 
-Two conventions:
+Two conventions (the argument ``tau2_mode``):
 
-* ``tau2="separate"`` (RevMan, R meta's default): each subgroup is its own meta-analysis with its own
-  τ²; the test of subgroup differences is Cochran's Q of the subgroup estimates around their
-  inverse-variance weighted mean, with weights ``1/SE²`` of the subgroup estimates (a
-  fixed-effect test), df = G − 1 (Borenstein et al. 2009, ch. 19; Cochrane Handbook §10.11.3.1).
-* ``tau2="common"``: one τ² shared by all subgroups, i.e. the meta-regression on the group factor
-  (metafor: ``rma(yi, vi, mods = ~ factor(g))``); the test is its omnibus QM (χ²(G − 1), or
-  F(G − 1, k − G) with ``test="knha"``) and the subgroup estimates are the coefficients of
-  ``mods = ~ factor(g) - 1``.
+* ``tau2_mode="separate"`` (RevMan; R meta's default ``tau.common = FALSE``): each subgroup is its
+  own meta-analysis with its own τ²; the test of subgroup differences is Cochran's Q of the
+  subgroup estimates around their inverse-variance weighted mean, with weights ``1/SE²`` of the
+  subgroup estimates (a fixed-effect test), df = G − 1 (Borenstein et al. 2009, ch. 19; Cochrane
+  Handbook §10.11.3.1).
+* ``tau2_mode="common"`` (R meta's ``tau.common = TRUE``): one τ² shared by all subgroups, i.e. the
+  meta-regression on the group factor (metafor: ``rma(yi, vi, mods = ~ factor(g))``); the test is
+  its omnibus QM (χ²(G − 1), or F(G − 1, k − G) with ``test="knha"``) and the subgroup estimates
+  are the coefficients of ``mods = ~ factor(g) - 1``.
 
 References
 ----------
@@ -22,18 +23,26 @@ Viechtbauer W. J Stat Softw 2010;36(3) (meta-regression with a factor).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, check_choice, check_digits, check_level, readonly
+from ._validation import (
+    MetaacuInputError,
+    check_choice,
+    check_digits,
+    check_level,
+    no_other_keywords,
+    readonly,
+    renamed_argument,
+)
 from .escalc import EffectSizes, data_column, effects_shorthand
 from .inference import q_heterogeneity, tau2_heterogeneity, typical_variance
 from .measures import measure_info
-from .pooling import TESTS, meta_analysis, resolve_effects
+from .pooling import TESTS, ModelOptions, model_options, note_effect_sizes, pool_effects, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
 from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
 from .results import MetaAnalysis
@@ -52,20 +61,20 @@ class SubgroupAnalysis(Printable):
     Attributes
     ----------
     groups : dict of str to MetaAnalysis
-        One model per subgroup, in order of first appearance.  With ``tau2="common"`` each has the
+        One model per subgroup, in order of first appearance.  With ``tau2_mode="common"`` each has the
         common τ² and the estimate, SE and tests of the meta-regression ``~ factor(g) - 1``; its
         ``q`` is the subgroup's own Cochran's Q.
     overall : MetaAnalysis
-        The model for all studies together (same method and test).
+        The model for all studies together (same method, test and prediction).
     q_between, q_between_df, q_between_pvalue : float, int, float
-        Test of subgroup differences (see the module notes); under ``tau2="common"`` with
+        Test of subgroup differences (see the module notes); under ``tau2_mode="common"`` with
         ``test="knha"`` ``q_between`` is an F statistic with df (``q_between_df``, ``q_between_df2``).
     q_between_test : str
         ``"chi2"`` or ``"F"``.
     q_between_df2 : float
         Denominator df of the F test (``inf`` for χ²).
     tau2_mode : str
-        ``"separate"`` or ``"common"``.
+        ``"separate"`` or ``"common"`` (the argument ``tau2_mode``).
     tau2_common : float
         The shared τ² (NaN for ``"separate"``).
     group_of : tuple of str
@@ -201,14 +210,14 @@ def _common_group_model(
     members: list[NDArray[np.bool_]],
     names: list[str],
     labs: tuple[str, ...],
-    method: str,
-    test: str,
+    opts: ModelOptions,
     level: float,
     measure: str | None,
 ) -> dict[str, MetaAnalysis]:
     """Per-group MetaAnalysis objects sharing the common τ² (coefficients of ``~ factor(g) - 1``)."""
     from .regression import fit_design
 
+    method, test = opts.method, opts.test
     x = np.column_stack([m.astype(float) for m in members])
     fit = fit_design(y, v, x, names, method=method, test=test, level=level, intercept=False)
     tau2 = fit["tau2"]
@@ -255,6 +264,8 @@ def _common_group_model(
             iterations=int(fit["iterations"]),
             tau2_at_boundary=bool(method != "EE" and tau2 == 0),
             s2=float(fit["s2"]),
+            pi_method=opts.prediction,
+            profile=opts.profile.name,
             notes=(f"common tau2 = {tau2:.6g} estimated from all {len(y)} studies (meta-regression on the subgroup)",),
         )
     return out
@@ -266,12 +277,15 @@ def subgroup_analysis(
     groups: ArrayLike | str | None = None,
     *,
     data: pd.DataFrame | None = None,
-    method: str = "REML",
-    test: str = "z",
-    tau2: str = "separate",
+    method: str | None = None,
+    test: str | None = None,
+    tau2_mode: str = "separate",
     labels: ArrayLike | str | None = None,
     measure: str | None = None,
     level: float = 0.95,
+    profile: str = "metafor",
+    prediction: str | None = None,
+    **deprecated: Any,
 ) -> SubgroupAnalysis:
     """Pool within subgroups and test whether the subgroup effects differ.
 
@@ -297,15 +311,25 @@ def subgroup_analysis(
         Subgroup label of each study (any hashable; shown as ``str``), or a column of ``data``.
     data : DataFrame, optional
         If given, ``yi``, ``vi``, ``groups`` and ``labels`` may be column names.
-    method : str
-        τ² estimator (any of :data:`metaacu.tau2.TAU2_METHODS` for ``"separate"``; EE, DL, HE, ML,
-        REML or PM for ``"common"``).
-    test : str
-        ``"z"`` or ``"knha"`` (``"t"``/``"adhoc"`` also allowed with ``"separate"``).
-    tau2 : {"separate", "common"}
-        One τ² per subgroup (RevMan / R meta) or one τ² shared by all (metafor meta-regression).
+    method : str, optional
+        τ² estimator, any of :data:`metaacu.tau2.TAU2_METHODS` (for ``"common"`` those of
+        :data:`metaacu.regression.REGRESSION_METHODS`).  Default from ``profile`` (REML for "metafor").
+    test : str, optional
+        ``"z"``, ``"t"``, ``"knha"`` or ``"adhoc"``, as :func:`metaacu.meta_analysis`.  Default from
+        ``profile``.
+    tau2_mode : {"separate", "common"}
+        One τ² per subgroup (RevMan; R meta's ``tau.common = FALSE``) or one τ² shared by all
+        (``tau.common = TRUE``; metafor's meta-regression on the group factor).  ``tau2=`` is its
+        deprecated old name (``tau2`` is a number everywhere else).
     labels, measure, level :
         As :func:`metaacu.meta_analysis`.
+    profile : {"metafor", "revman5", "cochrane"}
+        Convention profile giving the defaults of ``method``, ``test`` and ``prediction``, as
+        :func:`metaacu.meta_analysis` (an SMD computed under another convention is noted and warned
+        about once).
+    prediction : {"test", "higgins"}, optional
+        Prediction-interval distribution of the subgroup and overall models, as
+        :func:`metaacu.meta_analysis`.  Default from ``profile``.
 
     Returns
     -------
@@ -323,19 +347,21 @@ def subgroup_analysis(
     >>> list(res.groups), round(res.q_between, 4)
     (['a', 'b'], 6.6667)
     """
-    mode = check_choice(tau2, "tau2", TAU2_MODES)
+    tau2_mode = renamed_argument("subgroup_analysis", deprecated, "tau2", "tau2_mode", tau2_mode, "separate")
+    no_other_keywords("subgroup_analysis", deprecated)
+    mode = check_choice(tau2_mode, "tau2_mode", TAU2_MODES)
     if mode == "separate":
-        method = check_choice(method, "method", TAU2_METHODS)
-        test = check_choice(test, "test", TESTS)
+        opts = model_options(profile, method, test, prediction, methods=TAU2_METHODS, tests=TESTS)
     else:
-        method = check_choice(method, "method", REGRESSION_METHODS)
-        test = check_choice(test, "test", REGRESSION_TESTS)
+        opts = model_options(profile, method, test, prediction, methods=REGRESSION_METHODS, tests=REGRESSION_TESTS)
+    method, test = opts.method, opts.test
     lv = check_level(level)
     vi, groups = effects_shorthand(yi, vi, groups, "groups")  # subgroup_analysis(effect_sizes, groups)
     yi, vi, groups, labels = (
         data_column(data, n, a) for n, a in (("yi", yi), ("vi", vi), ("groups", groups), ("labels", labels))
     )
     y, v, labs, measure, es, notes = resolve_effects(yi, vi, labels, measure)
+    note_effect_sizes(opts.profile, es, notes, warn=False)  # the overall model below warns
     k = y.size
     labels = es.labels if es is not None and labels is None else labels
     g = _group_labels(groups, k)
@@ -351,9 +377,9 @@ def subgroup_analysis(
             + ("; no within-subgroup heterogeneity can be estimated" if mode == "separate" else "")
         )
     if es is not None and labels is es.labels:
-        overall = meta_analysis(es, method=method, test=test, level=lv)
+        overall = pool_effects(es, None, None, None, opts, lv)
     else:
-        overall = meta_analysis(y, v, method=method, test=test, level=lv, labels=labs, measure=measure)
+        overall = pool_effects(y, v, labs, measure, opts, lv)
     reg: MetaRegression | None = None
     if mode == "separate":
         fits: dict[str, MetaAnalysis] = {}
@@ -361,20 +387,13 @@ def subgroup_analysis(
             if m.sum() == 1 and test != "z":
                 raise MetaacuInputError(
                     f"subgroup {n!r} (argument 'groups', study index {int(np.flatnonzero(m)[0])}) holds one study; "
-                    f"test={test!r} needs at least 2 per subgroup: use test='z' or tau2='common'"
+                    f"test={test!r} needs at least 2 per subgroup: use test='z' or tau2_mode='common'"
                 )
             if es is not None and labels is es.labels:  # keep the arm data for forest plots
-                fits[n] = meta_analysis(es.subset(m), method=method, test=test, level=lv)
+                fits[n] = pool_effects(es.subset(m), None, None, None, opts, lv, warn=False)
             else:
-                fits[n] = meta_analysis(
-                    y[m],
-                    v[m],
-                    method=method,
-                    test=test,
-                    level=lv,
-                    labels=[lab for lab, keep in zip(labs, m, strict=True) if keep],
-                    measure=measure,
-                )
+                group_labels = [lab for lab, keep in zip(labs, m, strict=True) if keep]
+                fits[n] = pool_effects(y[m], v[m], group_labels, measure, opts, lv, warn=False)
         est = np.array([f.estimate for f in fits.values()])
         w = 1.0 / np.array([f.se for f in fits.values()]) ** 2
         qb = float((w * (est - (w * est).sum() / w.sum()) ** 2).sum())
@@ -389,11 +408,11 @@ def subgroup_analysis(
     else:
         if k <= len(names):
             raise MetaacuInputError(
-                f"tau2='common' needs more studies than subgroups (k = {k}, {len(names)} subgroups)"
+                f"tau2_mode='common' needs more studies than subgroups (k = {k}, {len(names)} subgroups)"
             )
         frame = pd.DataFrame({"group": pd.Categorical(g, categories=names)})
         reg = meta_regression(y, v, frame, method=method, test=test, level=lv, labels=labs)
-        fits = _common_group_model(y, v, members, names, labs, method, test, lv, measure)
+        fits = _common_group_model(y, v, members, names, labs, opts, lv, measure)
         qb, qb_df, qb_p = reg.qm, reg.qm_df, reg.qm_pvalue
         qtest, df2, tau2_common = reg.qm_test, reg.df, reg.tau2
     return SubgroupAnalysis(

@@ -15,13 +15,24 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, check_bool, check_choice, check_digits, check_int, check_level, check_number
+from ._validation import (
+    MetaacuInputError,
+    check_bool,
+    check_choice,
+    check_digits,
+    check_int,
+    check_level,
+    check_number,
+    no_other_keywords,
+    renamed_argument,
+)
 from .bias import F64, check_univariate
 from .interval import Interval
 from .pooling import fit_arrays, meta_analysis
@@ -29,7 +40,10 @@ from .regression import fit_design
 from .report import Printable, format_p
 from .results import MetaAnalysis
 
-__all__ = ["FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
+__all__ = ["FAIL_SAFE_APPROACHES", "FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
+
+#: The approaches of :func:`fail_safe_n` (metafor ``fsn``'s ``type``).
+FAIL_SAFE_APPROACHES: Final = ("rosenthal", "orwin", "rosenberg")
 
 
 # ---------------------------------------------------------------------------------- trim and fill
@@ -290,7 +304,7 @@ def trim_and_fill(
                 labels=labels,
                 measure=res.measure,
                 profile=res.profile,
-                prediction=res.pi_method,
+                prediction=res.prediction,
             )
     else:
         filled_y, filled_v = np.zeros(0), np.zeros(0)
@@ -318,6 +332,7 @@ class FailSafeN(Printable):
     Attributes
     ----------
     method : {"rosenthal", "orwin", "rosenberg"}
+        The ``approach`` (the field keeps its name: a result's ``method`` says how it was computed).
     n : int or float
         Number of unpublished null studies needed to overturn the result (rounded up); ``inf``
         (a float) for Orwin's method with a target of 0.
@@ -376,10 +391,11 @@ def _round_up(x: float) -> float:
 def fail_safe_n(
     result: MetaAnalysis,
     *,
-    method: str = "rosenthal",
+    approach: str = "rosenthal",
     target: float | None = None,
     alpha: float = 0.05,
     weighted: bool = False,
+    **deprecated: Any,
 ) -> FailSafeN:
     """Fail-safe N: how many unpublished null studies would overturn the conclusion.
 
@@ -387,8 +403,10 @@ def fail_safe_n(
     ----------
     result : MetaAnalysis
         A fitted model (only its yi and vi are used).
-    method : {"rosenthal", "orwin", "rosenberg"}
-        Rosenthal (1979, Stouffer's method), Orwin (1983) or Rosenberg (2005, weighted).
+    approach : {"rosenthal", "orwin", "rosenberg"}
+        Rosenthal (1979, Stouffer's method), Orwin (1983) or Rosenberg (2005, weighted): metafor
+        ``fsn``'s ``type``, printed as "the Rosenthal approach".  ``method=`` is its deprecated old
+        name (``method`` is the τ² estimator everywhere else).
     target : float, optional
         Orwin only: the effect size to reduce the mean to (default: half the mean effect).
     alpha : float
@@ -414,12 +432,14 @@ def fail_safe_n(
     >>> fail_safe_n(res).n
     28
     """
+    approach = renamed_argument("fail_safe_n", deprecated, "method", "approach", approach, "rosenthal")
+    no_other_keywords("fail_safe_n", deprecated)
     if not isinstance(result, MetaAnalysis):
         raise MetaacuInputError(f"fail_safe_n() needs a fitted MetaAnalysis, got {type(result).__name__}")
-    method = check_choice(method, "method", ("rosenthal", "orwin", "rosenberg"))
+    method = check_choice(approach, "approach", FAIL_SAFE_APPROACHES)
     alpha = check_level(alpha, "alpha")
     if target is not None and method != "orwin":
-        raise MetaacuInputError("argument 'target' applies to method='orwin' only")
+        raise MetaacuInputError("argument 'target' applies to approach='orwin' only")
     if target is not None:
         target = check_number(target, "target")
     weighted = check_bool(weighted, "weighted")

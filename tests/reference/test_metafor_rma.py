@@ -127,7 +127,7 @@ def compare_fit(res: metaacu.MetaAnalysis, ref: dict[str, Any], vi: np.ndarray, 
     s2 = max(1.0, res.s2) if res.test == "adhoc" else res.s2
     check("s2w", s2)
     np.testing.assert_allclose(res.weights, v["weights"], rtol=rtol, atol=max(ATOL, atol_tau2 * 1e2))
-    pi = res.prediction_interval(method="test")
+    pi = res.prediction_interval(prediction="test")
     if v["pi_lb"] is None:
         # predict() on an equal-effects model gives no prediction interval; metaacu's, with τ² = 0,
         # is the confidence interval.

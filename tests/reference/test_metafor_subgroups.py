@@ -38,7 +38,9 @@ def test_case_count_has_not_shrunk():
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_subgroups_match_metafor(case):
     d, out = case["input"], case["output"]
-    res = subgroup_analysis(d["yi"], d["vi"], d["groups"], method=case["method"], test=case["test"], tau2=case["tau2"])
+    res = subgroup_analysis(
+        d["yi"], d["vi"], d["groups"], method=case["method"], test=case["test"], tau2_mode=case["tau2"]
+    )
     rtol = _rtol(case["method"])
     assert list(res.groups) == list(dict.fromkeys(d["groups"]))  # order of first appearance
     for name, ref in out["groups"].items():
@@ -82,7 +84,7 @@ def test_result_shape_and_presentation():
     assert "Test for subgroup differences: Q(2)" in res.summary()
     assert repr(res).startswith("<SubgroupAnalysis separate tau2 DL/z k=13 groups=3")
     assert "<table" in res._repr_html_()
-    common = subgroup_analysis(BCG["yi"], BCG["vi"], BCG["groups"], tau2="common", test="knha")
+    common = subgroup_analysis(BCG["yi"], BCG["vi"], BCG["groups"], tau2_mode="common", test="knha")
     assert "F(2, 10)" in common.summary()
     assert common.regression is not None and common.regression.k == 13
 
@@ -113,9 +115,9 @@ def test_bad_input():
     with pytest.raises(MetaacuInputError, match=r"subgroup 'b'.*study index 2.*one study"):
         subgroup_analysis(y, v, ["a", "a", "b"], test="knha")
     with pytest.raises(MetaacuInputError, match="more studies than subgroups"):
-        subgroup_analysis([0.1, 0.2], [0.01, 0.02], ["a", "b"], tau2="common")
-    with pytest.raises(MetaacuInputError, match="'tau2'"):
-        subgroup_analysis(y, v, ["a", "a", "b"], tau2="pooled")
+        subgroup_analysis([0.1, 0.2], [0.01, 0.02], ["a", "b"], tau2_mode="common")
+    with pytest.raises(MetaacuInputError, match="'tau2_mode'"):
+        subgroup_analysis(y, v, ["a", "a", "b"], tau2_mode="pooled")
     with pytest.raises(MetaacuInputError, match=r"'vi' must be > 0.*study index 1"):
         subgroup_analysis(y, [0.1, 0.0, 0.2], ["a", "a", "b"])
 

@@ -61,6 +61,6 @@ VI = [
 def test_becker2005_failsafe_numbers():
     res = meta_analysis(YI, VI)
     assert fail_safe_n(res).n == 26  # Becker: ~23 (t-tests)
-    assert fail_safe_n(res, method="orwin", target=0.05).n == 44
-    assert fail_safe_n(res, method="orwin", target=0.05, weighted=True).n == 4
-    assert fail_safe_n(res, method="rosenberg").n == 0
+    assert fail_safe_n(res, approach="orwin", target=0.05).n == 44
+    assert fail_safe_n(res, approach="orwin", target=0.05, weighted=True).n == 4
+    assert fail_safe_n(res, approach="rosenberg").n == 0

@@ -380,7 +380,7 @@ def _fit(
         )
         return res, None, adjusted
     sub = metaacu.subgroup_analysis(
-        yi, vi, groups, method=args.method or prof.method, test=args.test or prof.test, level=args.level, **kw
+        yi, vi, groups, method=args.method, test=args.test, level=args.level, profile=args.profile, **kw
     )
     return sub.overall, sub, adjusted
 
@@ -396,7 +396,7 @@ def _sort_key(
         return np.nan_to_num(np.asarray(res.yi, np.float64), nan=np.inf)
     if how == "weight":
         return np.nan_to_num(-np.asarray(res.weights, np.float64), nan=np.inf)
-    if year is None:  # a four-digit year in the label, as forest_plot(order="year")
+    if year is None:  # a four-digit year in the label, as forest_plot(sort_by="year")
         found = [re.search(r"\b(1[89]\d\d|20\d\d)\b", s) for s in labels]
         year = np.array([float(m.group(1)) if m else np.nan for m in found], np.float64)
     return np.nan_to_num(year, nan=np.inf)

@@ -22,9 +22,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
 
-from .._validation import MetaacuInputError
+from .._validation import MetaacuInputError, no_other_keywords, renamed_argument
 from .display import FigureDisplay
-from .forest_table import Row, Table, build_table, pooled_info
+from .forest_table import Permutation, Row, Table, build_table, pooled_info
 from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
 from .style import FOREST_STYLES, ForestStyle, figure_of, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
 
@@ -226,12 +226,13 @@ def forest_plot(
     style: str | ForestStyle | None = None,
     second: Any = None,
     favours: tuple[str, str] | None = None,
-    order: str | Sequence[int] | None = None,
+    sort_by: str | Sequence[Any] | None = None,
     columns: pd.DataFrame | None = None,
     extra_rows: pd.DataFrame | None = None,
     xlim: tuple[float, float] | None = None,
     measure: str | None = None,
     reference_lines: Sequence[tuple[float, str]] | None = None,
+    **deprecated: Any,
 ) -> ForestPlot:
     """Draw a RevMan-style forest plot of a meta-analysis.
 
@@ -253,9 +254,14 @@ def forest_plot(
         Labels under the axis, left and right of no effect, e.g. ``("acupuncture", "sham")`` gives
         "Favours acupuncture" / "Favours sham" (the prefix is ``style.favours_prefix``).  None draws
         no labels.
-    order : {"year", "effect", "weight"} or sequence of int, optional
-        Row order of the studies (within subgroups).  ``"year"`` uses ``columns["year"]`` or a
-        four-digit year in the label.
+    sort_by : {"year", "effect", "weight"} or sequence, optional
+        Row order of the studies (within subgroups), as :func:`metaacu.cumulative`'s ``sort_by``
+        (:mod:`metaacu.ordering`): ``"year"`` (``columns["year"]``, or a four-digit year in each
+        label), ``"effect"`` (ascending), ``"weight"`` (largest first), or one sort key per study in
+        the order of ``columns`` (for a subgroup analysis: subgroup by subgroup), rows in increasing
+        order of the key, ties in their original order.  Default: the order of the data.
+        ``order=`` is deprecated: a name, as ``sort_by``, or a permutation (row *j* shows study
+        ``order[j]``); give ``sort_by=`` the keys instead (``numpy.argsort(order)``).
     columns : DataFrame, optional
         Extra columns shown to the right (e.g. risk of bias), one row per study in the result's
         order; a ``year`` column is used for ordering only.
@@ -286,6 +292,11 @@ def forest_plot(
     >>> len(fp.squares.get_sizes()), len(fp.diamonds)
     (3, 1)
     """
+    permutation = deprecated.get("order") is not None and not isinstance(deprecated["order"], str)
+    rows: Any = renamed_argument("forest_plot", deprecated, "order", "sort_by", sort_by)
+    no_other_keywords("forest_plot", deprecated)
+    if permutation:  # the old meaning of order=: row j shows study order[j]
+        rows = Permutation(tuple(np.asarray(rows).ravel().tolist()))
     st: ForestStyle = resolve_style(style, ForestStyle, FOREST_STYLES)
     if columns is not None and not isinstance(columns, pd.DataFrame):
         raise MetaacuInputError("argument 'columns' must be a pandas DataFrame")
@@ -310,7 +321,9 @@ def forest_plot(
         info = measure_info(measure)
     else:
         info = pooled_info(result)
-    table = build_table(result, second=second, style=st, columns=columns, extra_rows=extra_rows, order=order, info=info)
+    table = build_table(
+        result, second=second, style=st, columns=columns, extra_rows=extra_rows, sort_by=rows, info=info
+    )
     refs = _check_references(reference_lines, xlim)
     with rc_context(st.rc):
         own = ax is None

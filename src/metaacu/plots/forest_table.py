@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import MetaacuInputError
+from ..ordering import key_order, label_years, study_order
 from ..report import format_ci
 from .style import ForestStyle, decimals_needed, fmt_num, fmt_p
 
@@ -171,36 +172,39 @@ def _disp(info: Any, x: Any) -> Any:
     return info.to_display(x)
 
 
-def _year_of(labels: list[str], columns: pd.DataFrame | None) -> np.ndarray:
-    if columns is not None and "year" in columns.columns:
-        return pd.to_numeric(columns["year"], errors="coerce").to_numpy(float)
-    years = []
-    for lab in labels:
-        m = re.search(r"\b(1[89]\d\d|20\d\d)", lab)
-        if m is None:
-            raise MetaacuInputError(f"order='year': no year in study label {lab!r}; give a 'year' column in `columns`")
-        years.append(float(m.group(1)))
-    return np.asarray(years)
+@dataclass(frozen=True)
+class Permutation:
+    """Row order given as a permutation of the studies (the deprecated ``forest_plot(order=...)``):
+    row *j* shows study ``index[j]`` (within each subgroup, as before)."""
+
+    index: tuple[Any, ...]
 
 
-def _ordering(order: Any, st: pd.DataFrame, cols: pd.DataFrame | None) -> np.ndarray:
+def _ordering(sort_by: Any, st: pd.DataFrame, cols: pd.DataFrame | None) -> np.ndarray:
+    """Row order of the studies ``st`` (one subgroup): ``sort_by`` as :func:`metaacu.ordering.study_order`
+    (``"year"`` from ``cols["year"]`` when there is one), or a :class:`Permutation`."""
     k = len(st)
-    if order is None:
-        return np.arange(k)
-    if isinstance(order, str):
-        if order == "year":
-            key = _year_of(list(st["label"]), cols)
-        elif order == "effect":
-            key = st["estimate"].to_numpy(float)
-        elif order == "weight":
-            key = -st["weight"].to_numpy(float)
+    if isinstance(sort_by, Permutation):
+        if sorted(sort_by.index) != list(range(k)):
+            raise MetaacuInputError(f"argument 'order' must be a permutation of 0..{k - 1}")
+        return np.asarray(sort_by.index, dtype=np.intp)
+    labels = [str(x) for x in st["label"]]
+    years = None
+    if isinstance(sort_by, str) and sort_by == "year":
+        if cols is not None and "year" in cols.columns:
+            years = pd.to_numeric(cols["year"], errors="coerce").to_numpy(float)
         else:
-            raise MetaacuInputError(f"argument 'order' must be 'year', 'effect', 'weight' or a sequence, not {order!r}")
-        return np.argsort(key, kind="stable")
-    idx = np.asarray(order)
-    if sorted(idx.tolist()) != list(range(k)):
-        raise MetaacuInputError(f"argument 'order' must be a permutation of 0..{k - 1}")
-    return idx
+            years = label_years(labels, hint="give a 'year' column in `columns` or one sort key per study")
+    return study_order(
+        sort_by, labels, effects=st["estimate"].to_numpy(float), weights=st["weight"].to_numpy(float), years=years
+    )
+
+
+def sort_keys_of(sort_by: Any, start: int, k: int) -> Any:
+    """The part of ``sort_by`` for the studies ``start`` to ``start + k`` (one subgroup of a table)."""
+    if sort_by is None or isinstance(sort_by, (str, Permutation)):
+        return sort_by
+    return np.asarray(sort_by)[start : start + k]
 
 
 def _fmt_cell(v: Any) -> str:
@@ -275,13 +279,13 @@ class TableBuilder:
         weights: np.ndarray,
         weights2: np.ndarray | None,
         cols: pd.DataFrame | None,
-        order: Any,
+        sort_by: Any,
     ) -> None:
         st = frame[frame.row_type == "study"].reset_index(drop=True)
         st = st.assign(weight=weights)
         if cols is not None and len(cols) != len(st):
             raise MetaacuInputError(f"argument 'columns' has {len(cols)} rows for {len(st)} studies")
-        for i in _ordering(order, st, cols):
+        for i in _ordering(sort_by, st, cols):
             r = st.iloc[i]
             cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
             cells.update(self._arm_cells(r))
@@ -427,7 +431,7 @@ def build_table(
     style: ForestStyle,
     columns: pd.DataFrame | None,
     extra_rows: pd.DataFrame | None,
-    order: Any,
+    sort_by: Any,
     info: Any = None,
 ) -> Table:
     """Rows for a single analysis or a duck-typed subgroup analysis (``groups``/``overall``), or,
@@ -437,6 +441,9 @@ def build_table(
         b = TableBuilder(None, None, style, None, extra_rows, info=info)
         b.extras(blank=False)
         return b.table()
+    if sort_by is not None and not isinstance(sort_by, (str, Permutation)):  # one valid key per row, as `columns`
+        groups = result.groups.values() if hasattr(result, "groups") else [result]
+        key_order(sort_by, [str(lab) for g in groups for lab in g.to_frame().query("row_type == 'study'")["label"]])
     if hasattr(result, "groups") and hasattr(result, "overall"):
         overall = result.overall
         b = TableBuilder(overall, None, style, columns, extra_rows)
@@ -445,9 +452,10 @@ def build_table(
         for (name, g), w in zip(result.groups.items(), overall_weights(result), strict=True):
             fr = g.to_frame()
             cols = None if columns is None else columns.iloc[start : start + g.k].reset_index(drop=True)
+            keys = sort_keys_of(sort_by, start, g.k)
             start += g.k
             b.group(name)
-            b.studies(fr, w, None, cols, order)
+            b.studies(fr, w, None, cols, keys)
             data = fr[fr.row_type == "study"] if b.arms else None
             b.pooled(g, f"Subtotal ({lv})", float(np.sum(w)), data, "primary")
             b.texts(g)
@@ -470,7 +478,7 @@ def build_table(
         if list(fr2.loc[fr2.row_type == "study", "label"]) != list(fr.loc[fr.row_type == "study", "label"]):
             raise MetaacuInputError("argument 'second' must be fitted to the same studies as `result`")
         w2 = fr2.loc[fr2.row_type == "study", "weight"].to_numpy(float)
-    b.studies(fr, w, w2, columns, order)
+    b.studies(fr, w, w2, columns, sort_by)
     data = fr[fr.row_type == "study"] if b.arms else None
     if second is None:
         b.pooled(result, f"Total ({lv})", 100.0, data, "primary")
