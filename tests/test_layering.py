@@ -2,7 +2,8 @@
 imports without the audit.
 
 Layers, lowest first: engine (effect sizes, τ², pooling, results, presentation of results) →
-analyses (binary pooling, subgroups, meta-regression, sensitivity, bias) → plots → audit → cli.
+analyses (binary pooling, subgroups, meta-regression, sensitivity, bias, the Bayesian model) → plots →
+audit → cli.
 Read from the source with :mod:`ast`, so function-level (lazy) imports are checked too.
 """
 
@@ -35,7 +36,8 @@ def _layer(module: str) -> int:
         return LAYERS.index("plots")
     if top in ("cli", "__main__"):
         return LAYERS.index("cli")
-    return LAYERS.index("analyses") if top in ANALYSES else LAYERS.index("engine")
+    analysis = top in ANALYSES or top.startswith("bayes")  # the Bayesian model: bayes, bayes_*.py
+    return LAYERS.index("analyses") if analysis else LAYERS.index("engine")
 
 
 MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}

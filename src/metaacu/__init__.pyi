@@ -10,6 +10,16 @@ there would go up a layer (``tests/test_layering.py``).
 from ._validation import LikelihoodWarning as LikelihoodWarning
 from ._validation import MetaacuInputError as MetaacuInputError
 from .batch import meta_analysis_batch as meta_analysis_batch
+from .bayes import BayesianMetaAnalysis as BayesianMetaAnalysis
+from .bayes import bayesian_meta_analysis as bayesian_meta_analysis
+from .bayes import bayesian_meta_analysis_batch as bayesian_meta_analysis_batch
+from .bayes_priors import HalfCauchy as HalfCauchy
+from .bayes_priors import HalfNormal as HalfNormal
+from .bayes_priors import HalfStudentT as HalfStudentT
+from .bayes_priors import MuPrior as MuPrior
+from .bayes_priors import rhodes_prior as rhodes_prior
+from .bayes_priors import turner_prior as turner_prior
+from .bayes_priors import weakly_informative_prior as weakly_informative_prior
 from .bias import egger_test as egger_test
 from .bias import rank_test as rank_test
 from .binary import mantel_haenszel as mantel_haenszel

@@ -1,5 +1,5 @@
-"""Forest, funnel, Baujat and bubble plots.  Importing this module imports matplotlib; ``import metaacu``
-does not.
+"""Forest, funnel, Baujat, bubble and Bayesian posterior plots.  Importing this module imports matplotlib;
+``import metaacu`` does not.
 
 Every plot returns a frozen result (``.figure``, ``.ax`` and the artists it drew) that displays itself
 once at the end of a notebook cell, whatever the matplotlib backend: the figures are not registered with
@@ -9,6 +9,7 @@ pyplot (see :mod:`metaacu.plots.display`).
 from __future__ import annotations
 
 from .baujat import BaujatPlot, BaujatStyle, baujat_data, baujat_plot
+from .bayes import BayesStyle, PosteriorPlot, ShrinkagePlot, posterior_plot, shrinkage_plot
 from .bubble import BubblePlot, bubble_plot
 from .display import InlineFigure, inline
 from .forest import ForestPlot, add_diamond, add_favours, add_null_line, add_prediction_interval, forest_plot
@@ -21,12 +22,15 @@ __all__ = [
     "FUNNEL_STYLES",
     "BaujatPlot",
     "BaujatStyle",
+    "BayesStyle",
     "BubblePlot",
     "ForestPlot",
     "ForestStyle",
     "FunnelPlot",
     "FunnelStyle",
     "InlineFigure",
+    "PosteriorPlot",
+    "ShrinkagePlot",
     "add_diamond",
     "add_favours",
     "add_null_line",
@@ -40,5 +44,7 @@ __all__ = [
     "funnel_plot",
     "inline",
     "leave_one_out_plot",
+    "posterior_plot",
     "save_figure",
+    "shrinkage_plot",
 ]
