@@ -23,6 +23,7 @@ from .._validation import MetaacuInputError
 from ..results import MetaAnalysis
 from . import checks
 from .absolute import AbsoluteEffect, natural_units, risk_difference
+from .bayes_view import BAYES_PREFIX, bayesian_rows
 from .certainty import Certainty, CertaintyInputs, plain_statement, rate_certainty
 from .data import Dataset, load_dataset
 from .decide import RATIO, Decision, decide_effect, decide_majority, decide_persistence, display, threshold_value
@@ -32,7 +33,18 @@ from .rules import VERDICTS, Verdict
 
 __all__ = ["ClaimResult", "audit_claims", "evaluate_claim", "load_registry"]
 
-SENSITIVITY_COLUMNS: Final = ("scenario", "category", "verdict", "estimate", "ci_low", "ci_high")
+#: One row per scenario; ``p_benefit`` / ``p_important`` (posterior probabilities that the effect favours
+#: acupuncture / exceeds the relevance threshold) are filled for the Bayesian rows only.
+SENSITIVITY_COLUMNS: Final = (
+    "scenario",
+    "category",
+    "verdict",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p_benefit",
+    "p_important",
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,6 +92,15 @@ class ClaimResult:
     @property
     def origin(self) -> str:
         return str(self.claim.get("origin", "article"))
+
+    @property
+    def bayes_changes(self) -> bool:
+        """True when the Bayesian view (few pooled studies) gives another verdict than the CI."""
+        s = self.sensitivity
+        if not len(s):
+            return False
+        bayes = s[s["scenario"].str.startswith(BAYES_PREFIX)]
+        return bool((bayes["verdict"] != self.verdict).any())
 
     @property
     def verdict_changes(self) -> bool:
@@ -202,20 +223,25 @@ def _effect_like(
         if claim["model"] != "none" and "reconstructs" not in claim["model"]:
             for sid in main.deciding["source_id"]:
                 scenarios.append((f"without {sid}", run(base, drop=sid)))
-    sens = pd.DataFrame(
-        [
-            {
-                "scenario": n,
-                "category": d.verdict.category,
-                "verdict": d.verdict.verdict,
-                "estimate": d.estimate,
-                "ci_low": d.ci_low,
-                "ci_high": d.ci_high,
-            }
-            for n, d in scenarios
-        ],
-        columns=list(SENSITIVITY_COLUMNS),
-    )
+    rows: list[dict[str, Any]] = [
+        {
+            "scenario": n,
+            "category": d.verdict.category,
+            "verdict": d.verdict.verdict,
+            "estimate": d.estimate,
+            "ci_low": d.ci_low,
+            "ci_high": d.ci_high,
+            "p_benefit": math.nan,
+            "p_important": math.nan,
+        }
+        for n, d in scenarios
+    ]
+    rd_threshold = rule == "effect" and reg["thresholds"][claim["threshold"]]["scale"] == "RD"
+    if rule in ("effect", "majority") and not rd_threshold:  # a risk-difference line has no log-scale image
+        measure = "PLO" if rule == "majority" else str(claim["measure"])
+        thr = threshold_value(reg, claim["threshold"], measure) if rule == "effect" else math.nan
+        rows += bayesian_rows(reg.get("bayes"), main.model, claim, measure, thr)
+    sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
     return main, alt, sens
 
 

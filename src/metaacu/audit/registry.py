@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from .._validation import MetaacuInputError
+from ..measures import MEASURES as MEASURE_CODES
 from ..pooling import TESTS
 from ..tau2 import TAU2_METHODS
+from .bayes_view import PRIOR_KINDS
 from .csvio import as_path, read_text
 from .data import GRADE_DOMAINS, Dataset, default_data_dir, load_dataset
 from .rules import CLAIM_KINDS
@@ -95,6 +97,29 @@ def _check_thresholds(path: Path, reg: dict[str, Any]) -> None:
                 raise _fail(where, f"missing key {key!r}")
         if not isinstance(t["value"], int | float) or not t["value"] > 0:
             raise _fail(where, f"value must be a positive number, got {t['value']!r}")
+
+
+def _check_bayes(path: Path, reg: dict[str, Any]) -> None:
+    """The optional ``[bayes]`` section: study limit, measures and two τ priors of a known family."""
+    if "bayes" not in reg:
+        return
+    cfg, where = reg["bayes"], f"{path}: [bayes]"
+    for key in ("max_k", "max_k_reason", "measures", "measures_reason", "prior", "sensitivity_prior"):
+        if key not in cfg:
+            raise _fail(where, f"missing key {key!r}")
+    if not isinstance(cfg["max_k"], int) or cfg["max_k"] < 2:
+        raise _fail(where, f"max_k must be a whole number >= 2, got {cfg['max_k']!r}")
+    bad = [m for m in cfg["measures"] if m not in MEASURE_CODES]
+    if bad:
+        raise _fail(where, f"measures {bad} are not measure codes")
+    for role in ("prior", "sensitivity_prior"):
+        spec = cfg[role]
+        if not isinstance(spec, dict) or spec.get("kind") not in PRIOR_KINDS:
+            raise _fail(where, f"{role}.kind must be one of {sorted(PRIOR_KINDS)}, got {spec!r}")
+        if not isinstance(spec.get("scale"), int | float) or not spec["scale"] > 0:
+            raise _fail(where, f"{role}.scale must be a positive number, got {spec.get('scale')!r}")
+        if not spec.get("source"):
+            raise _fail(where, f"{role} needs a source")
 
 
 def _check_model(where: str, claim: dict[str, Any]) -> None:
@@ -279,6 +304,7 @@ def load_registry(path: str | os.PathLike[str] | None = None, dataset: Dataset |
         "schedule": set(ds.schedules["row_id"]),
     }
     _check_thresholds(path, reg)
+    _check_bayes(path, reg)
     for key in ("certainty", "assumptions"):
         if key not in reg:
             raise MetaacuInputError(f"{path}: missing section [{key}]")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .bayes_view import BAYES_PREFIX
 from .rules import CATEGORIES, DEFINITIONS
 
 if TYPE_CHECKING:
@@ -253,6 +254,54 @@ def sof_markdown(results: list[ClaimResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bayes_frame(results: list[ClaimResult]) -> pd.DataFrame:
+    """The Bayesian view of every claim pooled from few studies: one row per prior, next to the
+    frequentist interval and verdict, on the display scale (ratios as ratios, shares as shares)."""
+    rows = []
+    for r in results:
+        s = r.sensitivity
+        if not len(s):
+            continue
+        for _, b in s[s["scenario"].str.startswith(BAYES_PREFIX)].iterrows():
+            rows.append(
+                {
+                    "claim": r.id,
+                    "studies": r.k_pooled,
+                    "confidence interval": f"{_disp(r, r.estimate):.2f} ({_disp(r, r.ci_low):.2f} to "
+                    f"{_disp(r, r.ci_high):.2f})",
+                    "verdict": r.verdict,
+                    "prior": str(b["scenario"]).split(": ", 1)[1].split(";")[0],
+                    "credible interval": f"{_disp(r, b['estimate']):.2f} ({_disp(r, b['ci_low']):.2f} to "
+                    f"{_disp(r, b['ci_high']):.2f})",
+                    "P(benefit; shares: P > 50%)": f"{b['p_benefit']:.3f}",
+                    "P(exceeds threshold)": "" if math.isnan(b["p_important"]) else f"{b['p_important']:.3f}",
+                    "Bayesian verdict": b["verdict"],
+                    "changes the picture": "yes" if b["verdict"] != r.verdict else "no",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _bayes_markdown(results: list[ClaimResult]) -> list[str]:
+    frame = bayes_frame(results)
+    if frame.empty:
+        return []
+    head = "| " + " | ".join(frame.columns) + " |"
+    lines = [
+        "## Few pooled studies: the Bayesian view",
+        "",
+        "Claims decided by a random-effects model of few studies (see `[bayes]` in data/claims.toml), "
+        "refitted with the pre-specified priors on the heterogeneity tau and a flat prior on the effect. The "
+        "credible interval is placed by the same rule as the confidence interval; the verdict stays the "
+        "frequentist one.",
+        "",
+        head,
+        "|" + "---|" * len(frame.columns),
+    ]
+    lines += ["| " + " | ".join(_md_cell(str(v)) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return [*lines, ""]
+
+
 def verdict_table_markdown(results: list[ClaimResult]) -> str:
     """``claims.md``: the Summary of findings, then every claim's verdict."""
     out = [
@@ -261,6 +310,7 @@ def verdict_table_markdown(results: list[ClaimResult]) -> str:
         "## Summary of findings (claims with an effect estimate)",
         "",
         sof_markdown(results),
+        *_bayes_markdown(results),
         "## Every claim",
         "",
         "| claim | article (section, paragraph) | origin | verdict | category | alternative threshold | certainty "
@@ -360,6 +410,16 @@ def html_report(
         "<h2 id='sof'>Summary of findings</h2>",
         f"<div class='scroll'><table><tr>{head}</tr>{sof_rows}</table></div>",
     ]
+    bayes = bayes_frame(results)
+    if not bayes.empty:
+        parts += [
+            "<h2 id='bayes'>Few pooled studies: the Bayesian view</h2>",
+            "<p>Claims decided by a random-effects model of few studies, refitted with the pre-specified priors on "
+            "the heterogeneity (data/claims.toml, <code>[bayes]</code>) and a flat prior on the effect. The credible "
+            "interval is placed by the same rule as the confidence interval; the verdict stays the frequentist "
+            "one.</p>",
+            _table_html(bayes),
+        ]
     if "risk_of_bias" in figures:
         parts += [
             "<h2 id='rob'>Risk of bias of the trials the audit uses</h2>",
