@@ -230,7 +230,7 @@ def test_fresh_kernel_shows_each_of_three_plots_once(tmp_path, backend):
 #: A cell makes a figure when it calls one of these (plots of metaacu, or matplotlib's own).
 FIGURE_CALL = re.compile(
     r"\b(forest_plot|funnel_plot|baujat_plot|bubble_plot|leave_one_out_plot|cumulative_plot|"
-    r"inline|subplots|Figure)\("
+    r"posterior_plot|shrinkage_plot|inline|subplots|Figure)\("
 )
 
 
