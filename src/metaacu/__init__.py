@@ -30,6 +30,7 @@ _EXPORTS = {
     "peto": "binary",
     "subgroup_analysis": "subgroups",
     "meta_regression": "regression",
+    "likelihood_ratio_test": "fitstats",
     "leave_one_out": "sensitivity",
     "influence": "sensitivity",
     "cumulative": "sensitivity",

@@ -4,17 +4,21 @@ predictions for new moderator values, and its text, tidy and HTML displays."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_digits, check_level
 from .design import Term, design_matrix
 from .inference import critical_value
 from .interval import Interval
 from .report import Printable, format_p
+
+if TYPE_CHECKING:
+    from .fitstats import FitStatistics
+    from .tau2_inference import HeterogeneityInterval
 
 __all__ = ["MetaRegression"]
 
@@ -130,6 +134,37 @@ class MetaRegression(Printable):
         c = self._crit(lv)
         dist = "normal" if not np.isfinite(self.df) else f"t, {self.df:g} df"
         return Interval(self.estimate - c * self.se, self.estimate + c * self.se, lv, f"Wald ({dist})")
+
+    def tau2_se(self) -> float:
+        """Standard error of the residual τ̂² by the formula of the model's estimator (metafor's
+        ``se.tau2``; formulas in :mod:`metaacu.tau2_inference`)."""
+        from .tau2_inference import tau2_se
+
+        return tau2_se(self)
+
+    def tau2_confint(self, level: float | None = None) -> Interval:
+        """Q-profile confidence interval for the residual τ² (Viechtbauer 2007, with ``k − p`` df; as
+        metafor's ``confint`` of a model with moderators)."""
+        from .tau2_inference import tau2_interval
+
+        return tau2_interval(self, level, "qprofile", None)
+
+    def heterogeneity_confint(
+        self, level: float | None = None, *, kind: str = "qprofile", weights: ArrayLike | None = None
+    ) -> HeterogeneityInterval:
+        """Confidence intervals for the residual τ², τ, I² and H², as
+        :meth:`metaacu.MetaAnalysis.heterogeneity_confint` (``kind``: ``"qprofile"``,
+        ``"profile_likelihood"``, ``"wald"``, ``"genq"`` with ``weights``)."""
+        from .tau2_inference import heterogeneity_interval
+
+        return heterogeneity_interval(self, level, kind, weights)
+
+    def fit_statistics(self, likelihood: str | None = None) -> FitStatistics:
+        """Log-likelihood, deviance, AIC, BIC and AICc (metafor's ``fitstats``; ``likelihood`` as
+        :meth:`metaacu.MetaAnalysis.fit_statistics`)."""
+        from .fitstats import fit_statistics
+
+        return fit_statistics(self, likelihood)
 
     def model_matrix(self, newmods: Any) -> F64:
         """Model-matrix rows for new moderator values.

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_level, no_other_keywords, renamed_argument
 from .inference import critical_value
@@ -18,6 +18,8 @@ from .report import Printable, scale_label
 
 if TYPE_CHECKING:
     from .escalc import EffectSizes
+    from .fitstats import FitStatistics
+    from .tau2_inference import HeterogeneityInterval
 
 __all__ = ["Interval", "MetaAnalysis"]
 
@@ -194,6 +196,46 @@ class MetaAnalysis(Printable):
         lv = self.level if level is None else check_level(level)
         lo, hi = q_profile(self.yi[None, :], self.vi[None, :], np.array([float(self.k)]), lv)
         return Interval(float(lo[0]), float(hi[0]), lv, "Q-profile")
+
+    def tau2_se(self) -> float:
+        """Standard error of τ̂² by the formula of the model's estimator (metafor's ``se.tau2``; formulas
+        in :mod:`metaacu.tau2_inference`).  Needs a random-effects model with k >= 2."""
+        from .tau2_inference import tau2_se
+
+        return tau2_se(self)
+
+    def heterogeneity_confint(
+        self, level: float | None = None, *, kind: str = "qprofile", weights: ArrayLike | None = None
+    ) -> HeterogeneityInterval:
+        """Confidence intervals for τ², τ, I² and H² (metafor's ``confint(res)``).
+
+        Parameters
+        ----------
+        level : float, optional
+            A fraction (default: the model's ``level``).
+        kind : {"qprofile", "profile_likelihood", "wald", "genq"}
+            How the τ² interval is made: Q-profile (as :meth:`tau2_confint`; any estimator), profile
+            likelihood (ML and REML fits), Wald ``τ̂² ± z·SE`` truncated at 0, or the generalised Q with
+            the fixed ``weights`` (Jackson 2013).  The I², H² and τ intervals transform its bounds.
+        weights : array-like, optional
+            With ``kind="genq"`` only: the weights ``aᵢ > 0`` of the generalised Q, one per study.
+
+        Returns
+        -------
+        HeterogeneityInterval
+            With ``to_frame()`` (rows ``tau2, tau, i2, h2``) and the SE of τ̂².
+        """
+        from .tau2_inference import heterogeneity_interval
+
+        return heterogeneity_interval(self, level, kind, weights)
+
+    def fit_statistics(self, likelihood: str | None = None) -> FitStatistics:
+        """Log-likelihood, deviance, AIC, BIC and AICc (metafor's ``fitstats``): the restricted
+        likelihood (``"REML"``) for a REML fit and the full one (``"ML"``) otherwise, unless
+        ``likelihood`` says which.  See :func:`metaacu.fitstats.fit_statistics`."""
+        from .fitstats import fit_statistics
+
+        return fit_statistics(self, likelihood)
 
     def to_frame(self, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
         """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
