@@ -36,7 +36,7 @@ def _close(a, b, rel=1e-9, abs_=1e-12):
     return a == pytest.approx(b, rel=rel, abs=abs_)
 
 
-@pytest.mark.parametrize("k", [5, 60])  # the pure-Python path (k <= 40) and the array path
+@pytest.mark.parametrize("k", [5, 60])  # few and many studies
 @pytest.mark.parametrize("method", ["REML", "ML", "DL", "PM", "SJ", "EE"])
 @pytest.mark.parametrize("c", SCALES)
 def test_meta_analysis_is_scale_equivariant_at_extreme_scales(k, method, c):

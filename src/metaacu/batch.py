@@ -73,7 +73,7 @@ from numpy.typing import ArrayLike, NDArray
 from ._validation import MetaacuInputError, check_choice, check_level, readonly
 from .heterogeneity import q_profile
 from .inference import critical_value
-from .pooling import fit_arrays, model_options
+from .pooling import fit_arrays, model_options, per_unique
 from .scaling import exponents, out_of_range, scale_rows
 
 __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysis_batch"]
@@ -276,28 +276,40 @@ def _fit_block(
     bad = code != ERR_NONE
     if bad.any() and errors == "raise":
         _raise_rows(code, offset)
-    # Rows are fitted in groups of equal length on exact-width arrays (no padding columns), so each
-    # row goes through exactly the arithmetic of meta_analysis() on its own studies: same sums in
-    # the same order, hence the same numbers (padding would change the rounding of the sums).
-    good = ~bad
-    lens_good = np.unique(kk[good])
-    for length in lens_good:
-        sel = good & (kk == length)
-        idx: Any = slice(None) if lens_good.size == 1 and not bad.any() else np.flatnonzero(sel)
-        ys = np.ascontiguousarray(yb[idx, :length])
-        vs = np.ascontiguousarray(vb[idx, :length])
-        _fit_group(
-            ys,
-            vs,
-            float(length),
-            out,
-            idx,
-            method=method,
-            test=test,
-            level=level,
-            prediction=prediction,
-            tau2_ci=tau2_ci,
-        )
+    # Every row is fitted by the kernel of the single fit on its own studies (the first kk of the
+    # row), so it gets exactly the numbers meta_analysis() gives; entries beyond a row's length and
+    # invalid rows become padding (vi = inf), which the kernel skips.
+    full = (kk == kmax).all()
+    if bad.any() or not full:
+        pad = (np.arange(kmax)[None, :] >= kk[:, None]) | bad[:, None]
+        yb[pad] = 0.0
+        vb[pad] = np.inf
+    kf = kk.astype(np.float64)
+    res = fit_arrays(yb, vb, kf, method, test, level)
+    for name in _NUMERIC[:14]:
+        out[:, _COL[name]] = res[name]
+    est, se, tau2 = res["estimate"], res["se"], res["tau2"]
+    with np.errstate(invalid="ignore"):
+        if prediction == "higgins":
+            crit = np.where(kf >= 3, per_unique(np.maximum(kf - 2.0, 1.0), lambda d: critical_value(level, d)), np.nan)
+        else:
+            crit = (
+                critical_value(level, math.inf)
+                if test == "z"
+                else per_unique(res["df"], lambda d: critical_value(level, d))
+            )
+        half = crit * np.sqrt(se**2 + tau2)
+    out[:, _COL["pi_low"]] = est - half
+    out[:, _COL["pi_high"]] = est + half
+    if tau2_ci and method != "EE":
+        lo, hi = q_profile(yb, vb, np.where(bad, 1.0, kf), level)
+        out[:, _COL["tau2_ci_low"]] = lo
+        out[:, _COL["tau2_ci_high"]] = hi
+    out[:, _COL["converged"]] = res["converged"]
+    out[:, _COL["tau2_at_boundary"]] = res["at_boundary"]
+    out[:, _COL["iterations"]] = res["iterations"]
+    out[:, _COL["tau2_maxima"]] = res["maxima"]
+    out[bad, : len(_NUMERIC)] = np.nan
     out[bad, _COL["converged"]] = 0.0
     out[bad, _COL["tau2_at_boundary"]] = 0.0
     out[bad, _COL["iterations"]] = 0.0
@@ -305,42 +317,6 @@ def _fit_block(
     out[:, _COL["k"]] = kk
     out[:, _COL["error"]] = code
     return out
-
-
-def _fit_group(
-    ys: F64,
-    vs: F64,
-    length: float,
-    out: F64,
-    idx: Any,
-    *,
-    method: str,
-    test: str,
-    level: float,
-    prediction: str,
-    tau2_ci: bool,
-) -> None:
-    """Fit rows that all have ``length`` studies and write them into ``out[idx]``."""
-    ks = np.full(ys.shape[0], length)
-    res = fit_arrays(ys, vs, ks, method, test, level)
-    for name in _NUMERIC[:14]:
-        out[idx, _COL[name]] = res[name]
-    est, se, tau2 = res["estimate"], res["se"], res["tau2"]
-    if prediction == "higgins":
-        crit: Any = critical_value(level, length - 2.0) if length >= 3 else np.nan
-    else:
-        crit = critical_value(level, math.inf if test == "z" else res["df"])
-    half = crit * np.sqrt(se**2 + tau2)
-    out[idx, _COL["pi_low"]] = est - half
-    out[idx, _COL["pi_high"]] = est + half
-    if tau2_ci and method != "EE":
-        lo, hi = q_profile(ys, vs, ks, level)
-        out[idx, _COL["tau2_ci_low"]] = lo
-        out[idx, _COL["tau2_ci_high"]] = hi
-    out[idx, _COL["converged"]] = res["converged"]
-    out[idx, _COL["tau2_at_boundary"]] = res["at_boundary"]
-    out[idx, _COL["iterations"]] = res["iterations"]
-    out[idx, _COL["tau2_maxima"]] = res["maxima"]
 
 
 def _raise_rows(code: NDArray[np.int8], offset: int) -> None:

@@ -1,8 +1,9 @@
 """Common- and random-effects pooling of study effect sizes (the counterpart of metafor's ``rma.uni``
 without moderators).
 
-The numerical core, :func:`fit_arrays`, works on ``(m, k)`` arrays — ``m`` meta-analyses at once —
-so that the batch interface and the single fit share every line of arithmetic.
+Every fit runs the kernels of :mod:`metaacu.kernels` (one dataset: :func:`fit_one`; the rows of
+``(m, k)`` arrays, for batches and refits: :func:`fit_arrays`), and :func:`statistics` turns their
+output into tests, intervals and heterogeneity statistics, for one dataset and for many alike.
 
 References
 ----------
@@ -23,7 +24,6 @@ from typing import Any, Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._scalar import MAX_K, fit_one
 from ._validation import (
     LikelihoodWarning,
     MetaacuInputError,
@@ -40,18 +40,21 @@ from .measures import measure_info
 from .profiles import PREDICTIONS, Profile, effect_size_note, get_profile
 from .results import MetaAnalysis
 from .scaling import exponents, rescale_one, scale_rows, unscale
-from .tau2 import TAU2_METHODS, Tau2Fit, denoise, estimate_tau2
+from .tau2 import TAU2_METHODS
 
 __all__ = [
     "PREDICTIONS",
     "TESTS",
     "ModelOptions",
     "fit_arrays",
+    "fit_one",
     "meta_analysis",
     "model_options",
     "note_effect_sizes",
+    "per_unique",
     "pool_effects",
     "resolve_effects",
+    "statistics",
 ]
 
 F64 = NDArray[np.float64]
@@ -126,68 +129,77 @@ def note_effect_sizes(
 def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
     """Fit ``m`` intercept-only models at once.
 
-    ``yi``/``vi`` have shape ``(m, k)``, padded with ``yi = 0, vi = inf``; ``kk`` holds the number of
-    real studies per row.  Returns a dict of ``(m,)`` arrays (estimate, se, ci_low, ci_high,
-    statistic, pvalue, df, tau2, q, q_df, q_pvalue, i2, h2, i2_q, s2, converged, iterations, at_boundary).
-    Rows on an extreme scale are fitted rescaled (:mod:`metaacu.scaling`).
+    ``yi``/``vi`` have shape ``(m, k)``, padded with ``vi = inf`` (and any finite ``yi``); ``kk`` holds
+    the number of real studies per row.  Returns a dict of ``(m,)`` arrays (estimate, se, ci_low,
+    ci_high, statistic, pvalue, df, tau2, q, q_df, q_pvalue, i2, h2, i2_q, s2, converged, iterations,
+    at_boundary, maxima, loglik, alt_tau2, alt_loglik).  Each row is fitted by
+    :func:`metaacu.kernels.fit_dataset`, as :func:`fit_one` fits one dataset; rows on an extreme
+    scale are fitted rescaled (:mod:`metaacu.scaling`).
     """
+    from . import kernels  # numba loads with the first fit, not with metaacu
+
     e = exponents(vi)
     if e.any():
         yi, vi = scale_rows(yi, vi, e)
-    return unscale(_fit_unit(yi, vi, kk, method, test, level), e, kk, method == "REML")
+    yc = np.ascontiguousarray(yi, dtype=np.float64)
+    vc = np.ascontiguousarray(vi, dtype=np.float64)
+    raw = kernels.fit_rows(yc, vc, np.full(yc.shape[0], yc.shape[1], dtype=np.int64), method, test)
+    return unscale(statistics(raw, kk, method, test, level), e, kk, method == "REML")
 
 
-def _fit_unit(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
-    fit = estimate_tau2(yi, vi, kk, method)
-    tau2 = fit.tau2
-    w = 1.0 / (vi + tau2[:, None])
-    sw = w.sum(axis=1)
-    est = (w * yi).sum(axis=1) / sw
-    se = np.sqrt(1.0 / sw)
-    # Cochran's Q with fixed-effect weights, whatever the τ² method.
-    w0 = 1.0 / vi
-    sw0 = w0.sum(axis=1)
-    r0 = yi - ((w0 * yi).sum(axis=1) / sw0)[:, None]
-    q = (w0 * r0 * r0).sum(axis=1)
+def fit_one(y: F64, v: F64, method: str, test: str, level: float, percent: F64 | None = None) -> dict[str, Any]:
+    """Fit one intercept-only model to the studies ``y``, ``v`` (1-D float arrays, on a scale that
+    needs no rescaling: see :func:`metaacu.scaling.rescale_one`): :func:`fit_arrays` for one dataset,
+    with the same kernel, as Python floats.  Each study's weight in percent is written into
+    ``percent`` when it is given."""
+    from . import kernels
+
+    if not (y.flags.c_contiguous and y.flags.writeable and v.flags.c_contiguous and v.flags.writeable):
+        y, v = np.array(y, dtype=np.float64), np.array(v, dtype=np.float64)  # one compiled signature
+    out = np.empty(kernels.NFIT)
+    kernels.fit_one(
+        y,
+        v,
+        kernels.METHOD_CODES[method],
+        kernels.TEST_CODES[test],
+        out,
+        np.empty(y.size) if percent is None else percent,
+    )
+    return statistics(out, float(y.size), method, test, level)
+
+
+def statistics(raw: F64, kk: float | F64, method: str, test: str, level: float) -> dict[str, Any]:
+    """The fit's output from the kernel's :data:`metaacu.kernels.FIT_FIELDS` (one dataset: a 1-D
+    array, then floats; many: an ``(m, len(FIT_FIELDS))`` array, then ``(m,)`` arrays) with the
+    tests, intervals and heterogeneity statistics of :mod:`metaacu.inference`."""
+    z = test == "z"
     q_df = kk - 1.0
-    q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
-    if method == "EE":
-        i2, h2 = i2_q, h2_q
+    if raw.ndim == 1:
+        est, se, stat, tau2, q, trace_p0, s2, conv, it, maxima, ll, alt_t, alt_ll = raw.tolist()
+        q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
+        i2, h2 = (i2_q, h2_q) if method == "EE" else tau2_heterogeneity(tau2, typical_variance(q_df, trace_p0), q_df)
+        df: Any = math.inf if z else q_df
+        crit: Any = critical_value(level, df)
+        pval = float(two_sided_p(stat, df))
+        conv, it, maxima = conv == 1.0, int(it), int(maxima)
     else:
-        i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, sw0 - (w0 * w0).sum(axis=1) / sw0), q_df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = denoise(yi - est[:, None], yi, vi)
-        s2 = np.where(kk > 1, (w * r * r).sum(axis=1) / q_df, np.nan)
-    if test in ("knha", "adhoc"):
-        scale = s2 if test == "knha" else np.maximum(1.0, s2)
-        se = se * np.sqrt(scale)
-    else:
-        s2 = np.ones_like(est)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _tests(est, se, tau2, q, q_df, q_p, i2, h2, i2_q, s2, fit, kk, method, test, level)
-
-
-def _tests(
-    est: F64,
-    se: F64,
-    tau2: F64,
-    q: F64,
-    q_df: F64,
-    q_p: F64,
-    i2: F64,
-    h2: F64,
-    i2_q: F64,
-    s2: F64,
-    fit: Tau2Fit,
-    kk: F64,
-    method: str,
-    test: str,
-    level: float,
-) -> dict[str, Any]:
-    df = np.full(est.shape, np.inf) if test == "z" else q_df
-    crit = critical_value(level, math.inf if test == "z" else df)
-    stat = est / se
-    pval = two_sided_p(stat, math.inf if test == "z" else df)
+        est, se, stat, tau2, q, trace_p0, s2, conv, it, maxima, ll, alt_t, alt_ll = (
+            raw[:, j] for j in range(raw.shape[1])
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
+            if method == "EE":
+                i2, h2 = i2_q, h2_q
+            else:
+                i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, trace_p0), q_df)
+            crit = (
+                critical_value(level, math.inf)
+                if z
+                else per_unique(np.asarray(q_df), lambda d: critical_value(level, d))
+            )
+            pval = two_sided_p(stat, math.inf if z else q_df)
+        df = np.full(est.shape, math.inf) if z else q_df
+        conv, it, maxima = conv == 1.0, it.astype(np.int64), maxima.astype(np.int64)
     return {
         "estimate": est,
         "se": se,
@@ -204,14 +216,22 @@ def _tests(
         "h2": h2,
         "i2_q": i2_q,
         "s2": s2,
-        "converged": fit.converged,
-        "iterations": fit.iterations,
+        "converged": conv,
+        "iterations": it,
         "at_boundary": (tau2 == 0) & (method != "EE") & (kk > 1),
-        "maxima": fit.maxima if fit.maxima is not None else np.ones(est.shape, dtype=np.int64),
-        "loglik": fit.loglik if fit.loglik is not None else np.full(est.shape, np.nan),
-        "alt_tau2": fit.alt_tau2 if fit.alt_tau2 is not None else np.full(est.shape, np.nan),
-        "alt_loglik": fit.alt_loglik if fit.alt_loglik is not None else np.full(est.shape, np.nan),
+        "maxima": maxima,
+        "loglik": ll,
+        "alt_tau2": alt_t,
+        "alt_loglik": alt_ll,
     }
+
+
+def per_unique(x: F64, fun: Any) -> F64:
+    """``fun(x)`` evaluated once per distinct value of ``x`` (t quantiles cost ~0.4 µs each, and a
+    batch has few distinct degrees of freedom)."""
+    values, inverse = np.unique(x, return_inverse=True)
+    out: F64 = np.asarray(fun(values), dtype=np.float64)[inverse]
+    return out
 
 
 def resolve_effects(
@@ -338,11 +358,10 @@ def pool_effects(
     vratio = vs.max() / vs.min()
     if vratio > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
-    if k <= MAX_K:  # pure-Python fast path: same formulas, no per-call NumPy overhead
-        one = unscale(fit_one(ys.tolist(), vs.tolist(), method, test, level), e, float(k), method == "REML")
-    else:
-        res = fit_arrays(y[None, :], v[None, :], np.array([float(k)]), method, test, level)
-        one = {name: val[0] for name, val in res.items()}
+    weights = np.empty(k)
+    one = fit_one(ys, vs, method, test, level, weights)  # percent weights: scale-free
+    if e:
+        unscale(one, e, float(k), method == "REML")
     if not one["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {int(one['iterations'])} iterations")
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=3)
@@ -356,7 +375,6 @@ def pool_effects(
         )
         notes.append(msg)
         warnings.warn(f"metaacu: {msg}", LikelihoodWarning, stacklevel=3)
-    w = 1.0 / (vs + (np.ldexp(one["tau2"], -2 * e) if e else one["tau2"]))  # percent weights: scale-free
     return MetaAnalysis(
         estimate=float(one["estimate"]),
         se=float(one["se"]),
@@ -373,7 +391,7 @@ def pool_effects(
         h2=float(one["h2"]),
         i2_q=float(one["i2_q"]),
         k=k,
-        weights=readonly(100.0 * w / w.sum()),
+        weights=readonly(weights),
         yi=readonly(y.copy()),
         vi=readonly(v.copy()),
         labels=labs,

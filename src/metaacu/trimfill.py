@@ -35,10 +35,11 @@ from ._validation import (
 )
 from .bias import F64, check_univariate
 from .interval import Interval
-from .pooling import fit_arrays, meta_analysis
+from .pooling import fit_one, meta_analysis
 from .regression import fit_design
 from .report import Printable, format_p
 from .results import MetaAnalysis
+from .scaling import rescale_one
 
 __all__ = ["FAIL_SAFE_APPROACHES", "FailSafeN", "TrimAndFill", "fail_safe_n", "trim_and_fill"]
 
@@ -155,8 +156,8 @@ class TrimAndFill(Printable):
 
 
 def _pooled(y: F64, v: F64, method: str) -> float:
-    out = fit_arrays(y[None, :], v[None, :], np.array([float(y.size)]), method, "z", 0.95)
-    return float(out["estimate"][0])
+    e, ys, vs = rescale_one(y, v)
+    return float(np.ldexp(fit_one(ys, vs, method, "z", 0.95)["estimate"], e))
 
 
 def trim_and_fill(
