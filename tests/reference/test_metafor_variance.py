@@ -80,6 +80,21 @@ def _close(actual: float, expected: float | None, tol: dict[str, float], what: s
 
 
 # ----------------------------------------------------------------------------- grid guard
+def _check_fit_statistics(res: Any, c: dict[str, Any], tol: dict[str, float]) -> None:
+    """Both likelihoods' fit statistics of ``res`` against metafor's ``fitstats`` in case ``c``."""
+    for likelihood in ("ML", "REML"):
+        fs, ref = res.fit_statistics(likelihood), c["fitstats"][likelihood]
+        assert fs.parameters == c["parms"] and fs.likelihood == likelihood
+        for name, value in (
+            ("ll", fs.loglik),
+            ("dev", fs.deviance),
+            ("AIC", fs.aic),
+            ("BIC", fs.bic),
+            ("AICc", fs.aicc),
+        ):
+            _close(value, ref[name], tol, f"{likelihood} {name}")
+
+
 def test_fixture_grid_has_not_shrunk() -> None:
     fx = fixture()
     assert fx["meta"]["metafor_version"] == "3.8.1"
@@ -108,17 +123,7 @@ def test_se_tau2(c: dict[str, Any]) -> None:
 @pytest.mark.parametrize("c", fixture()["cases"], ids=[case_id(c) for c in fixture()["cases"]])
 def test_fit_statistics(c: dict[str, Any]) -> None:
     res = _fit(c)
-    for likelihood in ("ML", "REML"):
-        fs, ref = res.fit_statistics(likelihood), c["fitstats"][likelihood]
-        assert fs.parameters == c["parms"] and fs.likelihood == likelihood
-        for name, value in (
-            ("ll", fs.loglik),
-            ("dev", fs.deviance),
-            ("AIC", fs.aic),
-            ("BIC", fs.bic),
-            ("AICc", fs.aicc),
-        ):
-            _close(value, ref[name], _tol(c["method"]), f"{likelihood} {name}")
+    _check_fit_statistics(res, c, _tol(c["method"]))
     # metafor's fitstats(): the REML column for REML fits, the ML column otherwise
     assert res.fit_statistics().likelihood == ("REML" if c["method"] == "REML" else "ML")
 
@@ -204,17 +209,7 @@ def test_regression(c: dict[str, Any]) -> None:
     tol = _tol(c["method"], regression=True)
     assert res.p == c["p"] and res.k == c["k"]
     _close(res.tau2, c["tau2"], tol, "tau2")
-    for likelihood in ("ML", "REML"):
-        fs, ref = res.fit_statistics(likelihood), c["fitstats"][likelihood]
-        assert fs.parameters == c["parms"]
-        for name, value in (
-            ("ll", fs.loglik),
-            ("dev", fs.deviance),
-            ("AIC", fs.aic),
-            ("BIC", fs.bic),
-            ("AICc", fs.aicc),
-        ):
-            _close(value, ref[name], tol, f"{likelihood} {name}")
+    _check_fit_statistics(res, c, tol)
     if c["method"] == "EE":
         return
     _close(res.tau2_se(), c["se_tau2"], tol, "se.tau2")
