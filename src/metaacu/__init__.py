@@ -28,6 +28,7 @@ _EXPORTS = {
     "meta_analysis_batch": "batch",
     "mantel_haenszel": "binary",
     "peto": "binary",
+    "mantel_haenszel_rates": "binary_rates",
     "subgroup_analysis": "subgroups",
     "meta_regression": "regression",
     "likelihood_ratio_test": "fitstats",

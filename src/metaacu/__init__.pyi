@@ -24,6 +24,7 @@ from .bias import egger_test as egger_test
 from .bias import rank_test as rank_test
 from .binary import mantel_haenszel as mantel_haenszel
 from .binary import peto as peto
+from .binary_rates import mantel_haenszel_rates as mantel_haenszel_rates
 from .escalc import EffectSizes as EffectSizes
 from .escalc import change_score_effect_sizes as change_score_effect_sizes
 from .escalc import effect_sizes as effect_sizes

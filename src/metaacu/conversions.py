@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -43,6 +43,7 @@ from metaacu._validation import (
 )
 
 __all__ = [
+    "LATENT_SCALES",
     "SMALL_SAMPLE_THRESHOLD",
     "ApproximateMeanSD",
     "ConvertedEffect",
@@ -68,6 +69,10 @@ Arrays = dict[str, NDArray[np.float64]]
 SMALL_SAMPLE_THRESHOLD = 60
 
 _LOGIT_SCALE = np.sqrt(3.0) / np.pi  # [C]: SMD = ln(OR) * sqrt(3)/pi = ln(OR) / 1.8138
+#: SMD per unit of log odds ratio, by the distribution assumed for the latent variable: logistic
+#: (sqrt(3)/pi; Hasselblad & Hedges 1995, Chinn 2000; metafor's "OR2DL"/"D2ORL") or normal (1/1.65;
+#: Cox & Snell 1989; metafor's "OR2DN"/"D2ORN").
+LATENT_SCALES: Final[dict[str, float]] = {"logistic": float(_LOGIT_SCALE), "normal": 1.0 / 1.65}
 
 # as_float_array keyword sets
 _ANY: dict[str, Any] = {}
@@ -419,14 +424,15 @@ def _rescale(value: ArrayLike, var: ArrayLike | None, name: str, factor: float) 
     return ConvertedEffect(_out(a[name] * factor, scalar), variance)
 
 
-def log_or_to_smd(log_or: ArrayLike, var: ArrayLike | None = None) -> ConvertedEffect:
-    """Log odds ratio to standardised mean difference (logistic-distribution method).
+def log_or_to_smd(log_or: ArrayLike, var: ArrayLike | None = None, *, latent: str = "logistic") -> ConvertedEffect:
+    """Log odds ratio to standardised mean difference.
 
-    ``SMD = ln(OR) * sqrt(3)/pi`` (= ln(OR)/1.81) and ``var(SMD) = var(ln OR) * 3/pi^2`` (Chinn 2000;
-    Hasselblad & Hedges 1995; Cochrane Handbook v6.4 §10.6; metafor ``escalc(measure="OR2DL")``).
-    Assumes a logistic latent variable with equal spread in both arms.  Returns a
-    :class:`ConvertedEffect` ``(value, variance)``: the SMD and, when ``var`` (> 0) is given, its
-    variance (else ``None``).
+    ``latent="logistic"`` (default): ``SMD = ln(OR) * sqrt(3)/pi`` (= ln(OR)/1.81) and
+    ``var(SMD) = var(ln OR) * 3/pi^2`` (Chinn 2000; Hasselblad & Hedges 1995; Cochrane Handbook v6.4
+    §10.6; metafor ``escalc(measure="OR2DL")``), assuming a logistic latent variable with equal spread
+    in both arms.  ``latent="normal"``: ``SMD = ln(OR)/1.65``, ``var(ln OR)/1.65^2`` (Cox & Snell 1989;
+    metafor ``"OR2DN"``), assuming a normal latent variable.  Returns a :class:`ConvertedEffect`
+    ``(value, variance)``: the SMD and, when ``var`` (> 0) is given, its variance (else ``None``).
 
     Examples
     --------
@@ -435,18 +441,22 @@ def log_or_to_smd(log_or: ArrayLike, var: ArrayLike | None = None) -> ConvertedE
     >>> smd, var_smd = log_or_to_smd(1.81, var=0.09)
     >>> round(var_smd, 4)
     0.0274
+    >>> round(log_or_to_smd(1.65, latent="normal").value, 4)
+    1.0
     """
-    return _rescale(log_or, var, "log_or", _LOGIT_SCALE)
+    return _rescale(log_or, var, "log_or", LATENT_SCALES[check_choice(latent, "latent", LATENT_SCALES)])
 
 
-def smd_to_log_or(smd: ArrayLike, var: ArrayLike | None = None) -> ConvertedEffect:
+def smd_to_log_or(smd: ArrayLike, var: ArrayLike | None = None, *, latent: str = "logistic") -> ConvertedEffect:
     """Standardised mean difference to log odds ratio, the inverse of :func:`log_or_to_smd`.
 
     ``ln(OR) = SMD * pi/sqrt(3)``, ``var(ln OR) = var(SMD) * pi^2/3`` (Chinn 2000; metafor
-    ``transf.dtolnor.logis``).  Returns a :class:`ConvertedEffect` ``(value, variance)``: the log
-    odds ratio and its variance when ``var`` is given (else ``None``).
+    ``transf.dtolnor.logis``), or with ``latent="normal"`` ``ln(OR) = 1.65 SMD`` (Cox & Snell 1989).
+    Returns a :class:`ConvertedEffect` ``(value, variance)``: the log odds ratio and its variance when
+    ``var`` is given (else ``None``).  (metafor's ``"D2ORL"``/``"D2ORN"`` measures convert Cohen's d
+    computed from the arms' summary data: ``metaacu.effect_sizes("D2ORL", ...)``.)
     """
-    return _rescale(smd, var, "smd", 1.0 / _LOGIT_SCALE)
+    return _rescale(smd, var, "smd", 1.0 / LATENT_SCALES[check_choice(latent, "latent", LATENT_SCALES)])
 
 
 # Change-from-baseline SDs

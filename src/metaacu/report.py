@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_digits
 from .inference import critical_value
 from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
+    from .interval import Interval
     from .results import MetaAnalysis
 
 __all__ = [
@@ -22,7 +24,9 @@ __all__ = [
     "format_ci",
     "format_p",
     "on_scale",
+    "pooled_size",
     "pooling_name",
+    "row_sizes",
     "scale_label",
     "summary_frame",
     "text_summary",
@@ -33,7 +37,6 @@ __all__ = [
 SCALES: Final = ("pooling", "response")
 #: Columns that hold a location (estimate or interval bound) and are back-transformed.
 LOCATIONS: Final = ("estimate", "ci_low", "ci_high", "pi_low", "pi_high")
-_TRANSFORMS: Final = {"log": "exp", "logit": "inverse logit", "identity": "identity"}
 
 _TESTS = {"z": "Wald z", "t": "t", "knha": "Hartung-Knapp-Sidik-Jonkman t", "adhoc": "HKSJ (ad hoc, >= z)"}
 _METHODS = {
@@ -83,7 +86,10 @@ class Printable:
 
 
 def pooling_name(info: MeasureInfo) -> str:
-    """The measure's name in running text: ``"log risk ratio"``, ``"log odds ratio (Peto)"``."""
+    """The measure's name in running text: ``"log risk ratio"``, ``"log odds ratio (Peto)"`` (a name that
+    starts with a person's, ``"Fisher's z-transformed correlation"``, keeps its capital)."""
+    if info.name.startswith(("Fisher", "Freeman")):
+        return info.name
     return info.name[0].lower() + info.name[1:]
 
 
@@ -97,19 +103,30 @@ def scale_label(info: MeasureInfo) -> str:
     )
 
 
-def on_scale(frame: pd.DataFrame, measure: str | None, scale: str, columns: Sequence[str] = LOCATIONS) -> pd.DataFrame:
+def on_scale(
+    frame: pd.DataFrame,
+    measure: str | None,
+    scale: str,
+    columns: Sequence[str] = LOCATIONS,
+    size: ArrayLike | None = None,
+) -> pd.DataFrame:
     """``frame`` (on the pooling scale) on ``scale``, which is recorded in ``frame.attrs``.
 
     ``"response"``: the location ``columns`` back-transformed with the measure's
     :meth:`~metaacu.measures.MeasureInfo.to_display` (``exp`` for ratios, inverse logit for
-    ``"PLO"``, the identity for MD, SMD, RD ...) and ``se`` dropped (a standard error is not
-    back-transformed).  Refused when the measure is unknown (generic effects): then no
+    ``"PLO"``, ``tanh`` for ``"ZCOR"``, the identity for MD, SMD, RD ...) and ``se`` dropped (a standard
+    error is not back-transformed).  Refused when the measure is unknown (generic effects): then no
     back-transform exists.
     """
     check_choice(scale, "scale", SCALES)
     info = measure_info(measure)
     if scale == "pooling":
         frame.attrs.update({"scale": "pooling", "scale_name": info.name})
+
+    The Freeman-Tukey measures (``"PFT"``, ``"IRFT"``) are inverted at a sample size: ``size`` (one, or
+    one per row) when given; else each study row at its own (the frame's ``n`` or ``time`` column) and
+    every other row (pooled estimate, prediction interval) at the harmonic mean of the studies' (metafor's
+    ``transf.ipft.hm``).
         return frame
     if measure is None:
         raise MetaacuInputError(
@@ -119,8 +136,9 @@ def on_scale(frame: pd.DataFrame, measure: str | None, scale: str, columns: Sequ
     out = frame.drop(columns=[c for c in ("se",) if c in frame.columns])
     for col in columns:
         if col in out.columns:
-            out[col] = info.to_display(out[col].to_numpy(dtype=np.float64))
-    out.attrs.update({"scale": "response", "scale_name": info.display_name, "transform": _TRANSFORMS[info.scale]})
+            out[col] = info.to_display(out[col].to_numpy(dtype=np.float64), sizes)
+    out.attrs.update({"scale": "response", "scale_name": info.display_name, "transform": info.transform_name})
+    sizes = row_sizes(frame, info, size)
     return out
 
 
@@ -129,6 +147,31 @@ def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
 
     def f(x: float) -> str:
         x = round(x, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: no "−0.00"
+def row_sizes(frame: pd.DataFrame, info: MeasureInfo, size: ArrayLike | None = None) -> NDArray[np.float64] | None:
+    """The sample size (or person-time) at which each row of ``frame`` is back-transformed, for the
+    Freeman-Tukey measures (``None`` for the others): ``size`` when given, else a study row's own and the
+    studies' harmonic mean for every other row; ``None`` when the frame does not hold them either."""
+    col = info.size_column
+    if col is None:
+        return None
+    if size is not None:
+        return np.broadcast_to(np.asarray(size, dtype=np.float64), (len(frame),)).copy()
+    if col not in frame.columns:
+        return None
+    own = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+    study = frame["row_type"].to_numpy() == "study" if "row_type" in frame.columns else np.isfinite(own)
+    return np.where(study & np.isfinite(own), own, info.pooled_size(own[study]))
+
+
+def pooled_size(res: MetaAnalysis) -> float | None:
+    """The harmonic mean of the studies' sample sizes (or person-times) of a Freeman-Tukey model, at which
+    its pooled values are back-transformed; ``None`` for other measures or without the effect sizes."""
+    col = res.info.size_column
+    if col is None or res.effects is None or col not in res.effects.data.columns:
+        return None
+    return res.info.pooled_size(res.effects.data[col].to_numpy(dtype=np.float64))
+
+
         return f"{x:.{digits}f}".replace("-", "\u2212")
 
     return f"{f(estimate)} [{f(low)}, {f(high)}]"
@@ -207,7 +250,7 @@ def summary_frame(res: MetaAnalysis, level: float | None = None, scale: str = "p
         "h2": res.h2,
         "converged": res.converged,
     }
-    return on_scale(pd.DataFrame([row]), res.measure, scale)
+    return on_scale(pd.DataFrame([row]), res.measure, scale, size=pooled_size(res))
 
 
 def format_p(p: float, *, prefix: bool = True) -> str:
@@ -247,17 +290,32 @@ def text_summary(res: MetaAnalysis, digits: int = 4) -> str:
     if pi is not None:
         lines.append(f"prediction interval: {pi.low:.{d}f} to {pi.high:.{d}f} ({pi.method})")
     if back:
-        t, name = res.info.to_display, res.info.display_name
-        lines.append(f"Back-transformed ({_TRANSFORMS[res.info.scale]}):")
-        lines.append(
-            f"{name}: {float(t(res.estimate)):.{d}f} ({ci_lab} {float(t(res.ci_low)):.{d}f} "
-            f"to {float(t(res.ci_high)):.{d}f})"
-        )
-        if pi is not None:
-            lines.append(
-                f"{name} prediction interval: {float(t(pi.low)):.{d}f} to {float(t(pi.high)):.{d}f} ({pi.method})"
-            )
+        lines.extend(_back_transformed(res, pi, ci_lab, d))
     if not res.converged:
         lines.append(f"WARNING: tau^2 solver did not converge after {res.iterations} iterations")
     lines.extend(f"Note: {n}" for n in res.notes)
     return "\n".join(lines)
+
+
+def _back_transformed(res: MetaAnalysis, pi: Interval | None, ci_lab: str, d: int) -> list[str]:
+    """The pooled estimate, CI and prediction interval of ``text_summary`` on the natural scale."""
+    info = res.info
+    size = pooled_size(res)
+    if info.size_column is not None and size is None:
+        return [
+            f"Back-transformed ({info.transform_name}): not available, it needs the studies' {info.size_column!r} "
+            f"(fit effect sizes from effect_sizes({res.measure!r}, ...))"
+        ]
+    at = f"; pooled values at the studies' harmonic mean {info.size_column} = {size:.{d}f}" if size is not None else ""
+    name = info.display_name
+
+    def t(x: float) -> float:
+        return float(info.to_display(x, size))
+
+    lines = [
+        f"Back-transformed ({info.transform_name}{at}):",
+        f"{name}: {t(res.estimate):.{d}f} ({ci_lab} {t(res.ci_low):.{d}f} to {t(res.ci_high):.{d}f})",
+    ]
+    if pi is not None:
+        lines.append(f"{name} prediction interval: {t(pi.low):.{d}f} to {t(pi.high):.{d}f} ({pi.method})")
+    return lines

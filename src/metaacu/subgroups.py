@@ -44,7 +44,7 @@ from .inference import q_heterogeneity, tau2_heterogeneity, typical_variance
 from .measures import measure_info
 from .pooling import TESTS, ModelOptions, model_options, note_effect_sizes, pool_effects, resolve_effects
 from .regression import REGRESSION_METHODS, REGRESSION_TESTS, MetaRegression, meta_regression
-from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
+from .report import SCALES, Printable, format_p, on_scale, pooled_size, pooling_name, scale_label
 from .results import MetaAnalysis
 from .tau2 import TAU2_METHODS
 
@@ -147,7 +147,10 @@ class SubgroupAnalysis(Printable):
                 "test": self.test,
             }
         )
-        return on_scale(out, self.measure, scale)
+        # PFT, IRFT: each model's values at the harmonic mean of its own studies' n (person-time)
+        sizes = [pooled_size(m) for m in (*self.groups.values(), self.overall)]
+        known = [float(v) for v in sizes if v is not None]
+        return on_scale(out, self.measure, scale, size=known if len(known) == len(sizes) else None)
 
     def _table_caption(self) -> str:
         return scale_label(measure_info(self.measure)) if self.measure else ""

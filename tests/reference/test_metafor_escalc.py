@@ -46,7 +46,10 @@ def compute(case: dict[str, Any], keep: np.ndarray | None = None) -> metaacu.Eff
     args = {name: np.asarray(v, dtype=float) for name, v in case["args"].items()}
     if keep is not None:
         args = {name: v[keep] for name, v in args.items()}
-    return metaacu.effect_sizes(case["measure"], vtype=case["vtype"], add=case["add"], to=case["to"], **args)
+    # the fixture is metafor 3.8-1's: its SMDH variance (with J²) is convention="metafor3.8"
+    return metaacu.effect_sizes(
+        case["measure"], vtype=case["vtype"], add=case["add"], to=case["to"], convention="metafor3.8", **args
+    )
 
 
 def metafor_undefined(case: dict[str, Any]) -> np.ndarray:

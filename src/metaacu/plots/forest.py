@@ -24,6 +24,7 @@ from matplotlib.text import Text
 
 from .._validation import MetaacuInputError, no_other_keywords, renamed_argument
 from .display import FigureDisplay
+from .forest_axis import data_axis
 from .forest_table import Permutation, Row, Table, build_table, pooled_info
 from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
 from .style import FOREST_STYLES, ForestStyle, figure_of, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
@@ -173,14 +174,12 @@ def _scale_and_limits(
         if not lo < hi or (scale != "linear" and lo <= 0):
             raise MetaacuInputError(f"argument 'xlim' must be increasing (and positive for ratios), got {xlim!r}")
         return scale, (lo, hi), _ticks(scale, lo, hi)
-    if info.family == "proportion":
+    if (spans := data_axis(info, scale, np.concatenate([ests, ends, study_ends]))) is not None:
+        return scale, *spans  # one-group measures (proportions, rates): the data's range, nice ticks
+    if info.family == "proportion":  # logit
         allv = np.concatenate([ests, ends, study_ends])
         allv = allv[np.isfinite(allv)]
-        lo, hi = float(allv.min()), float(allv.max())
-        if scale == "logit":
-            lo, hi = max(lo, 0.005), min(hi, 0.995)
-        pad = 0.05 * (hi - lo or 1.0)
-        lo, hi = (lo - pad, hi + pad) if scale == "linear" else (lo, hi)
+        lo, hi = max(float(allv.min()), 0.005), min(float(allv.max()), 0.995)
         return scale, (lo, hi), _ticks(scale, lo, hi)
     f = np.log if scale == "log" else (lambda v: v)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -196,6 +195,7 @@ def _scale_and_limits(
         r = max(nice_ceil(np.exp(reach * 1.03)), 2.0)
         return scale, (1 / r, r), _ticks(scale, 1 / r, r)
     r = nice_ceil(reach * 1.03) if reach > 0 else 1.0
+    r = min(r, 1.0) if info.family == "correlation" else r  # a correlation's axis stays within [-1, 1]
     return scale, (-r, r), _ticks(scale, -r, r)
 
 

@@ -18,6 +18,7 @@ NAN = float("nan")
 _ARM_COLUMNS = {
     "continuous": (("mean", "Mean"), ("sd", "SD"), ("n", "Total")),
     "binary": (("events", "Events"), ("n", "Total")),
+    "two_rates": (("events", "Events"), ("time", "Person-time")),
 }
 
 
@@ -122,10 +123,11 @@ def summary_row(result: Any) -> pd.Series:
     )
 
 
-def ci_digits(info: Any, summary: pd.Series, digits: int) -> int:
+def ci_digits(info: Any, summary: pd.Series, digits: int, size: float | None = None) -> int:
     """Decimals of the CI column: ``digits``, or up to 3 more when the pooled CI would otherwise span
-    fewer than two units of the last decimal (e.g. a risk difference of 0.004 [0.003, 0.005])."""
-    lo, hi = (float(v) for v in info.to_display([summary["ci_low"], summary["ci_high"]]))
+    fewer than two units of the last decimal (e.g. a risk difference of 0.004 [0.003, 0.005]).  ``size``:
+    where the back-transformation needs one (PFT, IRFT), the pooled value's (:func:`pooled_size`)."""
+    lo, hi = (float(v) for v in info.to_display([summary["ci_low"], summary["ci_high"]], size))
     width, d = hi - lo, digits
     while np.isfinite(width) and width < 2 * 10.0**-d and d < digits + 3:
         d += 1
@@ -168,8 +170,19 @@ def test_text(s: pd.Series, which: str = "") -> str:
     )
 
 
-def _disp(info: Any, x: Any) -> Any:
-    return info.to_display(x)
+def _disp(info: Any, x: Any, size: Any = None) -> Any:
+    return info.to_display(x, size)
+
+
+def pooled_size(info: Any, frame: pd.DataFrame | pd.Series) -> float | None:
+    """PFT, IRFT: the size (n, person-time) at which a pooled value is back-transformed, the harmonic mean
+    of the studies' in ``frame`` (a tidy frame; a study row: its own); ``None`` for other measures."""
+    col = info.size_column
+    if col is None or col not in (frame.columns if isinstance(frame, pd.DataFrame) else frame.index):
+        return None
+    if isinstance(frame, pd.Series):
+        return float(frame[col])
+    return float(info.pooled_size(frame.loc[frame.row_type == "study", col].to_numpy(float)))
 
 
 @dataclass(frozen=True)
@@ -244,7 +257,10 @@ class TableBuilder:
             c: decimals_needed(frame.loc[frame.row_type == "study", [f"{c}1", f"{c}2"]].to_numpy(), style.data_digits)
             for c, _ in self.arms
         }
-        self.digits = style.digits if result is None else ci_digits(self.info, summary_row(result), style.digits)
+        self.size = pooled_size(self.info, frame) if result is not None else None  # extra rows: the pooled one's
+        self.digits = (
+            style.digits if result is None else ci_digits(self.info, summary_row(result), style.digits, self.size)
+        )
         self.cols = self._columns(result)
 
     # ------------------------------------------------------------------ columns
@@ -287,7 +303,8 @@ class TableBuilder:
             raise MetaacuInputError(f"argument 'columns' has {len(cols)} rows for {len(st)} studies")
         for i in _ordering(sort_by, st, cols):
             r = st.iloc[i]
-            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
+            size = pooled_size(self.info, r)
+            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"], size)}
             cells.update(self._arm_cells(r))
             if self.style.show_weights:
                 cells["weight"] = _weight_cell(float(weights[i]), self.style.weight_digits)
@@ -295,7 +312,7 @@ class TableBuilder:
                     cells["weight2"] = _weight_cell(float(weights2[i]), self.style.weight_digits)
             if cols is not None:
                 cells.update({f"x:{c}": _fmt_cell(cols.iloc[i][c]) for c in cols.columns if c != "year"})
-            est, lo, hi = _disp(self.info, [r["estimate"], r["ci_low"], r["ci_high"]])
+            est, lo, hi = _disp(self.info, [r["estimate"], r["ci_low"], r["ci_high"]], size)
             self.rows.append(Row("study", cells, est, lo, hi, float(weights[i])))
 
     def pooled(
@@ -303,7 +320,8 @@ class TableBuilder:
     ) -> None:
         fr = res.to_frame()
         p = fr[fr.row_type == "pooled"].iloc[0]
-        cells = {"label": label, "ci": self._ci(p["estimate"], p["ci_low"], p["ci_high"])}
+        size = pooled_size(self.info, fr)
+        cells = {"label": label, "ci": self._ci(p["estimate"], p["ci_low"], p["ci_high"], size)}
         if self.style.show_weights:
             cells[weight_key] = fmt_num(weight, self.style.weight_digits) + "%"
         if data is not None and model == "primary":
@@ -311,14 +329,14 @@ class TableBuilder:
                 if c != "mean" and c != "sd":
                     for g in (1, 2):
                         cells[f"{c}{g}"] = fmt_num(float(np.nansum(data[f"{c}{g}"].to_numpy(float))), 0)
-        est, lo, hi = _disp(self.info, [p["estimate"], p["ci_low"], p["ci_high"]])
+        est, lo, hi = _disp(self.info, [p["estimate"], p["ci_low"], p["ci_high"]], size)
         self.rows.append(Row("pooled", cells, est, lo, hi, weight, model))
 
     def prediction(self, res: Any) -> None:
         s = summary_row(res)
         if not (self.style.show_prediction and s["method"] not in COMMON_METHODS and int(s["k"]) >= 3):
             return
-        lo, hi = _disp(self.info, [s["pi_low"], s["pi_high"]])
+        lo, hi = _disp(self.info, [s["pi_low"], s["pi_high"]], pooled_size(self.info, res.to_frame()))
         d = self.digits
         cells = {"label": "Prediction interval", "ci": f"[{fmt_num(float(lo), d)}, {fmt_num(float(hi), d)}]"}
         self.rows.append(Row("pi", cells, NAN, float(lo), float(hi)))
@@ -367,18 +385,19 @@ class TableBuilder:
             self.blank()
         self.rows.append(Row("extra_head", {"label": self.style.extra_header}))
         for _, r in ex.iterrows():
-            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"])}
+            cells = {"label": str(r["label"]), "ci": self._ci(r["estimate"], r["ci_low"], r["ci_high"], self.size)}
             if "note" in ex.columns and isinstance(r["note"], str):
                 cells["note"] = r["note"]
-            est, lo, hi = _disp(self.info, [float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])])
+            values = [float(r["estimate"]), float(r["ci_low"]), float(r["ci_high"])]
+            est, lo, hi = _disp(self.info, values, self.size)
             self.rows.append(Row("extra", cells, est, lo, hi))
 
     def table(self) -> Table:
         return Table(self.rows, self.cols, self.measure, self.level)
 
     # ------------------------------------------------------------------ cells
-    def _ci(self, est: float, lo: float, hi: float) -> str:
-        e, a, b = (float(v) for v in _disp(self.info, [est, lo, hi]))
+    def _ci(self, est: float, lo: float, hi: float, size: float | None = None) -> str:
+        e, a, b = (float(v) for v in _disp(self.info, [est, lo, hi], size))
         if not np.isfinite(e):  # e.g. a double-zero 2×2 table: no study-level effect (RevMan's words)
             return "Not estimable"
         return format_ci(e, a, b, self.digits)
