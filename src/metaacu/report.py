@@ -117,36 +117,31 @@ def on_scale(
     ``"PLO"``, ``tanh`` for ``"ZCOR"``, the identity for MD, SMD, RD ...) and ``se`` dropped (a standard
     error is not back-transformed).  Refused when the measure is unknown (generic effects): then no
     back-transform exists.
-    """
-    check_choice(scale, "scale", SCALES)
-    info = measure_info(measure)
-    if scale == "pooling":
-        frame.attrs.update({"scale": "pooling", "scale_name": info.name})
 
     The Freeman-Tukey measures (``"PFT"``, ``"IRFT"``) are inverted at a sample size: ``size`` (one, or
     one per row) when given; else each study row at its own (the frame's ``n`` or ``time`` column) and
     every other row (pooled estimate, prediction interval) at the harmonic mean of the studies' (metafor's
     ``transf.ipft.hm``).
+    """
+    check_choice(scale, "scale", SCALES)
+    info = measure_info(measure)
+    if scale == "pooling":
+        frame.attrs.update({"scale": "pooling", "scale_name": info.name})
         return frame
     if measure is None:
         raise MetaacuInputError(
             "argument 'scale'='response' needs the effect measure, to back-transform; these "
             "effects are generic (give measure=..., e.g. measure='OR', when fitting)"
         )
+    sizes = row_sizes(frame, info, size)
     out = frame.drop(columns=[c for c in ("se",) if c in frame.columns])
     for col in columns:
         if col in out.columns:
             out[col] = info.to_display(out[col].to_numpy(dtype=np.float64), sizes)
     out.attrs.update({"scale": "response", "scale_name": info.display_name, "transform": info.transform_name})
-    sizes = row_sizes(frame, info, size)
     return out
 
 
-def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
-    """``"0.53 [0.21, 0.85]"`` with a fixed number of decimals (true minus sign)."""
-
-    def f(x: float) -> str:
-        x = round(x, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: no "−0.00"
 def row_sizes(frame: pd.DataFrame, info: MeasureInfo, size: ArrayLike | None = None) -> NDArray[np.float64] | None:
     """The sample size (or person-time) at which each row of ``frame`` is back-transformed, for the
     Freeman-Tukey measures (``None`` for the others): ``size`` when given, else a study row's own and the
@@ -172,6 +167,11 @@ def pooled_size(res: MetaAnalysis) -> float | None:
     return res.info.pooled_size(res.effects.data[col].to_numpy(dtype=np.float64))
 
 
+def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
+    """``"0.53 [0.21, 0.85]"`` with a fixed number of decimals (true minus sign)."""
+
+    def f(x: float) -> str:
+        x = round(x, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0: no "−0.00"
         return f"{x:.{digits}f}".replace("-", "\u2212")
 
     return f"{f(estimate)} [{f(low)}, {f(high)}]"
