@@ -54,6 +54,19 @@ def _fits(datasets, methods, tests):
                     continue
                 one = fit_one(np.array(y), np.array(v), method, test, 0.95)
                 res[f"{i}/{method}/{test}"] = {n: float(one[n]) for n in (*FIELDS, "iterations", "maxima", "alt_tau2")}
+        # metafor's options: user weights (GENQ, and for the pooled estimate), a fixed tau2
+        a = np.arange(1.0, y.size + 1.0)
+        options = {
+            "GENQ": ("GENQ", a, None),
+            "DL+w": ("DL", a, None),
+            "REML+tau2": ("REML", None, 0.05 * float(np.mean(v))),
+        }
+        for key, (method, weights, tau2) in options.items():
+            for test in tests:
+                if y.size == 1 and test != "z":
+                    continue
+                one = fit_one(np.array(y), np.array(v), method, test, 0.95, user_weights=weights, tau2=tau2)
+                res[f"{i}/{key}/{test}"] = {n: float(one[n]) for n in (*FIELDS, "iterations", "maxima", "alt_tau2")}
     return res
 
 

@@ -29,7 +29,7 @@ def test_meta_analysis_rejects_bad_arrays(yi, vi, match):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"method": "FE"}, "'method' must be one of"),
+        ({"method": "FX"}, "'method' must be one of"),  # "FE"/"CE" are metafor's aliases of "EE"
         ({"test": "hk"}, "'test' must be one of"),
         ({"level": 95}, r"give 0.95, not 95"),
         ({"profile": "stata"}, "'profile'"),

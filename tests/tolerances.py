@@ -37,6 +37,15 @@ RTOL_DEFAULT = 1e-3
 ATOL_DEFAULT = 1e-4
 #: Maximisers found by R's optimize() (golden section) are accurate to about sqrt(machine eps).
 RTOL_OPTIMIZE = 1e-6
+#: metafor's hc() integrates with R's integrate() at its default rel.tol (~1.2e-4; the error it
+#: reaches is far smaller): Henmi-Copas half-widths agree to this, relative.
+RTOL_INTEGRATE = 1e-5
+
+# ----------------------------------------------------------------------------- metaacu against itself
+#: Two metaacu code paths with the same formulas (the pure-Python fast path and the array path; a
+#: batch row and the single fit): the same sums in a different order.
+RTOL_PATHS = 1e-12
+
 #: Fixture values written with 15 significant digits.
 RTOL_15 = 1e-13
 

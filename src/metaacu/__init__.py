@@ -32,6 +32,8 @@ _EXPORTS = {
     "subgroup_analysis": "subgroups",
     "meta_regression": "regression",
     "likelihood_ratio_test": "fitstats",
+    "henmi_copas": "henmi",
+    "HenmiCopas": "henmi",
     "leave_one_out": "sensitivity",
     "influence": "sensitivity",
     "cumulative": "sensitivity",

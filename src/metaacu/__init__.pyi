@@ -30,6 +30,8 @@ from .escalc import change_score_effect_sizes as change_score_effect_sizes
 from .escalc import effect_sizes as effect_sizes
 from .escalc import hedges_j as hedges_j
 from .fitstats import likelihood_ratio_test as likelihood_ratio_test
+from .henmi import HenmiCopas as HenmiCopas
+from .henmi import henmi_copas as henmi_copas
 from .interval import Interval as Interval
 from .measures import MEASURES as MEASURES
 from .measures import measure_info as measure_info

@@ -36,7 +36,7 @@ from ._validation import MetaacuInputError, as_float_array, check_choice
 from .interval import Interval
 from .regression import fit_design
 from .report import Printable, format_p
-from .results import MetaAnalysis
+from .results import MetaAnalysis, check_refittable
 
 __all__ = ["EXACT_MAX_K", "MIN_K", "EggerTest", "RankTest", "SmallKWarning", "egger_test", "rank_test"]
 
@@ -66,6 +66,8 @@ def check_univariate(result: Any, name: str) -> MetaAnalysis:
         raise MetaacuInputError(
             f"{name}() needs a fitted MetaAnalysis (from metaacu.meta_analysis), got {type(result).__name__}"
         )
+    if name in ("egger_test", "trim_and_fill"):  # they refit the model
+        check_refittable(result, f"{name}()")
     hard, soft = MIN_K[name]
     if result.k < hard:
         raise MetaacuInputError(f"{name}() cannot be computed with k = {result.k} studies; it needs at least {hard}")

@@ -31,6 +31,7 @@ from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_digits
 from .report import Printable, format_p
+from .results import check_refittable
 from .scaling import rescale_one
 
 if TYPE_CHECKING:
@@ -88,7 +89,8 @@ class ModelData:
 
 def model_data(result: MetaAnalysis | MetaRegression) -> ModelData:
     """:class:`ModelData` of a :class:`~metaacu.MetaAnalysis` (model matrix: a column of ones) or a
-    :class:`~metaacu.MetaRegression` (its ``design``)."""
+    :class:`~metaacu.MetaRegression` (its ``design``); refused for a fit with user weights or a fixed τ²."""
+    check_refittable(result, "fit_statistics(), tau2_se() or heterogeneity_confint()")
     y = np.asarray(result.yi, dtype=np.float64)
     v = np.asarray(result.vi, dtype=np.float64)
     design = getattr(result, "design", None)

@@ -19,7 +19,9 @@ I²/H² formulas, applied to the kernel's output by :func:`metaacu.pooling.stati
 power-of-two rescaling of extreme scales (:mod:`metaacu.scaling`).
 
 The per-dataset formulas (sums, score, likelihood, solvers, HE/SJ/PM/ML/REML) are in
-:mod:`metaacu.kernels_core`; this module assembles them into a fit and runs it over rows.
+:mod:`metaacu.kernels_core`, those of PMM, DLIT, SJIT, GENQ and the pooled estimate with user weights
+in :mod:`metaacu.kernels_extra`; this module assembles them into a fit (:func:`fit_model`, with
+metafor's ``weights=`` and ``tau2=`` options) and runs it over rows.
 """
 
 from __future__ import annotations
@@ -47,18 +49,19 @@ from .kernels_core import (
     tau2_sj,
     weighted_mean,
 )
-from .tau2 import TAU2_METHODS
+from .kernels_extra import chi2_median, percent_weights, tau2_dlit, tau2_genq, tau2_sjit, user_weighted
+from .tau2 import TAU2_METHODS, USER_WEIGHT_METHODS
 
-__all__ = ["FIT_FIELDS", "METHOD_CODES", "TEST_CODES", "fit_one", "fit_rows"]
+__all__ = ["FIT_FIELDS", "METHOD_CODES", "TEST_CODES", "fit_one", "fit_one_options", "fit_rows"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
 
-#: Integer codes of the τ² methods and tests, as the kernels take them.
-METHOD_CODES: Final = {name: i for i, name in enumerate(TAU2_METHODS)}
+#: Integer codes of the τ² methods and tests, as the kernels take them (GENQ only with user weights).
+METHOD_CODES: Final = {name: i for i, name in enumerate(TAU2_METHODS + USER_WEIGHT_METHODS)}
 TEST_CODES: Final = {"z": 0, "t": 1, "knha": 2, "adhoc": 3}
-_EE, _DL, _HE, _HS, _SJ, _ML, _REML, _EB, _PM = range(9)
+_EE, _DL, _HE, _HS, _SJ, _ML, _REML, _EB, _PM, _PMM, _DLIT, _SJIT, _HSK, _GENQ = range(14)
 _KNHA, _ADHOC = 2, 3
 
 #: Output columns of :func:`fit_one` / :func:`fit_rows`: the pooled estimate, its standard error (with
@@ -90,6 +93,15 @@ NFIT: Final = len(FIT_FIELDS)
 def fit_dataset(y: F64, v: F64, method: int, test: int, w: F64, out: F64, want_loglik: bool) -> None:
     """Fit one intercept-only model to the studies ``y``, ``v`` (all real, k ≥ 1) and write
     :data:`FIT_FIELDS` into ``out``; ``w`` is a buffer of at least k elements."""
+    fit_model(y, v, method, test, w, out, want_loglik, np.empty(0), math.nan)
+
+
+@jit
+def fit_model(
+    y: F64, v: F64, method: int, test: int, w: F64, out: F64, want_loglik: bool, a: F64, tau2_fix: float
+) -> None:
+    """:func:`fit_dataset` with metafor's options: user weights ``a`` for the pooled estimate (and for
+    τ² under GENQ; empty for inverse-variance weights) and a τ² fixed by the user (NaN: estimated)."""
     k = y.size
     w = w[:k]
     q, _ = generalised_q(y, v, 0.0, w)  # Cochran's Q: fixed-effect weights whatever the τ² method
@@ -101,11 +113,27 @@ def fit_dataset(y: F64, v: F64, method: int, test: int, w: F64, out: F64, want_l
     trace_p0 = sw0 - sw0_2 / sw0
     tau2, conv, it, maxima = 0.0, True, 0, 1
     ll, alt_t2, alt_ll = math.nan, math.nan, math.nan
-    if k > 1 and method != _EE:
+    if not math.isnan(tau2_fix) and method != _EE:
+        tau2 = tau2_fix
+        if (method == _ML or method == _REML) and want_loglik:  # noqa: SIM109 (numba)
+            ll = loglik(y, v, tau2, method == _ML, w)
+    elif k > 1 and method != _EE:
         if method == _DL:
             tau2 = (q - (k - 1)) / trace_p0 if trace_p0 != 0 else math.nan
         elif method == _HS:
             tau2 = (q - k) / sw0
+        elif method == _HSK:
+            tau2 = (k / (k - 1.0) * q - k) / sw0
+        elif method == _PMM:  # the generalised Q equal to its median under τ² (metafor "PMM")
+            target = chi2_median(k - 1.0)
+            if q - target > 0:
+                tau2, conv, it = solve_q(y, v, target, max(tau2_he(y, v), 0.0), w)
+        elif method == _DLIT:
+            tau2, conv, it = tau2_dlit(y, v, w)
+        elif method == _SJIT:
+            tau2, conv, it = tau2_sjit(y, v, w)
+        elif method == _GENQ:
+            tau2 = tau2_genq(y, v, a)
         elif method == _HE:
             tau2 = tau2_he(y, v)
         elif method == _SJ:
@@ -129,6 +157,8 @@ def fit_dataset(y: F64, v: F64, method: int, test: int, w: F64, out: F64, want_l
             if abs(r) > floor:
                 s += w[i] * r * r
         s2 = s / (k - 1)
+    if a.size > 0:  # user weights: their estimate and sandwich SE; s² above stays metafor's (1/(v + τ²))
+        est, se = user_weighted(y, v, a, tau2)
     if test == _KNHA:
         se *= math.sqrt(s2)
     elif test == _ADHOC:
@@ -167,6 +197,15 @@ def fit_one(y: F64, v: F64, method: int, test: int, out: F64, percent: F64) -> N
         sw += w[i]
     for i in range(y.size):
         percent[i] = 100.0 * w[i] / sw
+
+
+@jit
+def fit_one_options(y: F64, v: F64, a: F64, tau2_fix: float, method: int, test: int, out: F64, percent: F64) -> None:
+    """:func:`fit_one` with user weights ``a`` (empty: none) and a fixed τ² (NaN: estimated), as
+    :func:`fit_model`; the percent weights are ``100 aᵢ/Σa`` with user weights."""
+    w = np.empty(y.size)
+    fit_model(y, v, method, test, w, out, True, a, tau2_fix)
+    percent_weights(v, a, out[3], w, percent)
 
 
 # ----------------------------------------------------------------------------- many datasets

@@ -273,20 +273,25 @@ def tau2_he(y: F64, v: F64) -> float:
 
 
 @jit
-def tau2_sj(y: F64, v: F64, w: F64) -> float:
-    """Sidik-Jonkman ``τ₀² Σuᵢ(yᵢ − μ̂ᵤ)²/(k − 1)``, ``τ₀² = Σ(yᵢ − ȳ)²/k`` (deviations at rounding
-    noise count as 0), ``uᵢ = 1/(vᵢ + τ₀²)`` (untruncated; k ≥ 2)."""
-    k = y.size
+def sj_start(y: F64) -> float:
+    """The Sidik-Jonkman start ``τ₀² = Σ(yᵢ − ȳ)²/k`` (deviations at rounding noise count as 0)."""
     ybar = _mean(y)
     floor = noise_floor(y)
     ss = 0.0
-    for i in range(k):
+    for i in range(y.size):
         d = y[i] - ybar
         if abs(d) > floor:
             ss += d * d
-    tau0 = ss / k
+    return ss / y.size
+
+
+@jit
+def tau2_sj(y: F64, v: F64, w: F64) -> float:
+    """Sidik-Jonkman ``τ₀² Σuᵢ(yᵢ − μ̂ᵤ)²/(k − 1)``, ``τ₀²`` from :func:`sj_start`,
+    ``uᵢ = 1/(vᵢ + τ₀²)`` (untruncated; k ≥ 2)."""
+    tau0 = sj_start(y)
     q_u, _ = generalised_q(y, v, tau0, w)
-    return tau0 * q_u / (k - 1)
+    return tau0 * q_u / (y.size - 1)
 
 
 @jit

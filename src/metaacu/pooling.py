@@ -40,7 +40,7 @@ from .measures import measure_info
 from .profiles import PREDICTIONS, Profile, effect_size_note, get_profile
 from .results import MetaAnalysis
 from .scaling import exponents, rescale_one, scale_rows, unscale
-from .tau2 import TAU2_METHODS
+from .tau2 import METHOD_ALIASES, TAU2_METHODS, USER_WEIGHT_METHODS
 
 __all__ = [
     "PREDICTIONS",
@@ -102,8 +102,19 @@ def model_options(
     >>> opts = model_options("cochrane", None, None)
     >>> opts.method, opts.test, opts.prediction
     ('REML', 'knha', 'test')
+
+    metafor's aliases ``"FE"`` and ``"CE"`` of ``"EE"`` are accepted (:data:`metaacu.tau2.METHOD_ALIASES`)
+    and stored as ``"EE"``.
     """
     prof = get_profile(profile)
+    methods = tuple(methods)
+    if isinstance(method, str):
+        method = METHOD_ALIASES.get(method, method)
+        if method in USER_WEIGHT_METHODS and method not in methods:
+            raise MetaacuInputError(
+                f"method={method!r} estimates tau2 with user weights and is available only in "
+                "meta_analysis(weights=...)"
+            )
     return ModelOptions(
         profile=prof,
         method=check_choice(prof.method if method is None else method, "method", methods),
@@ -138,6 +149,10 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
     """
     from . import kernels  # numba loads with the first fit, not with metaacu
 
+    if method in USER_WEIGHT_METHODS:
+        raise MetaacuInputError(
+            f"method={method!r} needs each study's user weight: rows of arrays (batches, refits) cannot use it"
+        )
     e = exponents(vi)
     if e.any():
         yi, vi = scale_rows(yi, vi, e)
@@ -147,24 +162,35 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
     return unscale(statistics(raw, kk, method, test, level), e, kk, method == "REML")
 
 
-def fit_one(y: F64, v: F64, method: str, test: str, level: float, percent: F64 | None = None) -> dict[str, Any]:
+def fit_one(
+    y: F64,
+    v: F64,
+    method: str,
+    test: str,
+    level: float,
+    percent: F64 | None = None,
+    *,
+    user_weights: F64 | None = None,
+    tau2: float | None = None,
+) -> dict[str, Any]:
     """Fit one intercept-only model to the studies ``y``, ``v`` (1-D float arrays, on a scale that
     needs no rescaling: see :func:`metaacu.scaling.rescale_one`): :func:`fit_arrays` for one dataset,
     with the same kernel, as Python floats.  Each study's weight in percent is written into
-    ``percent`` when it is given."""
+    ``percent`` when it is given.  ``user_weights`` (the pooled estimate's weights, and τ²'s under
+    GENQ) and a fixed ``tau2`` (on the same scale as ``v``) are metafor's ``weights=`` and ``tau2=``
+    (:func:`metaacu.kernels.fit_one_options`)."""
     from . import kernels
 
     if not (y.flags.c_contiguous and y.flags.writeable and v.flags.c_contiguous and v.flags.writeable):
         y, v = np.array(y, dtype=np.float64), np.array(v, dtype=np.float64)  # one compiled signature
     out = np.empty(kernels.NFIT)
-    kernels.fit_one(
-        y,
-        v,
-        kernels.METHOD_CODES[method],
-        kernels.TEST_CODES[test],
-        out,
-        np.empty(y.size) if percent is None else percent,
-    )
+    pct = np.empty(y.size) if percent is None else percent
+    codes = kernels.METHOD_CODES[method], kernels.TEST_CODES[test]
+    if user_weights is None and tau2 is None:
+        kernels.fit_one(y, v, *codes, out, pct)
+    else:
+        a = np.empty(0) if user_weights is None else np.array(user_weights, dtype=np.float64)
+        kernels.fit_one_options(y, v, a, math.nan if tau2 is None else float(tau2), *codes, out, pct)
     return statistics(out, float(y.size), method, test, level)
 
 
@@ -276,6 +302,8 @@ def meta_analysis(
     measure: str | None = None,
     profile: str = "metafor",
     prediction: str | None = None,
+    weights: ArrayLike | None = None,
+    tau2: float | None = None,
 ) -> MetaAnalysis:
     """Pool effect sizes with a common-effect or random-effects model.
 
@@ -287,8 +315,11 @@ def meta_analysis(
     vi : array-like
         Sampling variances (> 0).
     method : str, optional
-        ``"EE"`` (common/equal effect) or a τ² estimator: ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``,
-        ``"EB"``, ``"HE"``, ``"SJ"``, ``"HS"``.  Default from ``profile`` (REML for "metafor").
+        ``"EE"`` (common/equal effect; metafor's ``"FE"`` and ``"CE"`` are accepted) or a τ² estimator:
+        ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``, ``"EB"``, ``"HE"``, ``"SJ"``, ``"HS"``, ``"PMM"``
+        (median-unbiased PM), ``"DLIT"``/``"SJIT"`` (iterated DL/SJ), ``"HSk"`` (HS with the k
+        correction), ``"GENQ"`` (generalised Q with the user ``weights``).  Default from ``profile``
+        (REML for "metafor").
     test : str, optional
         ``"z"`` (Wald), ``"t"`` (t with k − 1 df), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman) or
         ``"adhoc"`` (HKSJ never narrower than z).  Default from ``profile``.
@@ -310,6 +341,13 @@ def meta_analysis(
         otherwise; metafor) or ``"higgins"`` (t with k − 2 df, Higgins et al. 2009).  The default of
         :meth:`MetaAnalysis.prediction_interval` (``MetaAnalysis.prediction``) and of every table and
         plot of the result.  Default from ``profile``.
+    weights : array-like, optional
+        User weights (> 0, one per study) for the pooled estimate, metafor's ``weights=``:
+        ``μ̂ = Σaᵢyᵢ/Σaᵢ`` with ``Var(μ̂) = Σaᵢ²(vᵢ + τ̂²)/(Σaᵢ)²``; τ² is estimated by ``method``
+        (with these weights under ``"GENQ"``).  Knapp-Hartung's factor keeps the weights ``1/(vᵢ + τ̂²)``
+        (as metafor).  ``MetaAnalysis.weights`` are then ``100 aᵢ/Σa``.
+    tau2 : float, optional
+        A τ² (≥ 0) fixed by the user instead of estimated (metafor's ``tau2=``); not for ``"EE"``.
 
     Returns
     -------
@@ -328,8 +366,24 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (0.3059, 0.0078)
     """
-    opts = model_options(profile, method, test, prediction)
-    return pool_effects(yi, vi, labels, measure, opts, check_level(level))
+    opts = model_options(profile, method, test, prediction, methods=TAU2_METHODS + USER_WEIGHT_METHODS)
+    return pool_effects(yi, vi, labels, measure, opts, check_level(level), weights=weights, tau2=tau2)
+
+
+def _fixed_tau2(tau2: float | None, method: str) -> float | None:
+    if tau2 is None:
+        return None
+    if method == "EE":
+        raise MetaacuInputError("argument 'tau2' fixes the between-study variance: not with method='EE' (tau2 = 0)")
+    try:
+        if isinstance(tau2, (bool, np.bool_, str)):
+            raise TypeError
+        value = float(tau2)
+    except (TypeError, ValueError):
+        raise MetaacuInputError(f"argument 'tau2' must be a number >= 0; got {tau2!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise MetaacuInputError(f"argument 'tau2' must be a finite number >= 0; got {tau2!r}")
+    return value
 
 
 def pool_effects(
@@ -341,27 +395,43 @@ def pool_effects(
     level: float,
     *,
     warn: bool = True,
+    weights: ArrayLike | None = None,
+    tau2: float | None = None,
 ) -> MetaAnalysis:
     """:func:`meta_analysis` once its options are resolved (:func:`model_options`) and ``level`` checked:
     the one fit of every intercept-only model, also of each subgroup of
     :func:`metaacu.subgroup_analysis`.  With ``warn=False`` effect sizes computed under another SMD
-    convention than the profile's are noted but not warned about (the caller has warned once)."""
+    convention than the profile's are noted but not warned about (the caller has warned once).
+    ``weights`` and ``tau2`` are :func:`meta_analysis`'s user weights and fixed τ²."""
     y, v, labs, measure, effects, notes = resolve_effects(yi, vi, labels, measure)
     note_effect_sizes(opts.profile, effects, notes, warn=warn, stacklevel=4)
     method, test = opts.method, opts.test
     k = y.size
+    user: F64 | None = None
+    if weights is not None:
+        check_same_length({"yi": y, "weights": as_float_array(weights, "weights", allow_nan=True)})
+        user = as_float_array(weights, "weights", positive=True, labels=labs)
+        notes.append("pooled with user weights (weights=); its SE is the sandwich sum(a^2 (v + tau2))/sum(a)^2")
+    elif method in USER_WEIGHT_METHODS:
+        raise MetaacuInputError(f"method={method!r} estimates tau2 with user weights: give weights= (one per study)")
+    fixed = _fixed_tau2(tau2, method)
     if k == 1 and test != "z":
         raise MetaacuInputError(f"test={test!r} needs at least 2 studies (t with k - 1 df); use test='z' for k = 1")
-    if k == 1:
+    if fixed is not None:
+        notes.append(f"tau2 fixed at {fixed:.6g} by the user (tau2=), not estimated")
+    elif k == 1:
         notes.append("k = 1: no heterogeneity can be estimated; tau2 set to 0")
     e, ys, vs = rescale_one(y, v)
     vratio = vs.max() / vs.min()
     if vratio > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
-    weights = np.empty(k)
-    one = fit_one(ys, vs, method, test, level, weights)  # percent weights: scale-free
+    pct = np.empty(k)
+    fixed_scaled = None if fixed is None else float(np.ldexp(fixed, -2 * e))
+    one = fit_one(ys, vs, method, test, level, pct, user_weights=user, tau2=fixed_scaled)  # percent: scale-free
     if e:
         unscale(one, e, float(k), method == "REML")
+    if fixed is not None:
+        one["tau2"], one["at_boundary"] = fixed, False
     if not one["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {int(one['iterations'])} iterations")
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=3)
@@ -391,7 +461,7 @@ def pool_effects(
         h2=float(one["h2"]),
         i2_q=float(one["i2_q"]),
         k=k,
-        weights=readonly(weights),
+        weights=readonly(pct),
         yi=readonly(y.copy()),
         vi=readonly(v.copy()),
         labels=labs,
@@ -409,4 +479,6 @@ def pool_effects(
         effects=effects,
         tau2_maxima=int(one["maxima"]),
         tau2_alternative=(float(one["alt_tau2"]), float(one["alt_loglik"])) if one["maxima"] > 1 else None,
+        user_weights=None if user is None else readonly(user.copy()),
+        tau2_fixed=fixed is not None,
     )

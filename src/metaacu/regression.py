@@ -6,7 +6,9 @@
 * ``"EE"``: τ² = 0 (fixed-effects meta-regression);
 * ``"DL"``: ``(yᵀP₀y − (k − p)) / tr P₀`` with ``W₀ = diag(1/vᵢ)`` (Raudenbush 2009, eq. 16.44);
 * ``"HE"``: ``(yᵀP_ols y − tr(P_ols V)) / (k − p)`` with the OLS projection ``P_ols = I − X(XᵀX)⁻¹Xᵀ``;
-* ``"PM"``: the root of ``yᵀP(τ²)y = k − p`` (generalised Q);
+* ``"PM"``: the root of ``yᵀP(τ²)y = k − p`` (generalised Q); ``"PMM"``: of ``yᵀP(τ²)y = χ²₀.₅(k − p)``;
+* ``"HS"``/``"HSk"``: ``(c·yᵀP₀y − k)/Σ(1/vᵢ)`` with ``c = 1`` or ``k/(k − p)``;
+* ``"DLIT"``/``"SJIT"``: the fixed-point iterations of :mod:`metaacu.kernels_extra` with ``P``;
 * ``"ML"``/``"REML"``: the root of the likelihood score ``½(yᵀPPy − tr W)`` / ``½(yᵀPPy − tr P)``,
   found with the same safeguarded bracketing Newton solver as the intercept-only model
   (:func:`metaacu.tau2.solve_decreasing`), so it cannot oscillate as plain Fisher scoring can.
@@ -51,13 +53,21 @@ from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_
 from .pooling import model_options, note_effect_sizes
 from .regression_result import MetaRegression
 from .scaling import rescale_one
-from .tau2 import SCAN_GRID, RowFunction, estimate_tau2, solve_decreasing, solve_in_bracket
+from .tau2 import (
+    FIXED_POINT_MAXITER,
+    SCAN_GRID,
+    TOL,
+    RowFunction,
+    estimate_tau2,
+    solve_decreasing,
+    solve_in_bracket,
+)
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
 
 F64 = NDArray[np.float64]
 
-REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM", "EB", "SJ", "HS")
+REGRESSION_METHODS: Final = ("EE", "DL", "HE", "ML", "REML", "PM", "EB", "SJ", "HS", "PMM", "DLIT", "SJIT", "HSk")
 REGRESSION_TESTS: Final = ("z", "t", "knha", "adhoc")
 
 
@@ -79,15 +89,47 @@ def _p_matrix(v: F64, x: F64, tau2: float) -> F64:
     return np.diag(w) - wx @ np.linalg.solve(x.T @ wx, wx.T)
 
 
+def _fixed_point(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
+    """Iterated DL (``τ² ← (yᵀPy − tr(PV))/tr P`` from 0, truncated at 0; metafor ≥ 4.5-7) or iterated
+    SJ (``τ² ← τ² yᵀPy/(k − p)`` from ``Σ(yᵢ − ȳ)²/k``), ``P`` at the current τ², to a step of at most
+    ``TOL·max(mean v, τ²)`` (the rule of :func:`metaacu.kernels_extra.tau2_dlit`)."""
+    k, p = x.shape
+    scale = float(v.mean())
+    tau2 = 0.0 if method == "DLIT" else float(np.mean((y - y.mean()) ** 2))
+    if tau2 == 0.0 and method == "SJIT":
+        return 0.0, True, 0
+    for it in range(1, FIXED_POINT_MAXITER + 1):
+        pm = _p_matrix(v, x, tau2)
+        rss = float(y @ pm @ y)
+        if method == "DLIT":
+            new = max(0.0, (rss - float(np.sum(np.diag(pm) * v))) / float(np.trace(pm)))
+        else:
+            new = tau2 * rss / (k - p)
+        done = abs(new - tau2) <= TOL * max(scale, new)
+        tau2 = new
+        if done:
+            return tau2, True, it
+    return tau2, False, FIXED_POINT_MAXITER
+
+
 def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
     k, p = x.shape
+    if method not in REGRESSION_METHODS:  # GENQ: intercept-only models only
+        raise MetaacuInputError(
+            f"method={method!r} is available for intercept-only models (meta_analysis) but not with a model matrix "
+            "(meta-regression, common-tau2 subgroups, egger_test(model='rma')); "
+            f"use one of {', '.join(REGRESSION_METHODS)}"
+        )
     if method == "EE":
         return 0.0, True, 0
-    if method in ("DL", "HS"):
+    if method in ("DL", "HS", "HSk"):
         p0 = _p_matrix(v, x, 0.0)
         rss = float(y @ p0 @ y)
-        raw = (rss - (k - p)) / np.trace(p0) if method == "DL" else (rss - k) / float(np.sum(1.0 / v))
+        hs = ((k / (k - p) if method == "HSk" else 1.0) * rss - k) / float(np.sum(1.0 / v))
+        raw = (rss - (k - p)) / np.trace(p0) if method == "DL" else hs
         return max(0.0, raw), True, 0
+    if method in ("DLIT", "SJIT"):
+        return _fixed_point(y, v, x, method)
     if method == "SJ":
         # Sidik & Jonkman (2005): start from the spread of y around its mean, one weighted step
         tau0 = float(np.mean((y - y.mean()) ** 2))
@@ -96,11 +138,13 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
         pols = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
         return max(0.0, float((y @ pols @ y - np.trace(pols * v[None, :])) / (k - p))), True, 0
 
+    target = float(special.chdtri(k - p, 0.5)) if method == "PMM" else float(k - p)  # PMM: the χ² median
+
     def one(t2: float) -> tuple[float, float]:
         pm = _p_matrix(v, x, t2)
         py = pm @ y
-        if method in ("PM", "EB"):  # EB solves the same estimating equation as PM (Viechtbauer et al. 2015)
-            return float(y @ py - (k - p)), float(-(py @ py))
+        if method in ("PM", "EB", "PMM"):  # EB solves the same estimating equation as PM (Viechtbauer et al. 2015)
+            return float(y @ py - target), float(-(py @ py))
         ppy = pm @ py
         if method == "REML":
             tr, trr = np.trace(pm), float(np.sum(pm * pm.T))
@@ -115,7 +159,7 @@ def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
         out = [one(float(a)) for a in t2]
         return np.array([f for f, _ in out]), np.array([s for _, s in out])
 
-    if method in ("PM", "EB"):  # the generalised Q decreases in τ²: at most one root
+    if method in ("PM", "EB", "PMM"):  # the generalised Q decreases in τ²: at most one root
         f0, _ = one(0.0)
         if not f0 > 0:
             return 0.0, True, 0
@@ -272,7 +316,7 @@ def meta_regression(
         a list of column names selects those columns of ``data``.
     data : DataFrame, optional
         If given, ``yi``, ``vi``, ``moderators`` and ``labels`` may be column names.
-    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "EE"}, optional
+    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "PMM", "DLIT", "SJIT", "HSk", "EE"}, optional
         Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0); all are checked
         against metafor fixtures.  Default from ``profile`` (REML for "metafor").
     test : {"z", "t", "knha", "adhoc"}, optional

@@ -49,6 +49,11 @@ _METHODS = {
     "HE": "Hedges",
     "SJ": "Sidik-Jonkman",
     "HS": "Hunter-Schmidt",
+    "PMM": "median-unbiased Paule-Mandel",
+    "DLIT": "iterated DerSimonian-Laird",
+    "SJIT": "iterated Sidik-Jonkman",
+    "HSk": "Hunter-Schmidt (k-corrected)",
+    "GENQ": "generalised Q (user weights)",
 }
 
 

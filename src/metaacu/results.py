@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .fitstats import FitStatistics
     from .tau2_inference import HeterogeneityInterval
 
-__all__ = ["Interval", "MetaAnalysis"]
+__all__ = ["Interval", "MetaAnalysis", "check_refittable"]
 
 F64 = NDArray[np.float64]
 
@@ -83,6 +83,11 @@ class MetaAnalysis(Printable):
         above 1 the global one is returned, a :class:`~metaacu.LikelihoodWarning` is issued and
         ``tau2_alternative`` holds the next best ``(τ², log-likelihood)``.
     tau2_alternative : (float, float) or None
+    user_weights : ndarray or None
+        The user weights of ``meta_analysis(weights=...)`` (metafor's ``weights=``), or None
+        (inverse-variance weights).
+    tau2_fixed : bool
+        True when τ² was fixed by the user (``meta_analysis(tau2=...)``), not estimated.
     """
 
     estimate: float
@@ -118,6 +123,8 @@ class MetaAnalysis(Printable):
     effects: EffectSizes | None = field(default=None, compare=False)
     tau2_maxima: int = 1
     tau2_alternative: tuple[float, float] | None = None
+    user_weights: F64 | None = field(default=None, compare=False)
+    tau2_fixed: bool = False
 
     # ---------------------------------------------------------------- derived quantities
     @property
@@ -285,3 +292,14 @@ class MetaAnalysis(Printable):
 
     def _table_caption(self) -> str:
         return scale_label(self.info) if self.measure else ""
+
+
+def check_refittable(result: Any, what: str) -> None:
+    """Refuse ``what`` (a function that refits the model or re-estimates τ²) for a :class:`MetaAnalysis`
+    fitted with user weights or a fixed τ², which the refit could not honour."""
+    if isinstance(result, MetaAnalysis) and (result.user_weights is not None or result.tau2_fixed):
+        how = "user weights (weights=)" if result.user_weights is not None else "a tau2 fixed by the user (tau2=)"
+        raise MetaacuInputError(
+            f"{what} refits the model or re-estimates tau2 and cannot honour its {how}; "
+            "use a model fitted without weights= and tau2="
+        )

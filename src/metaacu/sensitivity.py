@@ -34,7 +34,7 @@ from .interval import Interval
 from .ordering import study_order
 from .pooling import fit_arrays
 from .report import Printable
-from .results import MetaAnalysis
+from .results import MetaAnalysis, check_refittable
 
 __all__ = ["Cumulative", "Influence", "LeaveOneOut", "cumulative", "influence", "leave_one_out"]
 
@@ -57,6 +57,7 @@ def _check_result(result: Any, name: str, min_k: int) -> MetaAnalysis:
         )
     if result.k < min_k:
         raise MetaacuInputError(f"{name}() needs at least {min_k} studies; the meta-analysis has k = {result.k}")
+    check_refittable(result, f"{name}()")
     return result
 
 

@@ -26,6 +26,7 @@ Paule RC, Mandel J. Consensus values and weighting factors. J Res NBS 1982;87:37
 Sidik K, Jonkman JN. A simple confidence interval for meta-analysis. Stat Med 2002;21:3153-3159.
 Hunter JE, Schmidt FL. Methods of Meta-Analysis. 2nd ed. Sage; 2004.
 Hedges LV, Olkin I. Statistical Methods for Meta-Analysis. Academic Press; 1985 (HE estimator).
+DerSimonian R, Kacker R. Contemp Clin Trials 2007;28:105-114 (DLIT, generalised Q; GENQ).
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 __all__ = [
+    "METHOD_ALIASES",
     "SCAN_GRID",
     "TAU2_METHODS",
+    "USER_WEIGHT_METHODS",
     "Tau2Fit",
     "estimate_tau2",
     "generalised_q",
@@ -55,14 +58,23 @@ F64 = NDArray[np.float64]
 RowFunction = Callable[[F64, NDArray[np.intp]], tuple[F64, F64]]
 
 #: Estimators that need iteration (and so report convergence).
-ITERATIVE: Final = frozenset({"REML", "ML", "PM", "EB"})
-#: Every τ² method (``"EE"`` fixes τ² = 0).
-TAU2_METHODS: Final = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
+ITERATIVE: Final = frozenset({"REML", "ML", "PM", "EB", "PMM", "DLIT", "SJIT"})
+#: Every τ² method that needs nothing but the studies (``"EE"`` fixes τ² = 0); the order gives the
+#: kernels' integer codes.
+TAU2_METHODS: Final = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM", "PMM", "DLIT", "SJIT", "HSk")
+#: τ² methods that need user weights (``weights=`` of :func:`metaacu.meta_analysis`): the generalised
+#: Q estimator (metafor ``method="GENQ"``).
+USER_WEIGHT_METHODS: Final = ("GENQ",)
+#: metafor's other names of a method: ``"FE"`` and ``"CE"`` (fixed/common effect) are ``"EE"``.
+METHOD_ALIASES: Final = {"FE": "EE", "CE": "EE"}
 
 #: Relative change in τ² below which an iterative fit has converged; much tighter than
 #: metafor's default (1e-5 absolute), so results match metafor run with threshold=1e-12.
 TOL: Final = 1e-13
 MAXITER: Final = 200
+#: Steps of the fixed-point iterations (DLIT, SJIT), which converge linearly (SJIT towards τ² = 0
+#: very slowly); metafor's default is 100 (its fixtures use 10000).
+FIXED_POINT_MAXITER: Final = 10000
 #: Deviations smaller than this many ulps of the largest |yᵢ| are rounding noise: they are set to 0,
 #: so that identical effects give exactly zero spread (metafor: Knapp-Hartung factor 0, z = ±inf).
 NOISE_ULPS: Final = 8.0
@@ -234,7 +246,9 @@ def estimate_tau2(yi: F64, vi: F64, kk: F64, method: str) -> Tau2Fit:
     -----
     Closed forms (w = 1/v): DL ``(Q − (k−1)) / (Σw − Σw²/Σw)``; HS ``(Q − k)/Σw``; HE
     ``Σ(y − ȳ)²/(k−1) − mean(v)``; SJ ``τ₀² Σuᵢ(yᵢ − μ̂ᵤ)²/(k−1)`` with ``τ₀² = Σ(y − ȳ)²/k`` and
-    ``uᵢ = 1/(vᵢ + τ₀²)``.  ML/REML return the global maximum of the (restricted) likelihood on
+    ``uᵢ = 1/(vᵢ + τ₀²)``; HSk ``(k/(k−1)·Q − k)/Σw``; PMM the root of ``Q(τ²) = χ²₀.₅(k − 1)``;
+    DLIT and SJIT the fixed-point iterations of :mod:`metaacu.kernels_extra` (both converge to the
+    PM root).  ML/REML return the global maximum of the (restricted) likelihood on
     ``τ² ≥ 0``: the likelihood need not be concave, so its score is scanned on :data:`SCAN_GRID`
     and every local maximum is refined (``maxima`` counts them).
     With one study τ² is 0 for every method.  Every estimator is computed by

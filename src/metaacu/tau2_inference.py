@@ -95,14 +95,14 @@ def _se_scaled(md: ModelData) -> float:
     if method == "REML":
         pm = _projection(v, x, t)
         return math.sqrt(2.0 / float((pm * pm).sum()))
-    if method in ("PM", "EB"):
+    if method in ("PM", "EB", "PMM", "DLIT", "SJIT"):  # DLIT: metafor >= 4.5-7 (3.8-1: the DL formula)
         w = 1.0 / (v + t)
         return math.sqrt(2.0 * k * k / (k - p)) / float(w.sum())
-    if method in ("DL", "HS"):
+    if method in ("DL", "HS", "HSk"):
         p0 = _projection(v, x, 0.0)
         tr = float(np.trace(p0))
         num = math.sqrt(2.0 * (k - p) + 4.0 * t * tr + 2.0 * t * t * float((p0 * p0).sum()))
-        return num / (tr if method == "DL" else float((1.0 / v).sum()))
+        return num / (tr if method == "DL" else float((1.0 / v).sum())) * (k / (k - p) if method == "HSk" else 1.0)
     if method == "HE":
         pols = np.eye(k) - x @ np.linalg.solve(x.T @ x, x.T)
         pv = pols * v[None, :]
