@@ -18,7 +18,10 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "metaacu"
-ANALYSES = frozenset({"binary", "subgroups", "regression", "sensitivity", "bias", "trimfill"})
+ANALYSES = frozenset(
+    {"binary", "subgroups", "regression", "sensitivity", "bias", "trimfill"}
+    | {"robust", "permutation", "hypotheses", "working_model"}
+)
 LAYERS = ("engine", "analyses", "plots", "audit", "cli")
 
 

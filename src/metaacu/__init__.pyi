@@ -32,21 +32,31 @@ from .escalc import hedges_j as hedges_j
 from .fitstats import likelihood_ratio_test as likelihood_ratio_test
 from .henmi import HenmiCopas as HenmiCopas
 from .henmi import henmi_copas as henmi_copas
+from .hypotheses import WaldTest as WaldTest
+from .hypotheses import wald_test as wald_test
 from .interval import Interval as Interval
 from .measures import MEASURES as MEASURES
 from .measures import measure_info as measure_info
+from .permutation import PermutationTest as PermutationTest
+from .permutation import permutation_test as permutation_test
 from .plots import forest_plot as forest_plot
 from .plots import funnel_plot as funnel_plot
 from .pooling import meta_analysis as meta_analysis
 from .profiles import PROFILES as PROFILES
 from .regression import meta_regression as meta_regression
 from .results import MetaAnalysis as MetaAnalysis
+from .robust import ClusterRobust as ClusterRobust
+from .robust import cluster_robust as cluster_robust
 from .sensitivity import cumulative as cumulative
 from .sensitivity import influence as influence
 from .sensitivity import leave_one_out as leave_one_out
 from .subgroups import subgroup_analysis as subgroup_analysis
 from .trimfill import fail_safe_n as fail_safe_n
 from .trimfill import trim_and_fill as trim_and_fill
+from .vcov import multiple_outcome_smd_covariance as multiple_outcome_smd_covariance
+from .vcov import shared_control_covariance as shared_control_covariance
+from .vcov import vcalc as vcalc
+from .vcov_result import SamplingCovariance as SamplingCovariance
 
 __version__: str
 __all__: list[str]

@@ -49,6 +49,7 @@ from ._validation import (
 )
 from .design import check_rank, design_matrix, design_terms, moderator_frame
 from .escalc import EffectSizes, data_column, effects_shorthand
+from .formula import formula_design, is_formula
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .pooling import model_options, note_effect_sizes
 from .regression_result import MetaRegression
@@ -313,7 +314,9 @@ def meta_regression(
         and categorical columns are dummy-coded with the first level as reference (treatment
         contrasts; levels sorted as R's ``factor()`` for object columns, in category order for
         categoricals).  A 1-D or 2-D numeric array gives columns ``x1, x2, ...``.  A column name or
-        a list of column names selects those columns of ``data``.
+        a list of column names selects those columns of ``data``; any other string is a formula on
+        ``data`` (``"ablat + I(year - 1960) + C(alloc)"``, R's ``mods = ~ ...``; :mod:`metaacu.formula`,
+        needs the ``formulaic`` package).
     data : DataFrame, optional
         If given, ``yi``, ``vi``, ``moderators`` and ``labels`` may be column names.
     method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "PMM", "DLIT", "SJIT", "HSk", "EE"}, optional
@@ -366,7 +369,8 @@ def meta_regression(
         raise MetaacuInputError(
             "argument 'moderators' is required (one row per study); use meta_analysis() for an intercept-only model"
         )
-    if data is not None and (
+    formula = formula_design(moderators, data, intercept) if is_formula(moderators, data) else None
+    if formula is None and data is not None and (
         isinstance(moderators, str)
         or (isinstance(moderators, Sequence) and moderators and all(isinstance(m, str) for m in moderators))
     ):
@@ -385,11 +389,12 @@ def meta_regression(
     y = as_float_array(data_column(data, "yi", yi), "yi", labels=named)
     v = as_float_array(data_column(data, "vi", vi), "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
-    frame = moderator_frame(moderators)
+    frame = formula.frame if formula is not None else moderator_frame(moderators)
     if frame.shape[0] != k:
         raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k} studies")
-    terms = design_terms(frame, intercept)
-    x, names = design_matrix(frame, terms, intercept, "moderators")
+    terms = design_terms(frame, intercept) if formula is None else ()
+    x, names = (formula.matrix, [*formula.names]) if formula else design_matrix(frame, terms, intercept, "moderators")
+    intercept = intercept if formula is None else formula.intercept
     p = x.shape[1]
     if k <= p:
         raise MetaacuInputError(
@@ -443,5 +448,6 @@ def meta_regression(
         notes=tuple(notes),
         moderators=frame.copy(),
         _terms=terms,
+        _formula=formula,
         **fit,
     )

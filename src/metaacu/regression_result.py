@@ -18,6 +18,7 @@ from .report import Printable, format_p
 
 if TYPE_CHECKING:
     from .fitstats import FitStatistics
+    from .formula import FormulaDesign
     from .tau2_inference import HeterogeneityInterval
 
 __all__ = ["MetaRegression"]
@@ -113,6 +114,7 @@ class MetaRegression(Printable):
     notes: tuple[str, ...] = ()
     moderators: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
     _terms: tuple[Term, ...] = field(default=(), compare=False)
+    _formula: FormulaDesign | None = field(default=None, compare=False)
 
     # ---------------------------------------------------------------- derived quantities
     @property
@@ -172,6 +174,8 @@ class MetaRegression(Printable):
         ``newmods`` is a DataFrame with the moderator columns (categorical levels as in the fit) or a
         numeric array with one column per non-intercept coefficient (as metafor's ``newmods``).
         """
+        if self._formula is not None:  # moderators given as a formula: coded by its model spec
+            return self._formula.model_matrix(newmods)
         if isinstance(newmods, pd.DataFrame) and self._terms:
             x, _ = design_matrix(newmods.reset_index(drop=True), self._terms, self.intercept, "newmods")
             return x
