@@ -20,6 +20,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "metaacu"
 ANALYSES = frozenset(
     {"binary", "subgroups", "regression", "sensitivity", "bias", "trimfill"}
+    | {"multilevel", "multilevel_blups", "multilevel_compare", "multilevel_fit", "multilevel_result"}
+    | {"multilevel_structures"}
     | {"robust", "permutation", "hypotheses", "working_model"}
 )
 LAYERS = ("engine", "analyses", "plots", "audit", "cli")

@@ -37,6 +37,19 @@ RTOL_DEFAULT = 1e-3
 ATOL_DEFAULT = 1e-4
 #: Maximisers found by R's optimize() (golden section) are accurate to about sqrt(machine eps).
 RTOL_OPTIMIZE = 1e-6
+#: Multilevel models (rma.mv) at their optimum: metafor's nlminb works with finite-difference
+#: gradients and stops (rel.tol = 1e-12) where the restricted likelihood changes by < 1e-12 but flat
+#: directions (a correlation and the variances it couples, Berkey HCS) have moved by up to 2e-5
+#: relative; metaacu's Fisher scoring has an exact score, and its likelihood is never lower
+#: (checked separately, to LOGLIK_MV).  At metafor's own estimates the formulas agree to RTOL_ITER.
+RTOL_MV = 5e-5
+#: metaacu's maximised log-likelihood is at least metafor's, less this.
+LOGLIK_MV = 1e-10
+#: Profile-likelihood bounds of rma.mv variance components: metafor's uniroot (tol = 1e-10) on refits
+#: at its default nlminb control, whose maxima are accurate to ~1e-10 in ℓ; observed agreement 4e-8.
+RTOL_PROFILE_MV = 1e-6
+#: Fixture values written with 15 significant digits.
+RTOL_15 = 1e-13
 #: metafor's hc() integrates with R's integrate() at its default rel.tol (~1.2e-4; the error it
 #: reaches is far smaller): Henmi-Copas half-widths agree to this, relative.
 RTOL_INTEGRATE = 1e-5

@@ -37,6 +37,9 @@ from .hypotheses import wald_test as wald_test
 from .interval import Interval as Interval
 from .measures import MEASURES as MEASURES
 from .measures import measure_info as measure_info
+from .multilevel import multilevel_meta_analysis as multilevel_meta_analysis
+from .multilevel_compare import multilevel_likelihood_ratio_test as multilevel_likelihood_ratio_test
+from .multilevel_result import MultilevelMetaAnalysis as MultilevelMetaAnalysis
 from .permutation import PermutationTest as PermutationTest
 from .permutation import permutation_test as permutation_test
 from .plots import forest_plot as forest_plot
