@@ -55,8 +55,9 @@ RTOL_15 = 1e-13
 RTOL_INTEGRATE = 1e-5
 
 # ----------------------------------------------------------------------------- metaacu against itself
-#: Two metaacu code paths with the same formulas (the pure-Python fast path and the array path; a
-#: batch row and the single fit): the same sums in a different order.
+#: Two metaacu code paths with the same formulas (a batch row and the single fit, both the numba
+#: kernel; the kernel compiled and under NUMBA_DISABLE_JIT; a design-matrix fit and the intercept-only
+#: one): at most the same sums in a different order.
 RTOL_PATHS = 1e-12
 
 # ----------------------------------------------------------------------------- Monte Carlo
