@@ -12,7 +12,8 @@ from .baujat import BaujatPlot, BaujatStyle, baujat_data, baujat_plot
 from .bayes import BayesStyle, PosteriorPlot, ShrinkagePlot, posterior_plot, shrinkage_plot
 from .bubble import BubblePlot, bubble_plot
 from .display import InlineFigure, inline
-from .forest import ForestPlot, add_diamond, add_favours, add_null_line, add_prediction_interval, forest_plot
+from .forest import ForestPlot, forest_plot
+from .forest_marks import add_diamond, add_favours, add_null_line, add_prediction_interval
 from .funnel import FunnelPlot, funnel_plot
 from .sensitivity import cumulative_plot, leave_one_out_plot
 from .style import FOREST_STYLES, FUNNEL_STYLES, ForestStyle, FunnelStyle, figure_bytes, save_figure

@@ -29,7 +29,7 @@ from ..bayes_result import BayesianMetaAnalysis
 from ..inference import Z975
 from ..measures import measure_info
 from .display import FigureDisplay
-from .forest import ratio_ticks
+from .forest_axis import ratio_ticks
 from .style import BASE_RC, fmt_num, fmt_tick, new_figure, rc_context
 
 if TYPE_CHECKING:

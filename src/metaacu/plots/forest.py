@@ -24,10 +24,18 @@ from matplotlib.text import Text
 
 from .._validation import MetaacuInputError, no_other_keywords, renamed_argument
 from .display import FigureDisplay
-from .forest_axis import data_axis
+from .forest_axis import scale_and_limits
+from .forest_marks import (
+    REFERENCE_COLORS,
+    add_diamond,
+    add_favours,
+    add_null_line,
+    add_prediction_interval,
+    add_reference_line,
+)
 from .forest_table import Permutation, Row, Table, build_table, pooled_info
 from .forest_text import column_widths, draw_rules, fit_figure, make_texts, place_texts, width_in
-from .style import FOREST_STYLES, ForestStyle, figure_of, fmt_tick, new_figure, nice_ceil, rc_context, resolve_style
+from .style import FOREST_STYLES, ForestStyle, figure_of, fmt_tick, new_figure, rc_context, resolve_style
 
 __all__ = [
     "ForestPlot",
@@ -99,123 +107,6 @@ class ForestPlot(FigureDisplay):
             f"<ForestPlot {k} studies, {len(self.diamonds)} pooled diamond(s), "
             f"{len(self.extra_diamonds)} not pooled; {w:.1f} × {h:.1f} in>"
         )
-
-
-# ----------------------------------------------------------------------------- composable helpers
-def add_diamond(
-    ax: Axes,
-    estimate: float,
-    low: float,
-    high: float,
-    y: float,
-    *,
-    height: float = 0.36,
-    color: str = "black",
-    hollow: bool = False,
-    **kwargs: Any,
-) -> Polygon:
-    """Draw a diamond centred on ``estimate`` spanning ``[low, high]`` at row ``y`` (data coordinates).
-
-    Examples
-    --------
-    >>> from matplotlib.figure import Figure
-    >>> ax = Figure().subplots()
-    >>> d = add_diamond(ax, 0.5, 0.2, 0.8, y=0)
-    >>> d.get_xy()[:4, 0].tolist()
-    [0.2, 0.5, 0.8, 0.5]
-    """
-    xy = [(low, y), (estimate, y - height), (high, y), (estimate, y + height)]
-    face = "white" if hollow else color
-    poly = Polygon(xy, closed=True, facecolor=face, edgecolor=color, zorder=3, **kwargs)
-    ax.add_patch(poly)
-    return poly
-
-
-def add_prediction_interval(
-    ax: Axes, low: float, high: float, y: float, *, height: float = 0.14, color: str = "#b2182b"
-) -> Rectangle:
-    """A bar from ``low`` to ``high`` at row ``y``: the prediction interval."""
-    rect = Rectangle((low, y - height), high - low, 2 * height, facecolor=color, edgecolor=color, lw=0.5, zorder=3)
-    ax.add_patch(rect)
-    return rect
-
-
-def add_null_line(ax: Axes, x: float, y0: float, y1: float, **kwargs: Any) -> Line2D:
-    """A vertical line of no effect from row ``y0`` to row ``y1``."""
-    line = Line2D([x, x], [y0, y1], color=kwargs.pop("color", "black"), lw=kwargs.pop("lw", 0.8), zorder=1, **kwargs)
-    ax.add_line(line)
-    return line
-
-
-def add_favours(ax: Axes, left: str, right: str, *, x: float, below: float = 14.0) -> tuple[Text, Text]:
-    """ "Favours" labels either side of ``x`` (data), ``below`` points under the axis."""
-    common: dict[str, Any] = {
-        "xycoords": ("data", "axes fraction"),
-        "textcoords": "offset points",
-        "va": "top",
-        "annotation_clip": False,
-    }
-    a = ax.annotate(left, xy=(x, 0), xytext=(-5, -below), ha="right", **common)
-    b = ax.annotate(right, xy=(x, 0), xytext=(5, -below), ha="left", **common)
-    return a, b
-
-
-# ----------------------------------------------------------------------------- axis scale
-def _scale_and_limits(
-    table: Table, info: Any, xlim: Sequence[float] | None
-) -> tuple[str, tuple[float, float], list[float]]:
-    scale = {"log": "log", "logit": "logit"}.get(info.scale, "linear")
-    rows = [r for r in table.rows if r.kind in ("study", "pooled", "pi", "extra")]
-    ests = np.array([r.est for r in rows if r.kind in ("study", "extra")], float)
-    ends = np.array([v for r in rows if r.kind in ("pooled", "pi") for v in (r.lo, r.hi)], float)
-    study_ends = np.array([v for r in rows if r.kind in ("study", "extra") for v in (r.lo, r.hi)], float)
-    if xlim is not None:
-        lo, hi = (float(v) for v in xlim)
-        if not lo < hi or (scale != "linear" and lo <= 0):
-            raise MetaacuInputError(f"argument 'xlim' must be increasing (and positive for ratios), got {xlim!r}")
-        return scale, (lo, hi), _ticks(scale, lo, hi)
-    if (spans := data_axis(info, scale, np.concatenate([ests, ends, study_ends]))) is not None:
-        return scale, *spans  # one-group measures (proportions, rates): the data's range, nice ticks
-    if info.family == "proportion":  # logit
-        allv = np.concatenate([ests, ends, study_ends])
-        allv = allv[np.isfinite(allv)]
-        lo, hi = max(float(allv.min()), 0.005), min(float(allv.max()), 0.995)
-        return scale, (lo, hi), _ticks(scale, lo, hi)
-    f = np.log if scale == "log" else (lambda v: v)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cand = [np.abs(f(ests)), np.abs(f(ends))]
-        se = np.abs(f(study_ends))
-    se = se[np.isfinite(se)]
-    if se.size:
-        cand.append(np.atleast_1d(np.quantile(se, 0.8)))
-    c = np.concatenate(cand)
-    c = c[np.isfinite(c)]
-    reach = float(c.max()) if c.size else 1.0
-    if scale == "log":
-        r = max(nice_ceil(np.exp(reach * 1.03)), 2.0)
-        return scale, (1 / r, r), _ticks(scale, 1 / r, r)
-    r = nice_ceil(reach * 1.03) if reach > 0 else 1.0
-    r = min(r, 1.0) if info.family == "correlation" else r  # a correlation's axis stays within [-1, 1]
-    return scale, (-r, r), _ticks(scale, -r, r)
-
-
-def ratio_ticks(lo: float, hi: float) -> list[float]:
-    """1-2-5 ticks on a log axis (powers of ten only beyond two decades)."""
-    decades = np.log10(hi / lo)
-    mult = (1, 2, 5) if decades <= 2.01 else (1,)
-    cand = [m * 10.0**e for e in range(-6, 7) for m in mult]
-    return [t for t in cand if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
-
-
-def _ticks(scale: str, lo: float, hi: float) -> list[float]:
-    if scale == "log":
-        return ratio_ticks(lo, hi)
-    if scale == "logit":
-        cand = [0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
-        return [t for t in cand if lo <= t <= hi] or [lo, hi]
-    if np.isclose(lo, -hi):
-        return [lo, lo / 2, 0.0, hi / 2, hi]
-    return list(np.linspace(lo, hi, 5))
 
 
 # ----------------------------------------------------------------------------- main entry point
@@ -335,9 +226,6 @@ def forest_plot(
         return _draw(fig, ax, table, info, st, favours, xlim, own, refs)
 
 
-_REFERENCE_COLORS = ("#7b3294", "#e08214", "#1b7837", "#2166ac")
-
-
 def _check_references(
     lines: Sequence[tuple[float, str]] | None, xlim: Sequence[float] | None
 ) -> list[tuple[float, str]]:
@@ -353,16 +241,9 @@ def _check_references(
         if xlim is not None and not float(xlim[0]) <= x <= float(xlim[1]):
             raise MetaacuInputError(f"argument 'reference_lines': {x:g} lies outside xlim {tuple(xlim)!r}")
         out.append((x, item[1]))
-    if len(out) > len(_REFERENCE_COLORS):
-        raise MetaacuInputError(f"argument 'reference_lines' takes at most {len(_REFERENCE_COLORS)} lines")
+    if len(out) > len(REFERENCE_COLORS):
+        raise MetaacuInputError(f"argument 'reference_lines' takes at most {len(REFERENCE_COLORS)} lines")
     return out
-
-
-def add_reference_line(ax: Axes, x: float, y0: float, y1: float, *, color: str = _REFERENCE_COLORS[0]) -> Line2D:
-    """A dashed vertical reference line at ``x`` (data) from row ``y0`` to row ``y1``."""
-    line = Line2D([x, x], [y0, y1], color=color, lw=0.9, dashes=(4, 2), zorder=1.5)
-    ax.add_line(line)
-    return line
 
 
 def _draw(
@@ -432,7 +313,7 @@ def _draw(
 
 def _set_axis(ax: Axes, table: Table, info: Any, xlim: Sequence[float] | None) -> tuple[str, tuple[float, float]]:
     """Scale, limits and ticks of the effect axis; one data row per table row, top to bottom."""
-    scale, (x0, x1), ticks = _scale_and_limits(table, info, xlim)
+    scale, (x0, x1), ticks = scale_and_limits(table, info, xlim)
     ax.set_xscale(scale)
     ax.set_xlim(x0, x1)
     ax.set_ylim(len(table.rows) - 0.5, -0.5)
@@ -561,7 +442,7 @@ def _references(
     step = 1.35 * float(st.font_size)
     start = depth + 3 + (step if below_favours else 0.0)
     for i, (x, label) in enumerate(refs):
-        color = _REFERENCE_COLORS[i]
+        color = REFERENCE_COLORS[i]
         lines.append(add_reference_line(ax, x, span[0] - 0.5, span[1] + 0.5, color=color))
         text = label if fmt_tick(x) in label else f"{label} ({fmt_tick(x)})"
         keys.append(

@@ -25,7 +25,7 @@ from scipy import stats
 from .._validation import MetaacuInputError, as_float_array
 from ..inference import Z975
 from .display import FigureDisplay
-from .forest import ratio_ticks
+from .forest_axis import ratio_ticks
 from .forest_table import pooled_info, short_name
 from .style import FUNNEL_STYLES, FunnelStyle, figure_of, fmt_tick, new_figure, rc_context, resolve_style
 
