@@ -63,6 +63,7 @@ from metaacu.audit.walkthrough import (
     explain_verdict,
     fidelity,
     from_published_ci,
+    merged_vs_shared_control,
     setup,
     show_figure,
     verdicts,
@@ -169,6 +170,18 @@ explain_verdict(res)
 # %%
 display(certainty_table(res))
 display(fidelity(res))
+
+# %% [markdown]
+# ### Merged arms or two arms sharing one control?
+#
+# The two real arms can also be kept apart: individualised against simulated and standardised against
+# simulated, two comparisons that share the simulated arm and so are correlated (covariance s²/n of
+# the simulated arm's mean, Gleser & Olkin 2009). Combined by generalised least squares with that
+# covariance (one shared effect: two arms of one trial cannot show a between-arm variance), they are
+# shown below next to the merged arms, each placed against the same threshold.
+
+# %%
+merged_vs_shared_control(res)
 
 # %% [markdown]
 # ## What would change the verdicts

@@ -58,6 +58,7 @@ from metaacu.audit.walkthrough import (
     evidence,
     explain_verdict,
     fidelity,
+    merged_vs_shared_control,
     setup,
     show_figure,
     verdicts,
@@ -86,6 +87,21 @@ explain_verdict(res)
 # %%
 display(certainty_table(res))
 display(fidelity(res))
+
+# %% [markdown]
+# ### Merged arms or two arms sharing one control?
+#
+# Cherkin 2009 had two real-acupuncture arms and one usual-care arm. The deciding row merges the two
+# arms into one group before comparing it with usual care. The other way keeps each arm as its own
+# comparison with usual care. The two comparisons are correlated, because both reuse the same
+# usual-care patients: their covariance is the variance of the usual-care mean, s²/n (Gleser & Olkin
+# 2009). They are then combined by generalised least squares with that covariance. With only two arms
+# of one trial there is nothing to estimate a between-arm variance from, so the two arms are assumed
+# to share one effect. If the two ways agree, the verdict does not depend on how the arms were
+# combined.
+
+# %%
+merged_vs_shared_control(res)
 
 # %% [markdown]
 # ## Claim `chronic_lbp_effective`

@@ -30,6 +30,7 @@ from .decide import RATIO, Decision, decide_effect, decide_majority, decide_pers
 from .evidence import Scenario, uncertain_denominator
 from .registry import load_registry
 from .rules import VERDICTS, Verdict
+from .shared_control import SharedControlAnalysis, analyse_claim
 
 __all__ = ["ClaimResult", "audit_claims", "evaluate_claim", "load_registry"]
 
@@ -84,6 +85,7 @@ class ClaimResult:
     flags: tuple[str, ...] = ()
     sensitivity: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(SENSITIVITY_COLUMNS)))
     notes: tuple[str, ...] = ()
+    shared_control: tuple[SharedControlAnalysis, ...] = ()
 
     @property
     def id(self) -> str:
@@ -101,6 +103,11 @@ class ClaimResult:
             return False
         bayes = s[s["scenario"].str.startswith(BAYES_PREFIX)]
         return bool((bayes["verdict"] != self.verdict).any())
+
+    @property
+    def shared_control_changes(self) -> bool:
+        """True when keeping a multi-arm trial's arms apart (``[shared_control]``) changes a row's verdict."""
+        return any(a.changes for a in self.shared_control)
 
     @property
     def verdict_changes(self) -> bool:
@@ -193,8 +200,9 @@ def _uses_unverified(claim: dict[str, Any], ds: Dataset) -> bool:
 
 def _effect_like(
     claim: dict[str, Any], ds: Dataset, reg: dict[str, Any]
-) -> tuple[Decision, Decision | None, pd.DataFrame]:
-    """Base decision, the decision under the alternative threshold, and the sensitivity table."""
+) -> tuple[Decision, Decision | None, pd.DataFrame, tuple[SharedControlAnalysis, ...]]:
+    """Base decision, the decision under the alternative threshold, the sensitivity table and the
+    shared-control analyses of merged multi-arm rows (a deciding one joins the table)."""
     rule = claim["rule"]
     base = Scenario(correlation=float(reg["assumptions"]["prepost_correlation"]["value"]))
 
@@ -241,8 +249,10 @@ def _effect_like(
         measure = "PLO" if rule == "majority" else str(claim["measure"])
         thr = threshold_value(reg, claim["threshold"], measure) if rule == "effect" else math.nan
         rows += bayesian_rows(reg.get("bayes"), main.model, claim, measure, thr)
+    shared = analyse_claim(reg.get("shared_control"), claim, ds, reg, base)
+    rows += [a.sensitivity_row() for a in shared if a.use == "decide"]
     sens = pd.DataFrame(rows, columns=list(SENSITIVITY_COLUMNS))
-    return main, alt, sens
+    return main, alt, sens, shared
 
 
 def _statement(claim: dict[str, Any], category: str) -> Callable[[str], str]:
@@ -341,7 +351,7 @@ def evaluate_claim(
         alt_threshold_info=dict(reg["thresholds"].get(c.get("alt_threshold", ""), {})),
     )
     if rule in ("effect", "persistence", "majority"):
-        main, alt, sens = _effect_like(c, ds, reg)
+        main, alt, sens, shared = _effect_like(c, ds, reg)
         m = main.model
         pi = m.prediction_interval() if m is not None and m.k > 1 else None
         deciding = main.deciding
@@ -372,6 +382,7 @@ def evaluate_claim(
             absolute=_absolute(c, main, ds),
             sensitivity=sens,
             notes=notes,
+            shared_control=shared,
             **common,
         )
     if rule == "no_serious_harm":

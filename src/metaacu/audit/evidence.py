@@ -29,7 +29,15 @@ from ..escalc import effect_sizes
 from ..inference import Z975
 from .data import Dataset
 
-__all__ = ["COLUMNS", "Scenario", "denominators", "evidence_frame", "responder_counts", "uncertain_denominator"]
+__all__ = [
+    "COLUMNS",
+    "Scenario",
+    "arm_summary",
+    "denominators",
+    "evidence_frame",
+    "responder_counts",
+    "uncertain_denominator",
+]
 
 RATIO: Final = frozenset({"RR", "OR"})
 COLUMNS: Final = (
@@ -258,6 +266,30 @@ def _contrast(ds: Dataset, spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def arm_summary(
+    ds: Dataset,
+    spec: dict[str, Any],
+    r: pd.Series,
+    scenario: Scenario,
+    assumed: list[str] | None = None,
+    notes: list[str] | None = None,
+) -> tuple[float, float, float]:
+    """``(n, mean, sd)`` of one arm's outcome row ``r`` as a ``continuous_arms`` / ``change_arms`` row
+    ``spec`` uses it: n analysed (else randomised, appended to ``assumed``), the SD (an unverified one
+    scaled by the scenario); for ``change_arms`` the change-score SD from the baseline and follow-up SDs
+    with the scenario's pre-post correlation (Cochrane Handbook 5.1 section 16.1.3.2)."""
+    assumed = [] if assumed is None else assumed
+    notes = [] if notes is None else notes
+    if spec["source"] == "change_arms":
+        base, final = _baseline_and_final(ds, r)
+        r_pre_post = scenario.correlation
+        if r_pre_post is None:
+            raise MetaacuInputError(f"row {spec['id']!r}: a change-score SD needs the pre-post correlation assumption")
+        sd = float(change_score_sd(_sd(base, scenario, notes), _sd(final, scenario, notes), r_pre_post))
+        return _arm_n(ds, base, assumed), _num(r["mean"]), sd
+    return _arm_n(ds, r, assumed), _num(r["mean"]), _sd(r, scenario, notes)
+
+
 def _continuous(ds: Dataset, spec: dict[str, Any], measure: str, scenario: Scenario) -> dict[str, Any]:
     """Experimental arms (merged with the Cochrane Handbook formula, Table 6.5.a) against the control arm;
     for ``change_arms`` the arm SDs are change-score SDs from baseline and follow-up SDs."""
@@ -267,16 +299,7 @@ def _continuous(ds: Dataset, spec: dict[str, Any], measure: str, scenario: Scena
     notes: list[str] = []
 
     def arm(r: pd.Series) -> tuple[float, float, float]:
-        if spec["source"] == "change_arms":
-            base, final = _baseline_and_final(ds, r)
-            r_pre_post = scenario.correlation
-            if r_pre_post is None:
-                raise MetaacuInputError(
-                    f"row {spec['id']!r}: a change-score SD needs the pre-post correlation assumption"
-                )
-            sd = float(change_score_sd(_sd(base, scenario, notes), _sd(final, scenario, notes), r_pre_post))
-            return _arm_n(ds, base, assumed), _num(r["mean"]), sd
-        return _arm_n(ds, r, assumed), _num(r["mean"]), _sd(r, scenario, notes)
+        return arm_summary(ds, spec, r, scenario, assumed, notes)
 
     parts = [arm(e) for e in exps]
     n1, m1, s1 = (float(v) for v in combine_many_groups(*zip(*parts, strict=True)))

@@ -21,6 +21,7 @@ from .bayes_view import PRIOR_KINDS
 from .csvio import as_path, read_text
 from .data import GRADE_DOMAINS, Dataset, default_data_dir, load_dataset
 from .rules import CLAIM_KINDS
+from .shared_control import check_section as check_shared_control
 
 __all__ = ["EFFECT_MEASURES", "ROW_SOURCES", "ROW_USES", "RULES", "load_registry", "rated_claims"]
 
@@ -318,4 +319,5 @@ def load_registry(path: str | os.PathLike[str] | None = None, dataset: Dataset |
         seen.add(c.get("id"))
         _check_claim(where, c, reg, ids, claim_ids)
     _check_judgement_tables(path, reg, ds)
+    check_shared_control(path, reg, ds)  # [shared_control]: names real claims and rows
     return reg

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .bayes_view import BAYES_PREFIX
 from .rules import CATEGORIES, DEFINITIONS
+from .shared_control import csv_columns, section_html, section_markdown
 
 if TYPE_CHECKING:
     from .claims import ClaimResult
@@ -126,6 +127,7 @@ def claim_row(r: ClaimResult) -> dict[str, Any]:
         "fidelity_source_words": " | ".join(r.fidelity["source_words"]) if not r.fidelity.empty else "",
         "fidelity_source": " | ".join(r.fidelity["source"]) if not r.fidelity.empty else "",
         "verdict_changes_in_sensitivity": r.verdict_changes if len(r.sensitivity) else "",
+        **csv_columns(r),
         "flags": "; ".join(r.flags),
         "reason": r.reason,
     }
@@ -311,6 +313,7 @@ def verdict_table_markdown(results: list[ClaimResult]) -> str:
         "",
         sof_markdown(results),
         *_bayes_markdown(results),
+        *section_markdown(results),
         "## Every claim",
         "",
         "| claim | article (section, paragraph) | origin | verdict | category | alternative threshold | certainty "
@@ -420,6 +423,7 @@ def html_report(
             "one.</p>",
             _table_html(bayes),
         ]
+    parts += section_html(results)
     if "risk_of_bias" in figures:
         parts += [
             "<h2 id='rob'>Risk of bias of the trials the audit uses</h2>",

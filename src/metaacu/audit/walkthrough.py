@@ -40,6 +40,7 @@ __all__ = [
     "explain_verdict",
     "fidelity",
     "from_published_ci",
+    "merged_vs_shared_control",
     "setup",
     "show_figure",
     "verdicts",
@@ -192,6 +193,19 @@ def compare_with_audit(res: ClaimResult, mine: pd.DataFrame, by: str = "source_i
     diff = float(np.nanmax(np.abs(np.r_[ev["estimate"] - mine["estimate"], ev["se"] - mine["se"]])))
     print(f"largest difference from the audit's evidence table: {diff:.2e}")
     return diff
+
+
+def merged_vs_shared_control(res: ClaimResult) -> pd.DataFrame | None:
+    """Print, for each evidence row of ``res`` that merges arms of one multi-arm trial (registered in
+    ``[shared_control]``), the merged-arm result next to the shared-control model (each arm vs the
+    shared control, Gleser-Olkin covariance, GLS; :mod:`metaacu.audit.shared_control`); return their
+    tidy tables, one block per row."""
+    if not res.shared_control:
+        print(f"{res.id}: no evidence row merges the arms of a multi-arm trial")
+        return None
+    for a in res.shared_control:
+        print(a.summary(), end="\n\n")
+    return pd.concat([a.to_frame().assign(row=a.row_id) for a in res.shared_control], ignore_index=True)
 
 
 def show_figure(res: ClaimResult) -> None:
