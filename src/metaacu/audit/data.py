@@ -22,6 +22,17 @@ from metaacu._validation import MetaacuInputError
 from .csvio import as_path, parse_cell, read_csv_records, shorten
 from .csvio import located as _err
 from .rowchecks import RATIO_MEASURES, cell_value, check_ratio, check_rows
+from .schema import (
+    ARM_SIZE_COLUMNS,
+    COUNT_COLUMNS,
+    DTYPES,
+    JUDGEMENT_TABLES,
+    NONNEG_COLUMNS,
+    OPTIONAL_FILES,
+    POSITIVE_COLUMNS,
+    SCHEMAS,
+    Spec,
+)
 
 __all__ = [
     "JUDGEMENT_TABLES",
@@ -40,300 +51,6 @@ __all__ = [
     "load_studies",
     "table_row",
 ]
-
-# A column spec is (kind, required, allowed).  kinds: str, int, float, bool, pvalue, weeks, ids.
-Spec = tuple[str, bool, frozenset[str] | None]
-_PROV: dict[str, Spec] = {
-    "source": ("str", True, None),
-    "locator": ("str", True, None),
-    "status": ("str", True, frozenset({"stated", "derived", "mixed", "judged"})),
-    "derivation": ("str", False, None),
-}
-_ASSUME: dict[str, Spec] = {"assumption": ("str", False, None), "notes": ("str", False, None)}
-_NOTES: dict[str, Spec] = {"notes": ("str", False, None)}
-
-DESIGNS = frozenset(
-    {"rct", "quasi_randomised", "ipd_meta_analysis", "systematic_review", "mechanistic", "narrative_review"}
-)
-POPULATIONS = frozenset(
-    {"chronic_lbp", "acute_lbp", "pregnancy_lbp_pgp", "mixed_chronic_pain", "healthy_or_mixed", "not_applicable"}
-)
-ARM_ROLES = frozenset({"acupuncture", "sham", "usual_care", "medication", "injection", "no_treatment", "other"})
-OUTCOMES = frozenset({"pain", "function", "drug_use", "responder", "global_improvement", "quality_of_life", "other"})
-VALUE_TYPES = frozenset({"final", "change", "baseline"})
-MEASURES = frozenset(
-    {"MD", "WMD", "SMD", "RR", "OR", "RD", "HR", "proportion_difference", "ratio_of_means", "NNT", "other"}
-)
-UNVERIFIABLE = frozenset({"sd", "mean", "n"})
-ROB_DOMAINS = frozenset(
-    {
-        "sequence_generation",
-        "allocation_concealment",
-        "blinding_participants",
-        "blinding_personnel",
-        "blinding_outcome_assessment",
-        "incomplete_outcome_data",
-        "selective_reporting",
-        "other_bias",
-    }
-)
-GRADE_DOMAINS = frozenset({"risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"})
-GRADE_JUDGEMENTS = frozenset({"rule", "not serious", "serious", "very serious"})
-CERTAINTY_LEVELS = frozenset({"high", "moderate", "low", "very low"})
-FIDELITY = frozenset({"faithful", "overstated", "misrepresented", "not_found_in_source"})
-FACT_VERDICTS = frozenset({"consistent", "partly_consistent", "inconsistent"})
-
-SCHEMAS: dict[str, dict[str, Spec]] = {
-    "studies": {
-        "study_id": ("str", True, None),
-        "short_label": ("str", True, None),
-        "year": ("int", True, None),
-        "citation": ("str", True, None),
-        "doi": ("str", False, None),
-        "pmid": ("str", False, None),
-        "pmcid": ("str", False, None),
-        "design": ("str", True, DESIGNS),
-        "population": ("str", True, POPULATIONS),
-        "country": ("str", False, None),
-        "n_randomised": ("int", False, None),
-        "followup_weeks": ("weeks", False, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "arms": {
-        "study_id": ("str", True, None),
-        "arm_id": ("str", True, None),
-        "arm_label": ("str", True, None),
-        "arm_role": ("str", True, ARM_ROLES),
-        "description": ("str", True, None),
-        "n_randomised": ("int", False, None),
-        "n_analysed": ("int", False, None),
-        **_PROV,
-        **_ASSUME,
-    },
-    "outcomes": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "arm_id": ("ids", True, None),
-        "outcome": ("str", True, OUTCOMES),
-        "instrument": ("str", True, None),
-        "scale_min": ("float", False, None),
-        "scale_max": ("float", False, None),
-        "higher_is_worse": ("bool", True, None),
-        "timepoint_weeks": ("float", False, None),
-        "value_type": ("str", True, VALUE_TYPES),
-        "n": ("int", False, None),
-        "mean": ("float", False, None),
-        "sd": ("float", False, None),
-        "se": ("float", False, None),
-        "ci_low": ("float", False, None),
-        "ci_high": ("float", False, None),
-        "median": ("float", False, None),
-        "q1": ("float", False, None),
-        "q3": ("float", False, None),
-        "events": ("int", False, None),
-        "total": ("int", False, None),
-        "percent": ("float", False, None),
-        "unverified": ("ids", False, UNVERIFIABLE),
-        **_PROV,
-        **_ASSUME,
-    },
-    "contrasts": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "arm_id_exp": ("ids", True, None),
-        "arm_id_ctl": ("ids", True, None),
-        "outcome": ("str", True, OUTCOMES),
-        "instrument": ("str", True, None),
-        "timepoint_weeks": ("float", False, None),
-        "measure": ("str", True, MEASURES),
-        "estimate": ("float", False, None),
-        "se": ("float", False, None),
-        "ci_low": ("float", False, None),
-        "ci_high": ("float", False, None),
-        "pvalue": ("pvalue", False, None),
-        "test": ("str", False, None),
-        "n_exp": ("int", False, None),
-        "n_ctl": ("int", False, None),
-        **_PROV,
-        **_ASSUME,
-    },
-    "adverse_events": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "arm_id": ("str", False, None),
-        "event": ("str", True, None),
-        "serious": ("bool", False, None),
-        "events": ("int", False, None),
-        "total": ("int", False, None),
-        "unit": ("str", True, frozenset({"patients", "treatments", "reports"})),
-        **_PROV,
-        **_ASSUME,
-    },
-    "mechanism": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "condition": ("str", True, None),
-        "analyte": ("str", True, None),
-        "site": ("str", True, None),
-        "timepoint": ("str", True, None),
-        "n": ("int", False, None),
-        "value": ("float", False, None),
-        "sd": ("float", False, None),
-        "se": ("float", False, None),
-        "unit": ("str", False, None),
-        "direction": ("str", True, frozenset({"increase", "decrease", "no_change", "unclear"})),
-        **_PROV,
-        **_ASSUME,
-    },
-    "pooled_results": {
-        "analysis_id": ("str", True, None),
-        "review_id": ("str", True, None),
-        "comparison": ("str", True, None),
-        "population": ("str", False, None),
-        "outcome": ("str", True, None),
-        "timepoint": ("str", False, None),
-        "measure": ("str", True, None),
-        "estimate": ("float", False, None),
-        "ci_low": ("float", False, None),
-        "ci_high": ("float", False, None),
-        "k_trials": ("int", False, None),
-        "n_participants": ("int", False, None),
-        "i2": ("float", False, None),
-        "tau2": ("float", False, None),
-        "q": ("float", False, None),
-        "model": ("str", False, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "risk_of_bias": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "comparison": ("str", True, None),
-        "domain": ("str", True, ROB_DOMAINS),
-        "judgement": ("str", False, frozenset({"low", "unclear", "high"})),
-        "support": ("str", True, None),
-        "judged_by": ("str", True, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "certainty": {
-        "row_id": ("str", True, None),
-        "claim_id": ("str", True, None),
-        "domain": ("str", True, GRADE_DOMAINS),
-        "judgement": ("str", True, GRADE_JUDGEMENTS),
-        "reason": ("str", True, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "published_certainty": {
-        "row_id": ("str", True, None),
-        "claim_id": ("str", True, None),
-        "review_id": ("str", True, None),
-        "comparison": ("str", True, None),
-        "outcome": ("str", True, None),
-        "certainty": ("str", True, CERTAINTY_LEVELS),
-        "reasons": ("str", False, None),
-        "difference_note": ("str", False, None),
-        "source": ("str", True, None),
-        "locator": ("str", True, None),
-        "status": ("str", True, frozenset({"stated"})),
-        **_NOTES,
-    },
-    "fidelity": {
-        "row_id": ("str", True, None),
-        "claim_id": ("str", True, None),
-        "study_id": ("str", False, None),
-        "article_words": ("str", True, None),
-        "source_words": ("str", True, None),
-        "verdict": ("str", True, FIDELITY),
-        "reason": ("str", True, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "facts": {
-        "row_id": ("str", True, None),
-        "claim_id": ("str", True, None),
-        "quantity": ("str", True, None),
-        "article_value": ("str", True, None),
-        "source_value": ("str", True, None),
-        "comparison": ("str", True, frozenset({"equal", "judged"})),
-        "verdict": ("str", False, FACT_VERDICTS),
-        "reason": ("str", True, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "schedules": {
-        "row_id": ("str", True, None),
-        "study_id": ("str", True, None),
-        "sessions_per_week_low": ("float", False, None),
-        "sessions_per_week_high": ("float", False, None),
-        "sessions_total": ("int", False, None),
-        "description": ("str", True, None),
-        **_PROV,
-        **_NOTES,
-    },
-    "review_trials": {
-        "row_id": ("str", True, None),
-        "analysis_id": ("str", True, None),
-        "trial_label": ("str", True, None),
-        "study_id": ("str", False, None),
-        "year": ("int", False, None),
-        "n1": ("int", False, None),
-        "mean1": ("float", False, None),
-        "sd1": ("float", False, None),
-        "n2": ("int", False, None),
-        "mean2": ("float", False, None),
-        "sd2": ("float", False, None),
-        "events1": ("int", False, None),
-        "total1": ("int", False, None),
-        "events2": ("int", False, None),
-        "total2": ("int", False, None),
-        "estimate": ("float", False, None),
-        "ci_low": ("float", False, None),
-        "ci_high": ("float", False, None),
-        "weight": ("float", False, None),
-        **_PROV,
-        **_NOTES,
-    },
-}
-_OPTIONAL_FILES = frozenset({"pooled_results", "review_trials"})
-#: Tables of judgements (risk of bias, certainty, fidelity, facts); the rest are extracted numbers.
-JUDGEMENT_TABLES = frozenset({"risk_of_bias", "certainty", "published_certainty", "fidelity", "facts"})
-_COUNT_COLUMNS = frozenset(
-    {
-        "n_randomised",
-        "n_analysed",
-        "n",
-        "total",
-        "n_exp",
-        "n_ctl",
-        "k_trials",
-        "n_participants",
-        "n1",
-        "n2",
-        "total1",
-        "total2",
-    }
-)
-#: Sizes of one arm (or of pooled arms) behind a mean and SD: a group of one has no SD.
-_ARM_SIZE_COLUMNS: dict[str, frozenset[str]] = {
-    "arms": frozenset({"n_randomised", "n_analysed"}),
-    "outcomes": frozenset({"n"}),
-    "contrasts": frozenset({"n_exp", "n_ctl"}),
-    "review_trials": frozenset({"n1", "n2"}),
-}
-_POSITIVE_COLUMNS = frozenset({"sd", "se", "sd1", "sd2"})
-_NONNEG_COLUMNS = frozenset({"events", "events1", "events2", "tau2", "q"})
-_DTYPES = {
-    "str": "string",
-    "ids": "string",
-    "weeks": "string",
-    "pvalue": "string",
-    "int": "Int64",
-    "float": "Float64",
-    "bool": "boolean",
-}
 
 
 @dataclass(frozen=True)
@@ -386,13 +103,13 @@ def _convert(path: Path, table: str, line: int, column: str, raw: str, spec: Spe
         value = parse_cell(kind, text)
     except ValueError as exc:
         raise _err(path, line, column, f"cannot read {shorten(text)} as {kind}: {exc}") from None
-    if column in _COUNT_COLUMNS and isinstance(value, int) and value < 1:
+    if column in COUNT_COLUMNS and isinstance(value, int) and value < 1:
         raise _err(path, line, column, f"count must be >= 1, got {value}")
-    if column in _ARM_SIZE_COLUMNS.get(table, ()) and isinstance(value, int) and value < 2:
+    if column in ARM_SIZE_COLUMNS.get(table, ()) and isinstance(value, int) and value < 2:
         raise _err(path, line, column, f"an arm needs at least 2 patients (a group of one has no SD), got {value}")
-    if column in _POSITIVE_COLUMNS and isinstance(value, float) and value <= 0:
+    if column in POSITIVE_COLUMNS and isinstance(value, float) and value <= 0:
         raise _err(path, line, column, f"must be > 0, got {value}")
-    if column in _NONNEG_COLUMNS and isinstance(value, (int, float)) and value < 0:
+    if column in NONNEG_COLUMNS and isinstance(value, (int, float)) and value < 0:
         raise _err(path, line, column, f"must be >= 0, got {value}")
     return value
 
@@ -424,14 +141,14 @@ def _read_table(path: Path, table: str) -> tuple[pd.DataFrame, list[int]]:
         )
         lines.append(line)
     frame = pd.DataFrame.from_records(records, columns=list(schema))
-    frame = frame.astype({c: _DTYPES[schema[c][0]] for c in schema})
+    frame = frame.astype({c: DTYPES[schema[c][0]] for c in schema})
     check_rows(path, table, frame, lines)
     return frame, lines
 
 
 def _empty(table: str) -> pd.DataFrame:
     schema = SCHEMAS[table]
-    return pd.DataFrame({c: pd.Series(dtype=_DTYPES[s[0]]) for c, s in schema.items()})
+    return pd.DataFrame({c: pd.Series(dtype=DTYPES[s[0]]) for c, s in schema.items()})
 
 
 def load_studies(path: str | os.PathLike[str]) -> pd.DataFrame:
@@ -583,7 +300,7 @@ def load_dataset(directory: str | os.PathLike[str] | None = None) -> Dataset:
     tables: dict[str, tuple[pd.DataFrame, list[int]]] = {}
     for table in SCHEMAS:
         path = base / f"{table}.csv"
-        if table in _OPTIONAL_FILES and not path.exists():
+        if table in OPTIONAL_FILES and not path.exists():
             tables[table] = (_empty(table), [])
         else:
             tables[table] = _read_table(path, table)

@@ -19,8 +19,9 @@ from ..pooling import TESTS
 from ..tau2 import TAU2_METHODS
 from .bayes_view import PRIOR_KINDS
 from .csvio import as_path, read_text
-from .data import GRADE_DOMAINS, Dataset, default_data_dir, load_dataset
+from .data import Dataset, default_data_dir, load_dataset
 from .rules import CLAIM_KINDS
+from .schema import GRADE_DOMAINS
 from .shared_control import check_section as check_shared_control
 
 __all__ = ["EFFECT_MEASURES", "ROW_SOURCES", "ROW_USES", "RULES", "load_registry", "rated_claims"]
