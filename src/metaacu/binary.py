@@ -34,8 +34,6 @@ Deeks JJ, Higgins JPT. Statistical algorithms in Review Manager 5. Cochrane; 201
 
 from __future__ import annotations
 
-import math
-import warnings
 from collections.abc import Sequence
 from typing import Final
 
@@ -54,9 +52,9 @@ from ._validation import (
     check_same_length,
     readonly,
 )
+from .binary_common import check_effect_sizes_alone, check_same_measure, cochran_q, heterogeneity, study_index, wald
 from .binary_result import BinaryPooled
 from .escalc import EffectSizes, binary_yi_vi, data_column
-from .inference import critical_value, q_heterogeneity, two_sided_p
 
 __all__ = ["MH_CORRECTIONS", "MH_MEASURES", "BinaryPooled", "mantel_haenszel", "peto"]
 
@@ -77,12 +75,7 @@ def _counts_input(
     names of ``data``.  Returns the four count arrays, the labels and the effect sizes if given."""
     if isinstance(counts[0], EffectSizes):
         es = counts[0]
-        extra = [n for n, v in zip(("n1", "events2", "n2", "data"), (*counts[1:], data), strict=True) if v is not None]
-        if extra:
-            raise MetaacuInputError(
-                f"{fn}(): argument 'events1' is an EffectSizes, which holds the counts; "
-                f"do not also give {', '.join(extra)}"
-            )
+        check_effect_sizes_alone(fn, "the counts", ("n1", "events2", "n2", "data"), (*counts[1:], data))
         if es.info.family != "binary" or not set(_COUNTS) <= set(es.data.columns):
             raise MetaacuInputError(
                 f"{fn}() needs 2x2 tables: argument 'events1' is an EffectSizes of measure "
@@ -128,10 +121,6 @@ def _tables(counts: Sequence[ArrayLike], labels: ArrayLike | None) -> tuple[F64,
     return a, t1 - a, c, t2 - c, labs
 
 
-def _idx(mask: NDArray[np.bool_]) -> str:
-    return ", ".join(map(str, np.flatnonzero(mask)))
-
-
 def _study_effects(code: str, a: F64, b: F64, c: F64, d: F64) -> tuple[F64, F64, NDArray[np.bool_], NDArray[np.bool_]]:
     """Study-level yi/vi as metafor's ``escalc(add=1/2, to="only0", drop00=TRUE)``."""
     dz = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
@@ -145,27 +134,8 @@ def _study_effects(code: str, a: F64, b: F64, c: F64, d: F64) -> tuple[F64, F64,
     return yi, vi, dz, z0
 
 
-def _heterogeneity(q: float, k_yi: int) -> tuple[int, float, float, float]:
-    """Q df, p-value and Q-based I², H² (metafor's ``rma.mh``/``rma.peto``: 0, 1, 0, 1 when k ≤ 1)."""
-    df = max(k_yi - 1, 0)
-    q_p, i2, h2 = q_heterogeneity(q, df)
-    return df, float(q_p), float(i2), float(h2)
-
-
-def _wald(est: float, se: float, level: float) -> tuple[float, float, float, float]:
-    """Wald z, p-value and CI.  A zero standard error (every participant, or none, had the event in
-    every table) gives z and p NaN and a degenerate interval, with a warning, as metafor."""
-    crit = critical_value(level)
-    if not se > 0:
-        warnings.warn(
-            "metaacu: the standard error of the pooled estimate is 0 (events in every participant, "
-            "or in none, in every table): z and p are not defined",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return math.nan, math.nan, est, est
-    z = est / se
-    return z, float(two_sided_p(z)), est - crit * se, est + crit * se
+#: What a zero standard error of the pooled estimate means for 2×2 tables (the warning of ``wald``).
+_ZERO_SE = "estimate is 0 (events in every participant, or in none, in every table)"
 
 
 # --------------------------------------------------------------------------- Mantel-Haenszel
@@ -231,12 +201,7 @@ def mantel_haenszel(
     """
     counts, labels, es = _counts_input("mantel_haenszel", (events1, n1, events2, n2), data, labels)
     if es is not None:
-        if measure is not None and measure != es.measure:
-            raise MetaacuInputError(
-                f"argument 'measure'={measure!r} contradicts the effect sizes' measure "
-                f"{es.measure!r} (argument 'events1'); leave 'measure' out, or compute "
-                f"effect_sizes({measure!r}, ...)"
-            )
+        check_same_measure(measure, es)
         if es.measure not in MH_MEASURES:
             raise MetaacuInputError(
                 f"mantel_haenszel() pools OR, RR or RD; the effect sizes (argument 'events1') "
@@ -251,7 +216,7 @@ def mantel_haenszel(
     yi, vi, dz, z0 = _study_effects(measure, a, b, c, d)
     notes: list[str] = _correction_note(es)
     if z0.any():
-        notes.append(f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell)")
+        notes.append(f"study-level effects: 1/2 added to every cell of study index {study_index(z0)} (zero cell)")
     use = np.ones(k_all, dtype=bool)
     ca, cb, cc, cd = a, b, c, d
     if correction == "revman5" and measure != "RD":
@@ -259,13 +224,15 @@ def mantel_haenszel(
         add = 0.5 * z0
         ca, cb, cc, cd = a + add, b + add, c + add, d + add
         if z0.any():
-            notes.append(f"RevMan 5 convention: 1/2 also added inside the MH estimate for study index {_idx(z0)}")
+            notes.append(
+                f"RevMan 5 convention: 1/2 also added inside the MH estimate for study index {study_index(z0)}"
+            )
         if dz.any():
-            notes.append(f"RevMan 5 convention: double-zero study index {_idx(dz)} dropped from the analysis")
+            notes.append(f"RevMan 5 convention: double-zero study index {study_index(dz)} dropped from the analysis")
     elif dz.any():
         what = "contribute nothing to the estimate" if measure == "OR" else "keep their MH weight in the estimate"
         notes.append(
-            f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): no study-level "
+            f"double-zero study index {study_index(dz)} (no events, or only events, in both arms): no study-level "
             f"effect, left out of Q; raw counts kept in the MH estimate, where they {what} (metafor's rma.mh)"
         )
     if correction == "revman5" and measure == "RD":
@@ -328,9 +295,9 @@ def mantel_haenszel(
     weights[use] = 100.0 * w / w.sum()
     ok = ~dz
     k_yi = int(ok.sum())
-    q = float(max(0.0, (((yi[ok] - est) ** 2) / vi[ok]).sum())) if k_yi > 1 else 0.0
-    q_df, q_p, i2, h2 = _heterogeneity(q, k_yi)
-    zval, pval, lo, hi = _wald(est, se, lv)
+    q = cochran_q(est, yi, vi, ok)
+    q_df, q_p, i2, h2 = heterogeneity(q, k_yi)
+    zval, pval, lo, hi = wald(est, se, lv, _ZERO_SE)
     return BinaryPooled(
         method="MH",
         measure=measure,
@@ -420,12 +387,12 @@ def peto(
         notes.append(f"the counts of the {es.measure} effect sizes are pooled with Peto's method (log odds ratio)")
     if z0.any():
         notes.append(
-            f"study-level effects: 1/2 added to every cell of study index {_idx(z0)} (zero cell); "
+            f"study-level effects: 1/2 added to every cell of study index {study_index(z0)} (zero cell); "
             "the pooled estimate uses raw counts"
         )
     if dz.any():
         notes.append(
-            f"double-zero study index {_idx(dz)} (no events, or only events, in both arms): "
+            f"double-zero study index {study_index(dz)} (no events, or only events, in both arms): "
             "zero weight and left out of Q"
         )
     t1, t2 = a + b, c + d
@@ -447,10 +414,10 @@ def peto(
     q = float(max(0.0, (oe[pos] ** 2 / vv[pos]).sum() - oe.sum() ** 2 / sv))
     k_yi = int((~dz).sum())
     if pos.sum() > 1:
-        q_df, q_p, i2, h2 = _heterogeneity(q, k_yi)
+        q_df, q_p, i2, h2 = heterogeneity(q, k_yi)
     else:
         q_df, q_p, i2, h2 = max(k_yi - 1, 0), 1.0, 0.0, 1.0
-    zval, pval, lo, hi = _wald(est, se, lv)
+    zval, pval, lo, hi = wald(est, se, lv, _ZERO_SE)
     return BinaryPooled(
         method="Peto",
         measure="PETO",

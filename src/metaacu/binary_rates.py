@@ -28,23 +28,21 @@ Rothman KJ, Greenland S. Modern Epidemiology, 2nd ed. Lippincott-Raven 1998, cha
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
-from ._validation import MetaacuInputError, check_bool, check_choice, check_digits, check_labels, check_level, readonly
+from ._validation import MetaacuInputError, check_bool, check_choice, check_labels, check_level, readonly
+from .binary_common import check_effect_sizes_alone, check_same_measure, cochran_q, heterogeneity, study_index, wald
+from .binary_result import EqualEffectsPooled
 from .escalc import EffectSizes, data_column
 from .escalc_family import Options, add_to_events, validate_columns
 from .escalc_rates import TWO_RATES, two_rates_yi_vi
-from .inference import critical_value, q_heterogeneity, two_sided_p
-from .interval import Interval
-from .measures import MeasureInfo, measure_info
-from .report import SCALES, Printable, format_p, on_scale, pooling_name, scale_label
+from .report import format_p
 
 __all__ = ["MH_RATE_MEASURES", "RatesPooled", "mantel_haenszel_rates"]
 
@@ -55,7 +53,7 @@ _COLUMNS: Final = ("events1", "time1", "events2", "time2")
 
 
 @dataclass(frozen=True, repr=False)
-class RatesPooled(Printable):
+class RatesPooled(EqualEffectsPooled):
     """Result of a Mantel-Haenszel pooled incidence-rate ratio or difference (an equal-effects model).
 
     Attributes
@@ -96,26 +94,6 @@ class RatesPooled(Printable):
         Zero-count handling, in words.
     """
 
-    method: str
-    measure: str
-    estimate: float
-    se: float
-    statistic: float
-    pvalue: float
-    ci_low: float
-    ci_high: float
-    q: float
-    q_df: int
-    q_pvalue: float
-    i2: float
-    h2: float
-    k: int
-    k_heterogeneity: int
-    weights: F64
-    yi: F64
-    vi: F64
-    labels: tuple[str, ...]
-    level: float
     mh: float
     mh_pvalue: float
     continuity: bool
@@ -125,111 +103,16 @@ class RatesPooled(Printable):
     time2: F64
     notes: tuple[str, ...] = ()
 
-    @property
-    def info(self) -> MeasureInfo:
-        """Registry entry of the measure."""
-        return measure_info(self.measure)
+    INPUT_COLUMNS: ClassVar[tuple[str, ...]] = _COLUMNS
 
-    @property
-    def tau2(self) -> float:
-        """0: Mantel-Haenszel is an equal-effects method."""
-        return 0.0
-
-    def confidence_interval(self, level: float | None = None) -> Interval:
-        """Wald interval for the pooled effect (pooling scale) at ``level`` (default: the result's)."""
-        lv = self.level if level is None else check_level(level)
-        z = critical_value(lv)
-        return Interval(self.estimate - z * self.se, self.estimate + z * self.se, lv, "Wald (normal)")
-
-    def to_frame(self, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
-        """Tidy frame: one row per study and one pooled row (``row_type`` 'study' / 'pooled').
-
-        Columns ``row_type, label, estimate, se, ci_low, ci_high, weight, pi_low, pi_high, events1, time1,
-        events2, time2``.  ``scale="pooling"`` (default): log rate ratio / rate difference;
-        ``scale="response"``: estimates and CIs back-transformed (rate ratio; identity for IRD) and no
-        ``se`` column.  ``frame.attrs['scale']`` says which.
-        """
-        check_choice(scale, "scale", SCALES)
-        lv = self.level if level is None else check_level(level)
-        z = critical_value(lv)
-        se = np.sqrt(self.vi)
-        studies = pd.DataFrame(
-            {
-                "row_type": "study",
-                "label": list(self.labels),
-                "estimate": self.yi,
-                "se": se,
-                "ci_low": self.yi - z * se,
-                "ci_high": self.yi + z * se,
-                "weight": self.weights,
-                "pi_low": np.nan,
-                "pi_high": np.nan,
-                "events1": self.events1,
-                "time1": self.time1,
-                "events2": self.events2,
-                "time2": self.time2,
-            }
-        )
-        ci = self.confidence_interval(lv)
-        pooled = pd.DataFrame(
-            {
-                "row_type": ["pooled"],
-                "label": [f"Common effect ({self.method})"],
-                "estimate": [self.estimate],
-                "se": [self.se],
-                "ci_low": [ci.low],
-                "ci_high": [ci.high],
-                "weight": [100.0],
-                "pi_low": [np.nan],
-                "pi_high": [np.nan],
-            }
-        )
-        out = pd.concat([studies, pooled], ignore_index=True)
-        out.attrs.update({"measure": self.measure, "level": lv, "method": self.method, "test": "z"})
-        return on_scale(out, self.measure, scale)
-
-    def _table_caption(self) -> str:
-        return scale_label(self.info)
-
-    def summary(self, digits: int = 4) -> str:
-        """Multi-line text summary, in the spirit of metafor's ``print.rma.mh``."""
-        d = check_digits(digits)
-        lines = [f"Equal-effects model, Mantel-Haenszel method (k = {self.k}; {self.info.name})", ""]
-        lines.append(f"I^2 = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
-        lines.append(
-            f"Q({self.q_df}) = {self.q:.{d}f}, {format_p(self.q_pvalue)}"
-            f"  (k = {self.k_heterogeneity} studies with a study-level effect)"
-        )
-        lines.append("")
-        if self.info.is_ratio:
-            lines.append(f"Pooling scale ({pooling_name(self.info)}):")
-        lines.append(
-            f"estimate = {self.estimate:.{d}f}  se = {self.se:.{d}f}  z = {self.statistic:.{d}f}  "
-            f"{format_p(self.pvalue)}"
-        )
-        lab = f"{100 * self.level:g}% CI"
-        lines.append(f"{lab}: {self.ci_low:.{d}f} to {self.ci_high:.{d}f}")
-        if self.info.is_ratio:
-            t = self.info.to_display
-            lines.append("Back-transformed (exp):")
-            lines.append(
-                f"{self.info.display_name}: {float(t(self.estimate)):.{d}f} ({lab} {float(t(self.ci_low)):.{d}f} "
-                f"to {float(t(self.ci_high)):.{d}f})"
-            )
-        if np.isfinite(self.mh):
-            cc = "with" if self.continuity else "without"
-            lines.append(
-                f"Mantel-Haenszel test ({cc} continuity correction): MH = {self.mh:.{d}f}, df = 1, "
-                f"{format_p(self.mh_pvalue)}"
-            )
-        lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return (
-            f"<RatesPooled {self.method} {self.measure} k={self.k} estimate={self.estimate:.4g} "
-            f"[{self.ci_low:.4g}, {self.ci_high:.4g}] Q={self.q:.4g} I2={self.i2:.1f}%>"
-        )
+    def _association_lines(self, d: int) -> list[str]:
+        if not np.isfinite(self.mh):
+            return []
+        cc = "with" if self.continuity else "without"
+        return [
+            f"Mantel-Haenszel test ({cc} continuity correction): MH = {self.mh:.{d}f}, df = 1, "
+            f"{format_p(self.mh_pvalue)}"
+        ]
 
 
 def _inputs(
@@ -239,25 +122,16 @@ def _inputs(
     ``data``) → the four columns, the labels and the measure."""
     if isinstance(given[0], EffectSizes):
         es = given[0]
-        extra = [
-            n for n, v in zip(("time1", "events2", "time2", "data"), (*given[1:], data), strict=True) if v is not None
-        ]
-        if extra:
-            raise MetaacuInputError(
-                "mantel_haenszel_rates(): argument 'events1' is an EffectSizes, which holds the data; "
-                f"do not also give {', '.join(extra)}"
-            )
+        check_effect_sizes_alone(
+            "mantel_haenszel_rates", "the data", ("time1", "events2", "time2", "data"), (*given[1:], data)
+        )
         if es.info.family != "two_rates":
             raise MetaacuInputError(
                 "mantel_haenszel_rates() needs events and person-times of two groups: argument 'events1' is an "
                 f"EffectSizes of measure {es.measure!r}; give effect sizes of 'IRR' or 'IRD' (for 2x2 tables "
                 "use mantel_haenszel())"
             )
-        if measure is not None and measure != es.measure:
-            raise MetaacuInputError(
-                f"argument 'measure'={measure!r} contradicts the effect sizes' measure {es.measure!r} (argument "
-                f"'events1'); leave 'measure' out, or compute effect_sizes({measure!r}, ...)"
-            )
+        check_same_measure(measure, es)
         return {c: es.data[c].to_numpy() for c in _COLUMNS}, es.labels if labels is None else labels, es.measure
     if missing := [n for n, v in zip(_COLUMNS, given, strict=True) if v is None]:
         raise MetaacuInputError(
@@ -268,23 +142,8 @@ def _inputs(
     return cols, data_column(data, "labels", labels), "IRR" if measure is None else measure
 
 
-def _wald(est: float, se: float, level: float) -> tuple[float, float, float, float]:
-    """Wald z, p-value and CI; a zero standard error (no events at all) gives z and p NaN, with a warning."""
-    if not se > 0:
-        warnings.warn(
-            "metaacu: the standard error of the pooled rate difference is 0 (no events in any study): z and p "
-            "are not defined",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return math.nan, math.nan, est, est
-    crit = critical_value(level)
-    z = est / se
-    return z, float(two_sided_p(z)), est - crit * se, est + crit * se
-
-
-def _idx(mask: NDArray[np.bool_]) -> str:
-    return ", ".join(map(str, np.flatnonzero(mask)))
+#: What a zero standard error of the pooled estimate means for rates (the warning of ``wald``).
+_ZERO_SE = "rate difference is 0 (no events in any study)"
 
 
 def mantel_haenszel_rates(
@@ -355,12 +214,13 @@ def mantel_haenszel_rates(
     notes: list[str] = []
     if zero.any():
         notes.append(
-            f"study-level effects: 1/2 added to the event counts of study index {_idx(zero)} (no events in a group)"
+            f"study-level effects: 1/2 added to the event counts of study index {study_index(zero)} "
+            "(no events in a group)"
         )
     if none.any():
         what = "contribute nothing to the IRR" if measure == "IRR" else "keep their weight in the IRD"
         notes.append(
-            f"study index {_idx(none)} (no events in either group): no study-level effect, left out of Q; raw "
+            f"study index {study_index(none)} (no events in either group): no study-level effect, left out of Q; raw "
             f"counts kept in the MH estimate, where they {what} (metafor's rma.mh)"
         )
     tt = t1 + t2
@@ -387,10 +247,9 @@ def mantel_haenszel_rates(
         se = float(np.sqrt((w**2 * (x1 / t1**2 + x2 / t2**2)).sum()) / w.sum())
     ok = ~none
     k_yi = int(ok.sum())
-    q = float(max(0.0, (((yi[ok] - est) ** 2) / vi[ok]).sum())) if k_yi > 1 else 0.0
-    q_df = max(k_yi - 1, 0)
-    q_p, i2, h2 = (float(v) for v in q_heterogeneity(q, q_df))
-    zval, pval, lo, hi = _wald(est, se, lv)
+    q = cochran_q(est, yi, vi, ok)
+    q_df, q_p, i2, h2 = heterogeneity(q, k_yi)
+    zval, pval, lo, hi = wald(est, se, lv, _ZERO_SE)
     return RatesPooled(
         method="MH",
         measure=measure,

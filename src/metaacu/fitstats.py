@@ -43,6 +43,8 @@ __all__ = [
     "FitStatistics",
     "LikelihoodRatioTest",
     "ModelData",
+    "column_space_contains",
+    "deviance_test",
     "fit_statistics",
     "likelihood_ratio_test",
     "log_likelihood",
@@ -356,13 +358,21 @@ class LikelihoodRatioTest(Printable):
 _LIKELIHOOD_METHODS: Final = ("EE", "ML", "REML")
 
 
-def _column_space_contains(big: F64, small: F64) -> bool:
+def column_space_contains(big: F64, small: F64) -> bool:
     """Whether every column of ``small`` lies in the column space of ``big`` (a least-squares fit of
     ``small`` on ``big`` leaves residuals at rounding level)."""
     coef, *_ = np.linalg.lstsq(big, small, rcond=None)
     resid = small - big @ coef
     scale = max(float(np.abs(small).max()), 1.0)
     return bool(np.abs(resid).max() <= 1e-9 * scale)
+
+
+def deviance_test(full: FitStatistics, reduced: FitStatistics) -> tuple[float, int, float]:
+    """The likelihood-ratio test of ``reduced`` against ``full``: ``deviance(reduced) − deviance(full)``
+    truncated at 0, the difference in parameters, and ``P(χ²_df > statistic)``."""
+    statistic = max(0.0, reduced.deviance - full.deviance)
+    df = full.parameters - reduced.parameters
+    return statistic, df, float(special.chdtrc(df, statistic))
 
 
 def _heterogeneity_q(result: MetaAnalysis | MetaRegression) -> float:
@@ -441,20 +451,19 @@ def likelihood_ratio_test(
             "likelihood_ratio_test: the model with more parameters is a common-effect (EE) model and the other a "
             "random-effects model; they are not nested"
         )
-    if not _column_space_contains(md_f.x, md_r.x):
+    if not column_space_contains(md_f.x, md_r.x):
         raise MetaacuInputError(
             "likelihood_ratio_test: the models are not nested: the reduced model's moderators are not contained "
             "in the full model's"
         )
     restricted = md_f.method == "REML"
-    if restricted and not _column_space_contains(md_r.x, md_f.x):
+    if restricted and not column_space_contains(md_r.x, md_f.x):
         raise MetaacuInputError(
             "likelihood_ratio_test: REML likelihoods of models with different fixed effects (moderators) cannot "
             "be compared; refit both models with method='ML'"
         )
     fs_f, fs_r = _statistics(md_f, restricted), _statistics(md_r, restricted)
-    statistic = max(0.0, fs_r.deviance - fs_f.deviance)
-    df = fs_f.parameters - fs_r.parameters
+    statistic, df, pvalue = deviance_test(fs_f, fs_r)
     tau2_f, tau2_r = float(full.tau2), float(reduced.tau2)
     qe_f, qe_r = _heterogeneity_q(full), _heterogeneity_q(reduced)
     if md_f.method == "EE":
@@ -465,7 +474,7 @@ def likelihood_ratio_test(
     return LikelihoodRatioTest(
         statistic=statistic,
         df=df,
-        pvalue=float(special.chdtrc(df, statistic)),
+        pvalue=pvalue,
         likelihood="REML" if restricted else "ML",
         full=fs_f,
         reduced=fs_r,

@@ -41,8 +41,9 @@ def _formulaic() -> Any:
 
 
 def is_formula(moderators: Any, data: pd.DataFrame | None) -> TypeGuard[str]:
-    """A string that is not one column of ``data`` is a formula."""
-    if not isinstance(moderators, str):
+    """A string that is not one column of ``data`` is a formula; a bare name (``"lat"``) is always read as
+    a column, so that a misspelt one is reported as a missing column, not as a formula."""
+    if not isinstance(moderators, str) or re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*", moderators):
         return False
     return data is None or moderators not in data.columns
 

@@ -45,7 +45,8 @@ _FUN_Q, _FUN_REML, _FUN_ML = 0, 1, 2
 
 # ----------------------------------------------------------------------------- sums over the studies
 @jit
-def _mean(x: F64) -> float:
+def mean(x: F64) -> float:
+    """``Σxᵢ/k``."""
     s = 0.0
     for i in range(x.size):
         s += x[i]
@@ -55,7 +56,7 @@ def _mean(x: F64) -> float:
 @jit
 def _spread_ss(y: F64) -> float:
     """``Σ(yᵢ − ȳ)²``."""
-    ybar = _mean(y)
+    ybar = mean(y)
     ss = 0.0
     for i in range(y.size):
         d = y[i] - ybar
@@ -262,20 +263,20 @@ def solve_q(y: F64, v: F64, target: float, start: float, w: F64) -> tuple[float,
         else:
             break
     start = min(max(start, 0.0), upper)
-    return _solve(_FUN_Q, y, v, target, start, 0.0, upper, _mean(v), w)
+    return _solve(_FUN_Q, y, v, target, start, 0.0, upper, mean(v), w)
 
 
 # ----------------------------------------------------------------------------- the estimators
 @jit
 def tau2_he(y: F64, v: F64) -> float:
     """Hedges' estimator ``Σ(yᵢ − ȳ)²/(k − 1) − mean(v)`` (untruncated; k ≥ 2)."""
-    return _spread_ss(y) / (y.size - 1) - _mean(v)
+    return _spread_ss(y) / (y.size - 1) - mean(v)
 
 
 @jit
 def sj_start(y: F64) -> float:
     """The Sidik-Jonkman start ``τ₀² = Σ(yᵢ − ȳ)²/k`` (deviations at rounding noise count as 0)."""
-    ybar = _mean(y)
+    ybar = mean(y)
     floor = noise_floor(y)
     ss = 0.0
     for i in range(y.size):
@@ -325,8 +326,8 @@ def tau2_likelihood(
     if k < 2:
         return 0.0, True, 0, 1, loglik(y, v, 0.0, ml, w) if want_loglik else math.nan, math.nan, math.nan
     fun = _FUN_ML if ml else _FUN_REML
-    spread = _spread_ss(y) / max(k - 1.0, 1.0) + _mean(v)
-    scale = _mean(v)
+    spread = _spread_ss(y) / max(k - 1.0, 1.0) + mean(v)
+    scale = mean(v)
     he = max(tau2_he(y, v), 0.0)
     # the best and the second-best maximum so far; the log-likelihood of the first is computed only
     # when a second one appears (or at the end, if wanted)

@@ -31,7 +31,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from .kernels_core import generalised_q, jit, noise_floor, sj_start, weights
+from .kernels_core import generalised_q, jit, mean, noise_floor, sj_start, weights
 from .tau2 import FIXED_POINT_MAXITER, TOL
 
 F64 = NDArray[np.float64]
@@ -127,47 +127,43 @@ def _dl_step(y: F64, v: F64, tau2: float, w: F64) -> float:
 
 
 @jit
-def _mean(x: F64) -> float:
-    s = 0.0
-    for i in range(x.size):
-        s += x[i]
-    return s / x.size
+def _iterate(y: F64, v: F64, w: F64, tau2: float, sidik_jonkman: bool) -> tuple[float, bool, int]:
+    """The fixed-point iteration from ``tau2``: the iterated-DL step truncated at 0 (stopping,
+    unconverged, at a step that is not finite) or the SJ step ``τ² Q_w(τ²)/(k − 1)``.  Converged when a
+    step changes τ² by at most ``TOL·max(mean v, τ²)``, at most ``FIXED_POINT_MAXITER`` steps:
+    ``(τ², converged, iterations)``."""
+    k = y.size
+    scale = mean(v)
+    for it in range(1, FIXED_POINT_MAXITER + 1):
+        if sidik_jonkman:
+            q, _ = generalised_q(y, v, tau2, w)
+            new = tau2 * q / (k - 1)
+        else:
+            new = max(_dl_step(y, v, tau2, w), 0.0)
+            if not math.isfinite(new):
+                return tau2, False, it
+        done = abs(new - tau2) <= TOL * max(scale, new)
+        tau2 = new
+        if done:
+            return tau2, True, it
+    return tau2, False, FIXED_POINT_MAXITER
 
 
 @jit
 def tau2_dlit(y: F64, v: F64, w: F64) -> tuple[float, bool, int]:
     """Iterated DerSimonian-Laird from τ² = 0: ``(τ², converged, iterations)``; converged when a step
     changes τ² by at most ``TOL·max(mean v, τ²)`` (at most ``FIXED_POINT_MAXITER`` steps)."""
-    scale = _mean(v)
-    tau2 = 0.0
-    for it in range(1, FIXED_POINT_MAXITER + 1):
-        new = max(_dl_step(y, v, tau2, w), 0.0)
-        if not math.isfinite(new):
-            return tau2, False, it
-        done = abs(new - tau2) <= TOL * max(scale, new)
-        tau2 = new
-        if done:
-            return tau2, True, it
-    return tau2, False, FIXED_POINT_MAXITER
+    return _iterate(y, v, w, 0.0, False)
 
 
 @jit
 def tau2_sjit(y: F64, v: F64, w: F64) -> tuple[float, bool, int]:
     """Iterated Sidik-Jonkman ``τ² ← τ² Q_w(τ²)/(k − 1)`` from the SJ start: ``(τ², converged,
     iterations)``, with the convergence rule of :func:`tau2_dlit`."""
-    k = y.size
-    scale = _mean(v)
     tau2 = sj_start(y)
     if tau2 == 0.0:
         return 0.0, True, 0
-    for it in range(1, FIXED_POINT_MAXITER + 1):
-        q, _ = generalised_q(y, v, tau2, w)
-        new = tau2 * q / (k - 1)
-        done = abs(new - tau2) <= TOL * max(scale, new)
-        tau2 = new
-        if done:
-            return tau2, True, it
-    return tau2, False, FIXED_POINT_MAXITER
+    return _iterate(y, v, w, tau2, True)
 
 
 # ----------------------------------------------------------------------------- user weights

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from ._validation import MetaacuInputError, check_digits
-from .fitstats import FitStatistics
+from .fitstats import FitStatistics, column_space_contains, deviance_test
 from .multilevel_result import MultilevelMetaAnalysis
 from .report import Printable, format_p
 
@@ -71,11 +70,6 @@ class MultilevelLikelihoodRatioTest(Printable):
         )
 
 
-def _contains(big: np.ndarray, small: np.ndarray) -> bool:
-    coef, *_ = np.linalg.lstsq(big, small, rcond=None)
-    return bool(np.allclose(big @ coef, small, rtol=1e-8, atol=1e-10 * max(1.0, float(np.abs(small).max()))))
-
-
 def multilevel_likelihood_ratio_test(
     full: MultilevelMetaAnalysis, reduced: MultilevelMetaAnalysis
 ) -> MultilevelLikelihoodRatioTest:
@@ -123,23 +117,22 @@ def multilevel_likelihood_ratio_test(
         )
     if full.parameters < reduced.parameters:
         full, reduced = reduced, full
-    if not _contains(full.design, reduced.design):
+    if not column_space_contains(full.design, reduced.design):
         raise MetaacuInputError(
             "multilevel_likelihood_ratio_test: the models are not nested: the reduced model's moderators are not "
             "contained in the full model's"
         )
-    if full.method == "REML" and not _contains(reduced.design, full.design):
+    if full.method == "REML" and not column_space_contains(reduced.design, full.design):
         raise MetaacuInputError(
             "multilevel_likelihood_ratio_test: REML likelihoods of models with different fixed effects cannot be "
             "compared; refit both models with method='ML'"
         )
     fs_f, fs_r = full.fit_statistics(), reduced.fit_statistics()
-    statistic = max(0.0, fs_r.deviance - fs_f.deviance)
-    df = full.parameters - reduced.parameters
+    statistic, df, pvalue = deviance_test(fs_f, fs_r)
     return MultilevelLikelihoodRatioTest(
         statistic=statistic,
         df=df,
-        pvalue=float(special.chdtrc(df, statistic)),
+        pvalue=pvalue,
         likelihood=full.method,
         full=fs_f,
         reduced=fs_r,

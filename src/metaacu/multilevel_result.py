@@ -14,11 +14,18 @@ from numpy.typing import NDArray
 from scipy import optimize, special
 
 from ._validation import MetaacuInputError, check_choice, check_digits, check_level
-from .design import Term, design_matrix
+from .design import Term
 from .fitstats import LIKELIHOODS, FitStatistics
 from .inference import critical_value
 from .interval import Interval
-from .report import Printable, format_p
+from .regression_result import (
+    coefficient_frame,
+    coefficient_lines,
+    newmods_matrix,
+    prediction_frame,
+    residual_and_moderator_tests,
+)
+from .report import Printable
 
 __all__ = ["MultilevelMetaAnalysis", "VarianceComponent"]
 
@@ -268,18 +275,7 @@ class MultilevelMetaAnalysis(Printable):
     def model_matrix(self, newmods: Any) -> F64:
         """Model-matrix rows for new moderator values: a DataFrame with the moderator columns, or a
         numeric array with one column per non-intercept coefficient (as metafor's ``newmods``)."""
-        if isinstance(newmods, pd.DataFrame) and self._terms:
-            x, _ = design_matrix(newmods.reset_index(drop=True), self._terms, self.intercept, "newmods")
-            return x
-        arr = np.asarray(newmods, dtype=np.float64)
-        ncol = self.p - int(self.intercept)
-        if arr.ndim == 1:
-            arr = arr.reshape(1, -1) if arr.size == ncol else arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[1] != ncol:
-            raise MetaacuInputError(f"argument 'newmods' must have {ncol} column(s), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise MetaacuInputError("argument 'newmods' has a missing or infinite value")
-        return np.column_stack([np.ones(arr.shape[0]), arr]) if self.intercept else arr
+        return newmods_matrix(newmods, self._terms, self.intercept, self.p)
 
     def predict(
         self, newmods: Any = None, level: float | None = None, *, tau2_levels: Sequence[str] | str | None = None
@@ -298,14 +294,13 @@ class MultilevelMetaAnalysis(Printable):
             x = np.ones((1, 1))
         else:
             x = self.model_matrix(newmods)
-        pred = x @ self.estimate
-        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.vcov, x))
+        n = x.shape[0]
         if self.test == "z":
-            crit = np.full(pred.size, float(critical_value(lv)))
+            crit = np.full(n, float(critical_value(lv)))
         else:
             df = np.array([self.df[row != 0].min() if (row != 0).any() else self.k - self.p for row in x])
             crit = np.asarray(critical_value(lv, df), dtype=float)
-        het = np.full(pred.size, float(self.sigma2.sum()))
+        het = np.full(n, float(self.sigma2.sum()))
         tau2 = self.tau2
         if tau2.size == 1:
             het += tau2[0]
@@ -313,28 +308,16 @@ class MultilevelMetaAnalysis(Printable):
             if tau2_levels is None:
                 het[:] = np.nan
             else:
-                names = [tau2_levels] * pred.size if isinstance(tau2_levels, str) else list(tau2_levels)
-                if len(names) != pred.size:
-                    raise MetaacuInputError(
-                        f"argument 'tau2_levels' has {len(names)} entries for {pred.size} predictions"
-                    )
-                unknown = [n for n in names if n not in self.inner_levels]
+                names = [tau2_levels] * n if isinstance(tau2_levels, str) else list(tau2_levels)
+                if len(names) != n:
+                    raise MetaacuInputError(f"argument 'tau2_levels' has {len(names)} entries for {n} predictions")
+                unknown = [name for name in names if name not in self.inner_levels]
                 if unknown:
                     raise MetaacuInputError(
                         f"argument 'tau2_levels': unknown level {unknown[0]!r} (levels: {', '.join(self.inner_levels)})"
                     )
-                het += tau2[[self.inner_levels.index(n) for n in names]]
-        half = crit * np.sqrt(se**2 + het)
-        return pd.DataFrame(
-            {
-                "pred": pred,
-                "se": se,
-                "ci_low": pred - crit * se,
-                "ci_high": pred + crit * se,
-                "pi_low": pred - half,
-                "pi_high": pred + half,
-            }
-        )
+                het += tau2[[self.inner_levels.index(name) for name in names]]
+        return prediction_frame(x, self.estimate, self.vcov, crit, het)
 
     def random_effects(self, level: float | None = None) -> dict[str, pd.DataFrame]:
         """Best linear unbiased predictions of the random effects (metafor's ``ranef``).
@@ -358,17 +341,8 @@ class MultilevelMetaAnalysis(Printable):
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
         """Tidy coefficient table: ``term, estimate, se, statistic, df, pvalue, ci_low, ci_high``."""
         ci = self.confidence_interval(level)
-        out = pd.DataFrame(
-            {
-                "term": list(self.coef_names),
-                "estimate": self.estimate,
-                "se": self.se,
-                "statistic": self.statistic,
-                "df": self.df,
-                "pvalue": self.pvalue,
-                "ci_low": ci.low,
-                "ci_high": ci.high,
-            }
+        out = coefficient_frame(
+            self.coef_names, self.estimate, self.se, self.statistic, self.pvalue, ci.low, ci.high, df=self.df
         )
         out.attrs.update({"level": ci.level, "method": self.method, "test": self.test})
         return out
@@ -387,25 +361,12 @@ class MultilevelMetaAnalysis(Printable):
         for c in self.components:
             flag = "  (boundary)" if c.boundary else ""
             lines.append(f"  {c.name:<28} {c.estimate:>12.{d}f}   levels: {c.levels:<6} term: {c.term}{flag}")
-        lines += [
-            "",
-            f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, {format_p(self.qe_pvalue)}",
-        ]
-        if self.qm_test == "F":
-            lines.append(
-                f"Test of moderators: F({self.qm_df}, {self.df.min():g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}"
-            )
-        else:
-            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
         lines.append("")
-        stat = "z" if self.test == "z" else "t"
-        lines.append(f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}")
-        for r in self.to_frame().itertuples(index=False):
-            p = cast(float, r.pvalue)  # cast: the rows are untyped tuples; the pvalue column holds floats
-            lines.append(
-                f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
-                f"{format_p(p, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
-            )
+        lines += residual_and_moderator_tests(
+            (self.qe, self.qe_df, self.qe_pvalue), (self.qm, self.qm_df, self.qm_pvalue), self.qm_test, self.df.min(), d
+        )
+        lines.append("")
+        lines += coefficient_lines(self.to_frame(), self.test, d)
         status = "converged" if self.converged else "DID NOT CONVERGE"
         lines.append(f"Optimiser: {status} after {self.iterations} iterations; {self.blocks} independent blocks")
         lines.extend(f"Note: {n}" for n in self.notes)

@@ -1,5 +1,7 @@
 """The result of a meta-regression (:class:`MetaRegression`): coefficients, tests, heterogeneity,
-predictions for new moderator values, and its text, tidy and HTML displays."""
+predictions for new moderator values, and its text, tidy and HTML displays.  The pieces it shares with the
+multilevel and cluster-robust results (coding ``newmods``, the prediction frame, the coefficient table
+and its text) are the functions here."""
 
 from __future__ import annotations
 
@@ -21,9 +23,101 @@ if TYPE_CHECKING:
     from .formula import FormulaDesign
     from .tau2_inference import HeterogeneityInterval
 
-__all__ = ["MetaRegression"]
+__all__ = [
+    "MetaRegression",
+    "coefficient_frame",
+    "coefficient_lines",
+    "newmods_matrix",
+    "prediction_frame",
+    "residual_and_moderator_tests",
+]
 
 F64 = NDArray[np.float64]
+
+
+# --------------------------------------------------------------------------- shared by the coefficient results
+def newmods_matrix(newmods: Any, terms: tuple[Term, ...], intercept: bool, p: int) -> F64:
+    """Model-matrix rows for new moderator values of a fit with ``p`` coefficients: a DataFrame with the
+    moderator columns (coded by the fit's ``terms``, when it has them) or a numeric array with one column
+    per non-intercept coefficient (as metafor's ``newmods``)."""
+    if isinstance(newmods, pd.DataFrame) and terms:
+        x, _ = design_matrix(newmods.reset_index(drop=True), terms, intercept, "newmods")
+        return x
+    arr = np.asarray(newmods, dtype=np.float64)
+    ncol = p - int(intercept)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1) if arr.size == ncol else arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape[1] != ncol:
+        raise MetaacuInputError(f"argument 'newmods' must have {ncol} column(s), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise MetaacuInputError("argument 'newmods' has a missing or infinite value")
+    return np.column_stack([np.ones(arr.shape[0]), arr]) if intercept else arr
+
+
+def prediction_frame(x: F64, estimate: F64, vcov: F64, crit: float | F64, het: float | F64) -> pd.DataFrame:
+    """Predictions ``Xβ̂`` with ``se = √diag(X vcov Xᵀ)``, CI ``pred ± crit·se`` and PI
+    ``pred ± crit·√(se² + het)`` (``het``: the between-study variance of each row), as metafor's
+    ``predict``: columns ``pred, se, ci_low, ci_high, pi_low, pi_high``."""
+    pred = x @ estimate
+    se = np.sqrt(np.einsum("ij,jk,ik->i", x, vcov, x))
+    half = crit * np.sqrt(se**2 + het)
+    return pd.DataFrame(
+        {
+            "pred": pred,
+            "se": se,
+            "ci_low": pred - crit * se,
+            "ci_high": pred + crit * se,
+            "pi_low": pred - half,
+            "pi_high": pred + half,
+        }
+    )
+
+
+def coefficient_frame(
+    names: tuple[str, ...],
+    estimate: F64,
+    se: F64,
+    statistic: F64,
+    pvalue: F64,
+    ci_low: F64,
+    ci_high: F64,
+    df: F64 | None = None,
+) -> pd.DataFrame:
+    """The tidy coefficient table: ``term, estimate, se, statistic, df, pvalue, ci_low, ci_high`` (no
+    ``df`` column when ``df`` is None)."""
+    cols: dict[str, Any] = {"term": list(names), "estimate": estimate, "se": se, "statistic": statistic}
+    if df is not None:
+        cols["df"] = df
+    cols.update({"pvalue": pvalue, "ci_low": ci_low, "ci_high": ci_high})
+    return pd.DataFrame(cols)
+
+
+def residual_and_moderator_tests(
+    qe: tuple[float, int, float], qm: tuple[float, int, float], qm_test: str, df2: float, d: int
+) -> list[str]:
+    """The summary lines of the test for residual heterogeneity and the omnibus test of the moderators:
+    ``qe`` and ``qm`` as (statistic, df, p-value), the latter χ² or, with ``qm_test`` "F", F on
+    ``(df, df2)``, at ``d`` decimals."""
+    qm_stat, qm_df, qm_p = qm
+    omnibus = f"F({qm_df}, {df2:g})" if qm_test == "F" else f"QM({qm_df})"
+    return [
+        f"Test for residual heterogeneity: QE({qe[1]}) = {qe[0]:.{d}f}, {format_p(qe[2])}",
+        f"Test of moderators: {omnibus} = {qm_stat:.{d}f}, {format_p(qm_p)}",
+    ]
+
+
+def coefficient_lines(frame: pd.DataFrame, test: str, d: int) -> list[str]:
+    """The coefficient table of a text summary (a header and one line per row of ``frame``, a
+    :func:`coefficient_frame`), ``d`` decimals, the statistic headed z or t after ``test``."""
+    stat = "z" if test == "z" else "t"
+    lines = [f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}"]
+    for r in frame.itertuples(index=False):
+        p = cast(float, r.pvalue)  # cast: the rows are untyped tuples; the pvalue column holds floats
+        lines.append(
+            f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
+            f"{format_p(p, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
+        )
+    return lines
 
 
 @dataclass(frozen=True, repr=False)
@@ -176,18 +270,7 @@ class MetaRegression(Printable):
         """
         if self._formula is not None:  # moderators given as a formula: coded by its model spec
             return self._formula.model_matrix(newmods)
-        if isinstance(newmods, pd.DataFrame) and self._terms:
-            x, _ = design_matrix(newmods.reset_index(drop=True), self._terms, self.intercept, "newmods")
-            return x
-        arr = np.asarray(newmods, dtype=np.float64)
-        ncol = self.p - int(self.intercept)
-        if arr.ndim == 1:
-            arr = arr.reshape(1, -1) if arr.size == ncol else arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[1] != ncol:
-            raise MetaacuInputError(f"argument 'newmods' must have {ncol} column(s), got shape {arr.shape}")
-        if not np.isfinite(arr).all():
-            raise MetaacuInputError("argument 'newmods' has a missing or infinite value")
-        return np.column_stack([np.ones(arr.shape[0]), arr]) if self.intercept else arr
+        return newmods_matrix(newmods, self._terms, self.intercept, self.p)
 
     def predict(self, newmods: Any = None, level: float | None = None) -> pd.DataFrame:
         """Predicted average effects with confidence and prediction intervals (metafor's ``predict``).
@@ -198,35 +281,12 @@ class MetaRegression(Printable):
         """
         lv = self.level if level is None else check_level(level)
         x = self.design if newmods is None else self.model_matrix(newmods)
-        pred = x @ self.estimate
-        se = np.sqrt(np.einsum("ij,jk,ik->i", x, self.vcov, x))
-        c = self._crit(lv)
-        half = c * np.sqrt(se**2 + self.tau2)
-        return pd.DataFrame(
-            {
-                "pred": pred,
-                "se": se,
-                "ci_low": pred - c * se,
-                "ci_high": pred + c * se,
-                "pi_low": pred - half,
-                "pi_high": pred + half,
-            }
-        )
+        return prediction_frame(x, self.estimate, self.vcov, self._crit(lv), self.tau2)
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
         """Tidy coefficient table: ``term, estimate, se, statistic, pvalue, ci_low, ci_high``."""
         ci = self.confidence_interval(level)
-        out = pd.DataFrame(
-            {
-                "term": list(self.coef_names),
-                "estimate": self.estimate,
-                "se": self.se,
-                "statistic": self.statistic,
-                "pvalue": self.pvalue,
-                "ci_low": ci.low,
-                "ci_high": ci.high,
-            }
-        )
+        out = coefficient_frame(self.coef_names, self.estimate, self.se, self.statistic, self.pvalue, ci.low, ci.high)
         out.attrs.update({"level": ci.level, "method": self.method, "test": self.test, "tau2": self.tau2})
         return out
 
@@ -259,23 +319,11 @@ class MetaRegression(Printable):
         lines.append(f"I^2 (residual) = {self.i2:.2f}%   H^2 = {self.h2:.2f}")
         if np.isfinite(self.r2):
             lines.append(f"R^2 (heterogeneity accounted for) = {self.r2:.2f}%")
-        lines.append(f"Test for residual heterogeneity: QE({self.qe_df}) = {self.qe:.{d}f}, {format_p(self.qe_pvalue)}")
-        if self.qm_test == "F":
-            lines.append(
-                f"Test of moderators: F({self.qm_df}, {self.df:g}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}"
-            )
-        else:
-            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
+        lines += residual_and_moderator_tests(
+            (self.qe, self.qe_df, self.qe_pvalue), (self.qm, self.qm_df, self.qm_pvalue), self.qm_test, self.df, d
+        )
         lines.append("")
-        frame = self.to_frame()
-        stat = "z" if self.test == "z" else "t"
-        lines.append(f"{'term':>20} {'estimate':>10} {'se':>10} {stat:>8} {'p':>9} {'ci_low':>10} {'ci_high':>10}")
-        for r in frame.itertuples(index=False):
-            p = cast(float, r.pvalue)  # cast: the rows are untyped tuples; the pvalue column holds floats
-            lines.append(
-                f"{r.term:>20} {r.estimate:>10.{d}f} {r.se:>10.{d}f} {r.statistic:>8.{min(d, 3)}f} "
-                f"{format_p(p, prefix=False):>9} {r.ci_low:>10.{d}f} {r.ci_high:>10.{d}f}"
-            )
+        lines += coefficient_lines(self.to_frame(), self.test, d)
         if not self.converged:
             lines.append(f"WARNING: tau^2 solver did not converge after {self.iterations} iterations")
         lines.extend(f"Note: {n}" for n in self.notes)

@@ -38,6 +38,7 @@ from scipy import special
 
 from ._validation import MetaacuInputError, check_choice, check_digits, check_level, readonly
 from .inference import two_sided_p
+from .regression_result import coefficient_frame
 from .report import Printable, format_p
 from .vcov_result import cluster_index
 from .working_model import WorkingModel, working_model
@@ -223,17 +224,8 @@ class ClusterRobust(Printable):
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: ``term, estimate, se, statistic, df, pvalue, ci_low, ci_high``."""
-        out = pd.DataFrame(
-            {
-                "term": list(self.coef_names),
-                "estimate": self.estimate,
-                "se": self.se,
-                "statistic": self.statistic,
-                "df": self.df,
-                "pvalue": self.pvalue,
-                "ci_low": self.ci_low,
-                "ci_high": self.ci_high,
-            }
+        out = coefficient_frame(
+            self.coef_names, self.estimate, self.se, self.statistic, self.pvalue, self.ci_low, self.ci_high, df=self.df
         )
         out.attrs.update({"estimator": self.estimator, "level": self.level, "n_clusters": self.n_clusters})
         return out

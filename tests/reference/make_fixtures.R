@@ -18,28 +18,8 @@ suppressPackageStartupMessages({
 out_dir <- if (file.exists("tests/reference")) "tests/reference" else "."
 
 # ------------------------------------------------------------------------------ JSON helpers
-# jsonlite prints at most 15 significant digits, so numbers are formatted here and passed
-# through verbatim.
-num1 <- function(x) {
-  if (is.null(x) || length(x) == 0L) return("null")
-  x <- as.numeric(x)
-  if (is.na(x) && !is.nan(x)) return("null")
-  if (is.nan(x)) return("\"__NaN__\"")
-  if (is.infinite(x)) return(if (x > 0) "\"__Inf__\"" else "\"__-Inf__\"")
-  sprintf("%.17g", x)
-}
-numv <- function(x) structure(paste0("[", paste(vapply(as.numeric(x), num1, ""), collapse = ","), "]"),
-                              class = "json")
-nums <- function(x) structure(num1(x), class = "json")
-write_json_file <- function(obj, path) {
-  txt <- toJSON(obj, auto_unbox = TRUE, json_verbatim = TRUE, pretty = 1, null = "null", na = "null")
-  # placeholders keep jsonlite's validation happy; Python's json module reads the bare literals
-  txt <- gsub('"__NaN__"', "NaN", txt, fixed = TRUE)
-  txt <- gsub('"__Inf__"', "Infinity", txt, fixed = TRUE)
-  txt <- gsub('"__-Inf__"', "-Infinity", txt, fixed = TRUE)
-  writeLines(txt, path)
-  cat("wrote", path, "\n")
-}
+# fixture_helpers.R: numbers formatted with 17 significant digits and passed through verbatim
+source(file.path(out_dir, "fixture_helpers.R"))  # num1, numv, nums, write_json_file, catch
 
 meta_block <- function(extra = list()) {
   c(list(
@@ -149,17 +129,6 @@ re_methods <- setdiff(methods, "EE")
 tight <- list(threshold = 1e-12, maxiter = 10000, tol = 1e-12)
 tight_stepadj <- c(tight, list(stepadj = 0.5))
 ci_control <- list(tol = 1e-12)
-
-catch <- function(expr) {
-  warns <- character(0)
-  val <- withCallingHandlers(
-    tryCatch(expr, error = function(e) structure(list(msg = conditionMessage(e)), class = "fit_error")),
-    warning = function(w) {
-      warns <<- c(warns, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    })
-  list(value = val, warnings = warns)
-}
 
 fit_case <- function(ds, method, test, control, control_name, with_ci) {
   res <- list(dataset = ds$name, method = method, test = test, control = control_name)
