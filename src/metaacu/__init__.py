@@ -32,6 +32,8 @@ _EXPORTS = {
     "subgroup_analysis": "subgroups",
     "meta_regression": "regression",
     "likelihood_ratio_test": "fitstats",
+    "glmm_meta_analysis": "glmm",
+    "GLMMResult": "glmm_result",
     "multilevel_meta_analysis": "multilevel",
     "MultilevelMetaAnalysis": "multilevel_result",
     "multilevel_likelihood_ratio_test": "multilevel_compare",

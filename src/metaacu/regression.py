@@ -370,9 +370,13 @@ def meta_regression(
             "argument 'moderators' is required (one row per study); use meta_analysis() for an intercept-only model"
         )
     formula = formula_design(moderators, data, intercept) if is_formula(moderators, data) else None
-    if formula is None and data is not None and (
-        isinstance(moderators, str)
-        or (isinstance(moderators, Sequence) and moderators and all(isinstance(m, str) for m in moderators))
+    if (
+        formula is None
+        and data is not None
+        and (
+            isinstance(moderators, str)
+            or (isinstance(moderators, Sequence) and moderators and all(isinstance(m, str) for m in moderators))
+        )
     ):
         cols = [moderators] if isinstance(moderators, str) else list(moderators)
         moderators = pd.DataFrame({c: data_column(data, "moderators", c) for c in cols})
