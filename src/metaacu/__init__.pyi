@@ -42,6 +42,9 @@ from .measures import measure_info as measure_info
 from .multilevel import multilevel_meta_analysis as multilevel_meta_analysis
 from .multilevel_compare import multilevel_likelihood_ratio_test as multilevel_likelihood_ratio_test
 from .multilevel_result import MultilevelMetaAnalysis as MultilevelMetaAnalysis
+from .network import NetworkContrasts as NetworkContrasts
+from .network import network_contrasts as network_contrasts
+from .network import treatment_design as treatment_design
 from .permutation import PermutationTest as PermutationTest
 from .permutation import permutation_test as permutation_test
 from .plots import forest_plot as forest_plot
