@@ -37,6 +37,8 @@ _EXPORTS = {
     "NetworkContrasts": "network",
     "glmm_meta_analysis": "glmm",
     "GLMMResult": "glmm_result",
+    "glmm_meta_regression": "glmm_regression",
+    "GLMMRegression": "glmm_regression_result",
     "multilevel_meta_analysis": "multilevel",
     "MultilevelMetaAnalysis": "multilevel_result",
     "multilevel_likelihood_ratio_test": "multilevel_compare",

@@ -31,6 +31,8 @@ from .escalc import effect_sizes as effect_sizes
 from .escalc import hedges_j as hedges_j
 from .fitstats import likelihood_ratio_test as likelihood_ratio_test
 from .glmm import glmm_meta_analysis as glmm_meta_analysis
+from .glmm_regression import glmm_meta_regression as glmm_meta_regression
+from .glmm_regression_result import GLMMRegression as GLMMRegression
 from .glmm_result import GLMMResult as GLMMResult
 from .henmi import HenmiCopas as HenmiCopas
 from .henmi import henmi_copas as henmi_copas

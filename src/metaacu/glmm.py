@@ -2,7 +2,8 @@
 ``rma.glmm``): the binomial-normal model with fixed study effects (``"UM.FS"``), the conditional
 hypergeometric-normal model (``"CM.EL"``) and its binomial approximation (``"CM.AL"``) for odds ratios;
 the Poisson-normal model with fixed study effects (``"UM.FS"``) and the exact conditional
-binomial-normal model (``"CM.EL"``) for incidence-rate ratios.  Intercept-only (no moderators).
+binomial-normal model (``"CM.EL"``) for incidence-rate ratios.  Intercept-only; with moderators
+:func:`metaacu.glmm_regression.glmm_meta_regression`.
 
 The likelihoods are in :mod:`metaacu.glmm_likelihood`, the maximisation in :mod:`metaacu.glmm_fit`,
 the result in :mod:`metaacu.glmm_result`.
@@ -36,7 +37,15 @@ from .glmm_likelihood import Family, loglik_at_modes, saturated
 from .glmm_result import GLMMResult
 from .inference import critical_value, tau2_heterogeneity, two_sided_p, typical_variance
 
-__all__ = ["GLMM_MODELS", "glmm_meta_analysis"]
+__all__ = [
+    "GLMM_MODELS",
+    "alpha_start",
+    "checked_counts",
+    "event_columns",
+    "glmm_family",
+    "glmm_meta_analysis",
+    "study_variances",
+]
 
 F64 = NDArray[np.float64]
 #: The models: metafor's names.
@@ -139,10 +148,10 @@ def glmm_meta_analysis(
     if measure == "IRR" and model == "CM.AL":
         model = "CM.EL"
         notes.append("For IRR the conditional binomial model is exact: model 'CM.AL' is fitted as 'CM.EL'.")
-    cols = _columns(events1, n1, events2, n2, time1, time2, data, measure)
+    cols = event_columns(events1, n1, events2, n2, time1, time2, data, measure)
     k_all = check_same_length(cols)
     labs = check_labels(data_column(data, "labels", labels), k_all) or ()
-    a, s1, c, s2 = _checked(cols, measure, labs)
+    a, s1, c, s2 = checked_counts(cols, measure, labs)
     if measure == "OR":
         uninformative = ((a == 0) & (c == 0)) | ((a == s1) & (c == s2))
         what = "no events in either arm or events in every participant of both arms"
@@ -160,11 +169,11 @@ def glmm_meta_analysis(
     k = int(a.size)
     if k < 2:
         raise MetaacuInputError(f"a {model} model needs at least 2 informative studies; got {k}")
-    fam = _family(measure, model, a, s1, c, s2)
+    fam = glmm_family(measure, model, a, s1, c, s2)
     ll_sat, y_sat, v_sat = saturated(fam)
     w_sat = 1.0 / v_sat
     mu0 = float(np.sum(w_sat * y_sat) / np.sum(w_sat)) if np.sum(w_sat) > 0 else 0.0
-    alpha0 = _alpha_start(fam)
+    alpha0 = alpha_start(fam)
     common = maximise(fam, nodes, random=False, mu0=mu0, tau0=0.0, alpha0=alpha0, max_iter=max_iter)
     fit = (
         common
@@ -239,9 +248,11 @@ def glmm_meta_analysis(
     )
 
 
-def _columns(
+def event_columns(
     events1: Any, n1: Any, events2: Any, n2: Any, time1: Any, time2: Any, data: Any, measure: str
 ) -> dict[str, Any]:
+    """The count columns ``measure`` needs (``events1, n1, events2, n2`` or ``events1, time1, events2,
+    time2``) as float arrays, refusing arguments of the other measure and missing ones."""
     given = {"events1": events1, "n1": n1, "events2": events2, "n2": n2, "time1": time1, "time2": time2}
     need = ("events1", "n1", "events2", "n2") if measure == "OR" else ("events1", "time1", "events2", "time2")
     stray = [name for name, v in given.items() if v is not None and name not in need]
@@ -253,7 +264,7 @@ def _columns(
     return {name: as_float_array(data_column(data, name, given[name]), name) for name in need}
 
 
-def _checked(cols: dict[str, F64], measure: str, labs: tuple[str, ...]) -> tuple[F64, F64, F64, F64]:
+def checked_counts(cols: dict[str, F64], measure: str, labs: tuple[str, ...]) -> tuple[F64, F64, F64, F64]:
     """Re-check with labels: whole nonnegative events, positive totals or times, events ≤ totals."""
     if measure == "OR":
         a = as_float_array(cols["events1"], "events1", nonnegative=True, integer=True, labels=labs)
@@ -270,14 +281,15 @@ def _checked(cols: dict[str, F64], measure: str, labs: tuple[str, ...]) -> tuple
     return a, t1, c, t2
 
 
-def _family(measure: str, model: str, a: F64, s1: F64, c: F64, s2: F64) -> Family:
+def glmm_family(measure: str, model: str, a: F64, s1: F64, c: F64, s2: F64) -> Family:
+    """The conditional likelihood of ``model`` for ``measure`` (:class:`metaacu.glmm_likelihood.Family`)."""
     name = _FAMILY[(measure, model)]
     if name == "binomial_cond":  # the offset log(n₁/n₂) or log(t₁/t₂) rides in n1
         return Family(name, a, np.log(s1 / s2), c, np.zeros_like(a))
     return Family(name, a, s1, c, s2)
 
 
-def _alpha_start(fam: Family) -> F64:
+def alpha_start(fam: Family) -> F64:
     """Starting fixed study effects: the mean of the two arms' empirical logits (log rates)."""
     a, s1, c, s2 = fam.y1, fam.n1, fam.y2, fam.n2
     if fam.name == "binomial_fs":
@@ -299,8 +311,14 @@ def _wald_q(y: F64, w: F64) -> float:
 
 
 def _typical_variance(measure: str, a: F64, s1: F64, c: F64, s2: F64) -> float:
-    """metafor's ``vt = (k − 1)/tr P`` from the escalc variances (½ added to every cell of a table with a
-    zero cell; to both counts for IRR)."""
+    """metafor's ``vt = (k − 1)/tr P`` from the escalc variances (:func:`study_variances`)."""
+    w = 1.0 / study_variances(measure, a, s1, c, s2)
+    return float(typical_variance(a.size - 1, np.sum(w) - np.sum(w**2) / np.sum(w)))
+
+
+def study_variances(measure: str, a: F64, s1: F64, c: F64, s2: F64) -> F64:
+    """The escalc sampling variances metafor's I² and H² use: ``1/a + 1/b + 1/c + 1/d`` (OR) or
+    ``1/x₁ + 1/x₂`` (IRR), ½ added to every cell of a table with a zero cell (to both counts for IRR)."""
     if measure == "OR":
         cells = np.stack([a, s1 - a, c, s2 - c])
         cells = cells + 0.5 * (cells == 0).any(axis=0)
@@ -309,5 +327,5 @@ def _typical_variance(measure: str, a: F64, s1: F64, c: F64, s2: F64) -> float:
         ev = np.stack([a, c])
         ev = ev + 0.5 * (ev == 0).any(axis=0)
         vi = np.sum(1.0 / ev, axis=0)
-    w = 1.0 / vi
-    return float(typical_variance(a.size - 1, np.sum(w) - np.sum(w**2) / np.sum(w)))
+    out: F64 = vi
+    return out

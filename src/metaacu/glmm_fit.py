@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -37,7 +37,8 @@ TAU_ZERO: Final = 1e-8
 class FitOutcome:
     """The maximum: ``mu``, ``tau`` (≥ 0), the log-likelihood, ``vcov`` of ``(μ, τ)`` (1 × 1 without
     τ), the fixed study effects, Newton iterations, convergence and the final gradient's largest
-    absolute entry."""
+    absolute entry.  With a design matrix of ``p`` columns, ``beta`` holds the ``p`` coefficients
+    (``mu`` is the first), and ``vcov`` is that of ``(β, τ)``."""
 
     mu: float
     tau: float
@@ -47,15 +48,26 @@ class FitOutcome:
     iterations: int
     converged: bool
     gradient: float
+    beta: F64 = field(default_factory=lambda: np.zeros(0))
 
 
 class _Profile:
     """``P(μ, τ)``: the log-likelihood with the fixed study effects at their maximum."""
 
-    def __init__(self, family: Family, nodes: int, alpha: F64) -> None:
-        self.family, self.nodes, self.alpha = family, nodes, alpha.copy()
+    def __init__(self, family: Family, nodes: int, alpha: F64, design: F64 | None = None) -> None:
+        self.family, self.nodes, self.alpha, self.design = family, nodes, alpha.copy(), design
+        self.p = 1 if design is None else int(design.shape[1])
 
-    def value(self, mu: float, tau: float, alpha0: F64 | None = None) -> tuple[float, F64]:
+    def split(self, x: F64) -> tuple[float | F64, float]:
+        """``(μ, τ)`` from the parameter vector ``(β, τ)``: ``μ`` the scalar ``β₀`` without a design
+        matrix, else each study's linear predictor ``Xβ`` (shape ``(k, 1)``)."""
+        tau = float(x[self.p]) if x.size > self.p else 0.0
+        if self.design is None:
+            return float(x[0]), tau
+        mu: F64 = (self.design @ x[: self.p])[:, None]
+        return mu, tau
+
+    def value(self, mu: float | F64, tau: float, alpha0: F64 | None = None) -> tuple[float, F64]:
         fam, nodes = self.family, self.nodes
         al = (self.alpha if alpha0 is None else alpha0).copy()
         if not fam.has_alpha:
@@ -81,7 +93,7 @@ class _Profile:
         return float(np.sum(f0)), al
 
     def __call__(self, x: F64) -> float:
-        return self.value(float(x[0]), float(x[1]) if x.size > 1 else 0.0)[0]
+        return self.value(*self.split(x))[0]
 
 
 def _derivatives(f: Callable[[F64], float], x: F64, h: float = _H) -> tuple[float, F64, F64]:
@@ -123,11 +135,23 @@ def _ascent_step(g: F64, hess: F64) -> F64:
 
 
 def maximise(
-    family: Family, nodes: int, *, random: bool, mu0: float, tau0: float, alpha0: F64, max_iter: int
+    family: Family,
+    nodes: int,
+    *,
+    random: bool,
+    mu0: float | F64,
+    tau0: float,
+    alpha0: F64,
+    max_iter: int,
+    design: F64 | None = None,
 ) -> FitOutcome:
-    """Maximise the (profile) log-likelihood; ``random=False`` fixes ``τ = 0`` (common effect)."""
-    prof = _Profile(family, nodes, alpha0)
-    x = np.array([mu0, tau0]) if random else np.array([mu0])
+    """Maximise the (profile) log-likelihood; ``random=False`` fixes ``τ = 0`` (common effect).  With
+    ``design`` (``k × p``), the mean log ratio of study i is ``xᵢᵀβ`` and ``mu0`` the ``p`` starting
+    coefficients."""
+    prof = _Profile(family, nodes, alpha0, design)
+    p = prof.p
+    start = np.atleast_1d(np.asarray(mu0, dtype=np.float64))
+    x = np.append(start, tau0) if random else start.copy()
 
     def f(v: F64) -> float:
         return prof(v)
@@ -143,21 +167,24 @@ def maximise(
                 break
             t /= 2
         x = x + t * step
-        prof.alpha = prof.value(float(x[0]), float(x[1]) if random else 0.0)[1]
+        prof.alpha = prof.value(*prof.split(x))[1]
         if np.max(np.abs(t * step)) < STEP_TOL:
             converged = True
             break
-    if random and abs(x[1]) < TAU_ZERO:  # the boundary: τ = 0 (the profile is even in τ)
-        x[1] = 0.0
+    if random and abs(x[p]) < TAU_ZERO:  # the boundary: τ = 0 (the profile is even in τ)
+        x[p] = 0.0
     f0, g, hess = _derivatives(f, x)
     try:
         vcov: F64 = np.asarray(np.linalg.inv(-hess), dtype=np.float64)
     except np.linalg.LinAlgError:
         vcov = np.full_like(hess, np.nan)
-    tau = abs(float(x[1])) if random else 0.0
+    tau = abs(float(x[p])) if random else 0.0
     if random and tau == 0.0:
-        vcov[1, :] = vcov[:, 1] = np.nan
-        vcov[0, 0] = -1.0 / hess[0, 0]
+        vcov[p, :] = vcov[:, p] = np.nan
+        if p == 1:
+            vcov[0, 0] = -1.0 / hess[0, 0]
+        else:
+            vcov[:p, :p] = _inverse(-hess[:p, :p])
     return FitOutcome(
         mu=float(x[0]),
         tau=tau,
@@ -167,4 +194,12 @@ def maximise(
         iterations=iterations,
         converged=converged,
         gradient=float(np.max(np.abs(g))) if g.size else math.nan,
+        beta=x[:p].copy(),
     )
+
+
+def _inverse(m: F64) -> F64:
+    try:
+        return np.asarray(np.linalg.inv(m), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return np.full_like(m, np.nan)

@@ -154,7 +154,7 @@ def _support(a_b: bytes, n1_b: bytes, c_b: bytes, n2_b: bytes) -> tuple[F64, F64
     return u, logw
 
 
-def conditional_modes(family: Family, mu: float, tau: float, alpha: F64) -> F64:
+def conditional_modes(family: Family, mu: float | F64, tau: float, alpha: F64) -> F64:
     """The mode ``ẑᵢ`` of ``h(z) = ℓᵢ(μ + τz) − z²/2`` for each study (shape ``(k, 1)``): Newton's
     method on a concave function, from 0, each step halved until ``h`` does not decrease (plain Newton
     can cycle where ``ℓᵢ`` flattens out, e.g. a zero cell with a large τ)."""
@@ -178,7 +178,7 @@ def conditional_modes(family: Family, mu: float, tau: float, alpha: F64) -> F64:
     return z
 
 
-def loglik_at_modes(family: Family, mu: float, tau: float, alpha: F64) -> float:
+def loglik_at_modes(family: Family, mu: float | F64, tau: float, alpha: F64) -> float:
     """``Σᵢ ℓᵢ(μ + τẑᵢ)``: the conditional log-likelihood at the conditional modes, which is what
     metafor 3.8-1 reports as the log-likelihood of its lme4-based fits (``ll.QE − deviance/2``,
     lme4's deviance of a GLMM being the conditional deviance at the modes)."""
@@ -187,10 +187,11 @@ def loglik_at_modes(family: Family, mu: float, tau: float, alpha: F64) -> float:
     return float(np.sum(ll[:, 0] + family.constant()))
 
 
-def log_marginal(family: Family, mu: float, tau: float, alpha: F64, nodes: int) -> F64:
+def log_marginal(family: Family, mu: float | F64, tau: float, alpha: F64, nodes: int) -> F64:
     """Each study's log marginal likelihood ``log Lᵢ`` by adaptive Gauss-Hermite quadrature with
     ``nodes`` nodes (the module docstring); ``alpha`` one fixed study effect per study (any values
-    for the conditional families)."""
+    for the conditional families); ``mu`` the mean log ratio, or each study's own (an array of shape
+    ``(k, 1)``: the linear predictor ``xᵢᵀβ`` of a meta-regression)."""
     k = family.k
     al = alpha.reshape(k, 1)
     z = conditional_modes(family, mu, tau, alpha)

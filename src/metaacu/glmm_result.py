@@ -14,7 +14,7 @@ from ._validation import check_choice, check_digits
 from .measures import measure_info
 from .report import Printable, format_p, on_scale, scale_label
 
-__all__ = ["GLMMResult"]
+__all__ = ["GLMMResult", "model_description"]
 
 _MODELS: Final = {
     ("OR", "UM.FS"): "binomial-normal model with fixed study effects (UM.FS)",
@@ -23,6 +23,11 @@ _MODELS: Final = {
     ("IRR", "UM.FS"): "Poisson-normal model with fixed study effects (UM.FS)",
     ("IRR", "CM.EL"): "conditional binomial-normal model, exact likelihood (CM.EL)",
 }
+
+
+def model_description(measure: str, model: str) -> str:
+    """The model's name in words, e.g. "binomial-normal model with fixed study effects (UM.FS)"."""
+    return _MODELS[(measure, model)]
 
 
 @dataclass(frozen=True, repr=False)

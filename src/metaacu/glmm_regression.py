@@ -1,0 +1,321 @@
+"""Exact-likelihood meta-regression of event data (metafor's ``rma.glmm`` with ``mods=``): the models of
+:mod:`metaacu.glmm` with each study's mean log odds ratio (log rate ratio) a linear function of
+study-level moderators, ``θᵢ = xᵢᵀβ + τ zᵢ``.
+
+The likelihoods are those of :mod:`metaacu.glmm_likelihood` with the linear predictor in place of the
+common mean, maximised by :func:`metaacu.glmm_fit.maximise` over ``(β, τ)``; the result is
+:class:`metaacu.glmm_regression_result.GLMMRegression`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+from scipy import special
+
+from ._validation import (
+    MetaacuInputError,
+    bad_indices,
+    check_choice,
+    check_int,
+    check_labels,
+    check_level,
+    check_same_length,
+)
+from .design import check_rank, design_matrix, design_terms, moderator_frame
+from .escalc import data_column
+from .glmm import GLMM_MODELS, alpha_start, checked_counts, event_columns, glmm_family, study_variances
+from .glmm_fit import maximise
+from .glmm_likelihood import loglik_at_modes, saturated
+from .glmm_regression_result import GLMMRegression
+from .inference import critical_value, tau2_heterogeneity, two_sided_p, typical_variance
+
+__all__ = ["glmm_meta_regression"]
+
+F64 = NDArray[np.float64]
+
+
+def glmm_meta_regression(
+    events1: ArrayLike | str,
+    n1: ArrayLike | str | None = None,
+    events2: ArrayLike | str | None = None,
+    n2: ArrayLike | str | None = None,
+    *,
+    moderators: Any,
+    time1: ArrayLike | str | None = None,
+    time2: ArrayLike | str | None = None,
+    data: pd.DataFrame | None = None,
+    intercept: bool = True,
+    measure: str = "OR",
+    model: str = "UM.FS",
+    method: str = "ML",
+    profile: str = "metafor",
+    nodes: int = 7,
+    level: float = 0.95,
+    labels: ArrayLike | str | None = None,
+    max_iter: int = 100,
+) -> GLMMRegression:
+    """Mixed-effects (or fixed-effects) meta-regression of event data by maximum likelihood of a
+    generalised linear mixed model (metafor's ``rma.glmm`` with ``mods``).
+
+    Parameters
+    ----------
+    events1, n1, events2, n2, time1, time2, data, measure, model, nodes, level, labels, max_iter
+        As :func:`metaacu.glmm_meta_analysis`.
+    method : {"ML", "EE"}
+        The τ² estimator: ``"ML"`` (mixed-effects model, residual τ² by maximum likelihood) or ``"EE"``
+        (the fixed-effects model, τ² = 0).
+    profile : {"metafor"}
+        Convention profile, as :func:`metaacu.glmm_meta_analysis` (only ``"metafor"``; ``"revman5"``
+        and ``"cochrane"`` define no generalised linear mixed model and are refused).
+    moderators : DataFrame, mapping, array-like, str or list of str
+        One row per study (all studies, including any that are excluded for carrying no information):
+        a table (numeric columns as they are, text/boolean/categorical columns dummy-coded as
+        :func:`metaacu.meta_regression`), a numeric 1-D or 2-D array, or column name(s) of ``data``.
+    intercept : bool
+        Whether the model has an intercept.
+
+    Returns
+    -------
+    GLMMRegression
+
+    Notes
+    -----
+    Study i's true log ratio is ``θᵢ = xᵢᵀβ + τzᵢ``, ``zᵢ ~ N(0, 1)``, in the conditional likelihoods of
+    :mod:`metaacu.glmm_likelihood` (Stijnen, Hamza & Özdemir, Stat Med 2010;29:3046-67, section 2,
+    covariates in the linear predictor).  The coefficients' standard errors come from the observed
+    information of the profile likelihood in ``(β, τ)``; the Wald z tests, the omnibus test
+    ``QM = β̂ᵀ V⁻¹ β̂`` of all coefficients but the intercept (χ², df their number) and the tests for
+    residual heterogeneity (Wald-type ``Σ`` weighted residual sum of squares of the saturated model's
+    estimates on X, and likelihood-ratio, both χ² on k − p df) are metafor's; I² and H² use
+    ``ṽ = (k − p)/tr P`` with the escalc variances (metafor's ``vt``).
+
+    Examples
+    --------
+    >>> import metaacu
+    >>> res = metaacu.glmm_meta_regression(
+    ...     [4, 10, 2, 7], [100, 120, 90, 80], [9, 15, 6, 8], [100, 118, 95, 85], moderators=[0, 1, 0, 1]
+    ... )
+    >>> res.coef_names, res.p
+    (('intercept', 'x1'), 2)
+    """
+    measure = check_choice(measure, "measure", ("OR", "IRR"))
+    model = check_choice(model, "model", GLMM_MODELS)
+    method = check_choice(method, "method", ("ML", "EE"))
+    check_choice(profile, "profile", ("metafor",))
+    nodes = check_int(nodes, "nodes", low=1, high=100)
+    level = check_level(level)
+    max_iter = check_int(max_iter, "max_iter", low=1)
+    if not isinstance(intercept, bool | np.bool_):
+        raise MetaacuInputError(f"argument 'intercept' must be True or False, got {intercept!r}")
+    notes: list[str] = []
+    if measure == "IRR" and model == "CM.AL":
+        model = "CM.EL"
+        notes.append("For IRR the conditional binomial model is exact: model 'CM.AL' is fitted as 'CM.EL'.")
+    cols = event_columns(events1, n1, events2, n2, time1, time2, data, measure)
+    k_all = check_same_length(cols)
+    labs = check_labels(data_column(data, "labels", labels), k_all) or ()
+    a, s1, c, s2 = checked_counts(cols, measure, labs)
+    frame = moderator_frame(_moderator_table(moderators, data))
+    if frame.shape[0] != k_all:
+        raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k_all} studies")
+    terms = design_terms(frame, bool(intercept))
+    x_all, names = design_matrix(frame, terms, bool(intercept), "moderators")
+    if not np.isfinite(x_all).all():
+        bad = np.asarray(~np.isfinite(x_all).all(axis=1), dtype=bool)
+        raise MetaacuInputError(f"argument 'moderators': {bad_indices(bad, labels=labs)}: missing or infinite value")
+    if measure == "OR":
+        uninformative = ((a == 0) & (c == 0)) | ((a == s1) & (c == s2))
+        what = "no events in either arm or events in every participant of both arms"
+    else:
+        uninformative = (a == 0) & (c == 0)
+        what = "no events in either group"
+    excluded = tuple(labs[i] for i in np.flatnonzero(uninformative))
+    if uninformative.any():
+        msg = f"{bad_indices(uninformative, labels=labs)}: {what}; excluded (no information on the {measure})"
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        notes.append(f"Excluded, {what}: {', '.join(excluded)}.")
+    keep = ~uninformative
+    a, s1, c, s2, x = a[keep], s1[keep], c[keep], s2[keep], x_all[keep]
+    kept = tuple(lab for lab, kp in zip(labs, keep, strict=True) if kp)
+    k, p = int(a.size), int(x.shape[1])
+    if k <= p:
+        raise MetaacuInputError(
+            f"a {model} meta-regression needs more informative studies than coefficients: k = {k}, p = {p} "
+            f"({', '.join(names)})"
+        )
+    check_rank(x, names)
+    fam = glmm_family(measure, model, a, s1, c, s2)
+    ll_sat, y_sat, v_sat = saturated(fam)
+    w_sat = 1.0 / v_sat
+    beta0, qe_wald = _weighted_fit(x, y_sat, w_sat)
+    # fitted on a centred and scaled design X̃ = XM (finite differences need O(1) coefficients); β = Mβ̃
+    m = _standardising(x, bool(intercept))
+    xs = x @ m
+    common = maximise(
+        fam,
+        nodes,
+        random=False,
+        mu0=np.asarray(np.linalg.solve(m, beta0), dtype=np.float64),
+        tau0=0.0,
+        alpha0=alpha_start(fam),
+        max_iter=max_iter,
+        design=xs,
+    )
+    fit = (
+        common
+        if method == "EE"
+        else maximise(
+            fam, nodes, random=True, mu0=common.beta, tau0=0.5, alpha0=common.alpha, max_iter=max_iter, design=xs
+        )
+    )
+    if not (fit.converged and common.converged):
+        warnings.warn(
+            f"the {model} fit did not converge in {max_iter} Newton iterations (largest gradient entry "
+            f"{fit.gradient:.3g}); the estimates are where it stopped",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    vb = m @ fit.vcov[:p, :p] @ m.T
+    diag = np.diag(vb)
+    if not (np.isfinite(diag).all() and (diag > 0).all()):
+        warnings.warn(
+            "the observed information of the fit is not positive definite: no standard errors",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    se = np.sqrt(np.where(diag > 0, diag, np.nan))
+    beta = m @ fit.beta
+    z = beta / se
+    crit = critical_value(level)
+    tau2 = fit.tau**2
+    se_tau2 = 2 * fit.tau * math.sqrt(fit.vcov[p, p]) if method == "ML" and fit.vcov[p, p] > 0 else math.nan
+    btt = np.arange(1, p) if intercept else np.arange(p)
+    qm = _wald_chi2(beta[btt], vb[np.ix_(btt, btt)])
+    df = k - p
+    qe_lrt = max(0.0, 2 * (ll_sat - common.loglik))
+    i2, h2 = tau2_heterogeneity(tau2, _typical_variance(x, study_variances(measure, a, s1, c, s2)), df)
+    parms = (1 if method == "ML" else 0) + p + (k if fam.has_alpha else 0)
+    k_eff = 2 * k if fam.has_alpha else k
+    ll = fit.loglik
+    lme4_like = not (measure == "OR" and model == "CM.EL") and method == "ML"
+    ll_metafor = loglik_at_modes(fam, (x @ beta)[:, None], fit.tau, fit.alpha) if lme4_like else ll
+    big = max(k_eff, parms + 2)
+    return GLMMRegression(
+        measure=measure,
+        model=model,
+        method=method,
+        nodes=nodes,
+        k=k,
+        p=p,
+        labels=kept,
+        excluded=excluded,
+        coef_names=tuple(names),
+        estimate=beta,
+        se=se,
+        statistic=z,
+        pvalue=np.asarray(two_sided_p(z), dtype=np.float64),
+        ci_low=beta - crit * se,
+        ci_high=beta + crit * se,
+        vcov=vb,
+        level=level,
+        intercept=bool(intercept),
+        qm=qm,
+        qm_df=int(btt.size),
+        qm_pvalue=float(special.chdtrc(btt.size, qm)) if btt.size else math.nan,
+        tau2=tau2,
+        se_tau2=se_tau2,
+        i2=float(i2),
+        h2=float(h2),
+        qe_wald=qe_wald,
+        qe_lrt=qe_lrt,
+        qe_df=df,
+        qe_wald_pvalue=float(special.chdtrc(df, qe_wald)),
+        qe_lrt_pvalue=float(special.chdtrc(df, qe_lrt)),
+        loglik=ll,
+        loglik_common=common.loglik,
+        loglik_saturated=ll_sat,
+        loglik_metafor=ll_metafor,
+        deviance=-2 * (ll - ll_sat),
+        aic=-2 * ll + 2 * parms,
+        bic=-2 * ll + parms * math.log(k_eff),
+        aicc=-2 * ll + 2 * parms * big / (big - parms - 1),
+        parameters=parms,
+        observations=k_eff,
+        design=x,
+        iterations=fit.iterations,
+        converged=fit.converged and common.converged,
+        notes=tuple(notes),
+    )
+
+
+def _moderator_table(moderators: Any, data: pd.DataFrame | None) -> Any:
+    """Column name(s) of ``data``, or a mapping of names to columns, as a table; anything else as given
+    (``moderator_frame`` checks it)."""
+    if moderators is None:
+        raise MetaacuInputError(
+            "argument 'moderators' is required (one row per study); use glmm_meta_analysis() for an "
+            "intercept-only model"
+        )
+    if isinstance(moderators, Mapping):
+        return pd.DataFrame(dict(moderators))
+    names = [moderators] if isinstance(moderators, str) else moderators
+    if isinstance(names, Sequence) and names and all(isinstance(m, str) for m in names):
+        if data is None:
+            raise MetaacuInputError("argument 'moderators' names columns but no 'data' was given")
+        return pd.DataFrame({m: data_column(data, "moderators", m) for m in names})
+    return moderators
+
+
+def _weighted_fit(x: F64, y: F64, w: F64) -> tuple[F64, float]:
+    """Weighted least squares of the saturated model's estimates on X: the starting coefficients, and
+    the residual sum of squares ``Σwᵢ(yᵢ − xᵢᵀb)²`` — the Wald-type test for residual heterogeneity
+    (the Wald statistic that the saturated model's extra effects are 0, its estimates being
+    independent; studies on the boundary weigh 0, as :func:`metaacu.glmm.glmm_meta_analysis`)."""
+    xw = x * w[:, None]
+    xtwx = x.T @ xw
+    if np.linalg.matrix_rank(xtwx) < x.shape[1]:  # too few finite-weight studies: start from 0
+        return np.zeros(x.shape[1]), math.nan
+    b = np.asarray(np.linalg.solve(xtwx, xw.T @ y), dtype=np.float64)
+    r = y - x @ b
+    return b, float(max(0.0, np.sum(w * r * r)))
+
+
+def _standardising(x: F64, intercept: bool) -> F64:
+    """``M`` with ``XM`` of centred (with an intercept in column 0) and unit-scale columns."""
+    p = x.shape[1]
+    m = np.eye(p)
+    start = 1 if intercept else 0
+    for j in range(start, p):
+        col = x[:, j]
+        centre = float(np.mean(col)) if intercept else 0.0
+        scale = float(np.sqrt(np.mean((col - centre) ** 2)))
+        scale = scale if scale > 0 else 1.0
+        m[j, j] = 1.0 / scale
+        if intercept:
+            m[0, j] = -centre / scale
+    return m
+
+
+def _wald_chi2(b: F64, v: F64) -> float:
+    if b.size == 0:
+        return math.nan
+    try:
+        return float(b @ np.linalg.solve(v, b))
+    except np.linalg.LinAlgError:
+        return math.nan
+
+
+def _typical_variance(x: F64, vi: F64) -> float:
+    """metafor's ``vt = (k − p)/tr P``, ``P = W − WX(XᵀWX)⁻¹XᵀW`` with ``W = diag(1/vᵢ)``."""
+    w = 1.0 / vi
+    xw = x * w[:, None]
+    # tr P = Σwᵢ − tr((XᵀWX)⁻¹ XᵀW²X)
+    tr_p = float(np.sum(w) - np.trace(np.linalg.solve(x.T @ xw, xw.T @ xw)))
+    return float(typical_variance(x.shape[0] - x.shape[1], tr_p))
