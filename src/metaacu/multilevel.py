@@ -465,5 +465,6 @@ def multilevel_meta_analysis(
         _terms=tuple(terms),
         _blups=blup,
         _profile=profile_fit,
+        _marginal=tuple((grp.index, grp.v + np.einsum("m,mbij->bij", g, grp.basis)) for grp in prep.groups),
         _held=tuple(sorted(n for n in (fixed or {}))),
     )

@@ -26,6 +26,7 @@ from .regression_result import (
     residual_and_moderator_tests,
 )
 from .report import Printable
+from .working_model import WorkingModel
 
 __all__ = ["MultilevelMetaAnalysis", "VarianceComponent"]
 
@@ -144,6 +145,30 @@ class MultilevelMetaAnalysis(Printable):
     _blups: Any = field(default=None, compare=False)
     _profile: Any = field(default=None, compare=False)
     _held: tuple[str, ...] = field(default=(), compare=False)
+    _marginal: tuple[tuple[NDArray[np.int64], F64], ...] = field(default=(), compare=False)
+
+    def working_model(self) -> WorkingModel:
+        """The model as cluster-robust inference reads it (:func:`~metaacu.cluster_robust`): ``y``,
+        ``X``, ``β̂`` and the working covariance ``Φ = M = Z G Zᵀ + V`` at the estimates, kept as its
+        independent blocks (never ``k × k``), as metafor's ``robust()`` and clubSandwich take an
+        ``rma.mv`` fit (Pustejovsky & Tipton 2018, J Bus Econ Stat 36:672)."""
+        if not self._marginal:
+            raise MetaacuInputError(
+                "argument 'model' carries no marginal covariance (it was not made by multilevel_meta_analysis)"
+            )
+        diag = np.empty(self.k)
+        for index, cov in self._marginal:
+            diag[index] = np.diagonal(cov, axis1=1, axis2=2)
+        btt = tuple(range(1, self.p)) if self.intercept and self.p > 1 else tuple(range(self.p))
+        return WorkingModel(
+            yi=np.asarray(self.yi, dtype=float),
+            design=np.asarray(self.design, dtype=float),
+            estimate=np.asarray(self.estimate, dtype=float),
+            coef_names=self.coef_names,
+            covariance=diag,
+            btt=btt,
+            blocks=self._marginal,
+        )
 
     # ---------------------------------------------------------------- variance components
     def _kind(self, kind: str) -> F64:

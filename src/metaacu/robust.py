@@ -262,11 +262,13 @@ def cluster_robust(
 
     Parameters
     ----------
-    model : MetaAnalysis, MetaRegression or a model with ``working_model()``
-        The fitted model (its weights ``1/(vᵢ + τ̂²)`` and coefficients are kept; only their variance
-        is replaced).
+    model : MetaAnalysis, MetaRegression, MultilevelMetaAnalysis or a model with ``working_model()``
+        The fitted model (its weights ``Φ⁻¹``, e.g. ``1/(vᵢ + τ̂²)``, and coefficients are kept; only
+        their variance is replaced).
     cluster : array-like
         The cluster (e.g. study, lab) of each effect; effects of different clusters are independent.
+        Each cluster must contain whole independent blocks of the model's working covariance (for a
+        multilevel model: its outermost grouping, e.g. districts, or coarser).
     estimator : {"CR2", "CR1", "CR0"}
         ``"CR2"``: bias-reduced sandwich with Satterthwaite df (clubSandwich; metafor
         ``robust(..., clubSandwich = TRUE)``); ``"CR1"``: times ``n/(n − p)``, t on ``n − p`` df
@@ -305,16 +307,14 @@ def cluster_robust(
             f"argument 'cluster' has {n} clusters for {p} coefficients; metafor's robust() needs more clusters "
             "than coefficients"
         )
-    if wm.covariance.ndim == 2:
-        inside = sum(float(np.abs(wm.covariance[np.ix_(r, r)]).sum()) for r in rows)
-        if float(np.abs(wm.covariance).sum()) - inside > 1e-12 * inside:
-            raise MetaacuInputError(
-                "argument 'cluster': the model's working covariance links effects of different clusters; "
-                "choose clusters that contain the model's blocks (e.g. studies)"
-            )
+    phis = wm.cluster_blocks(rows)
+    if phis is None:
+        raise MetaacuInputError(
+            "argument 'cluster': the model's working covariance links effects of different clusters; "
+            "choose clusters that contain the model's blocks (e.g. studies)"
+        )
     x, b = wm.design, wm.estimate
     e = wm.yi - x @ b
-    phis = tuple(wm.block(r) for r in rows)
     ws = tuple(np.linalg.inv(ph) for ph in phis)
     m = np.linalg.inv(sum(x[r].T @ w @ x[r] for r, w in zip(rows, ws, strict=True)))
     m = 0.5 * (m + m.T)

@@ -37,9 +37,13 @@ class WorkingModel:
     coef_names : tuple of str
     covariance : ndarray
         The working (model-implied marginal) covariance ``Φ``: a ``k`` vector for a diagonal one, or a
-        ``k × k`` matrix; the fit's weights are ``Φ⁻¹``.
+        ``k × k`` matrix; the fit's weights are ``Φ⁻¹``.  With ``blocks``, ``Φ``'s diagonal.
     btt : tuple of int
         The coefficients of the model's omnibus test (all but an intercept).
+    blocks : tuple of (ndarray, ndarray)
+        Optional block-diagonal form of ``Φ`` (never ``k × k``): per group of equal-size independent
+        blocks, the effects' rows (``nb × n``) and the blocks of ``Φ`` (``nb × n × n``); ``Φ`` is zero
+        between blocks.
     """
 
     yi: F64
@@ -48,6 +52,7 @@ class WorkingModel:
     coef_names: tuple[str, ...]
     covariance: F64
     btt: tuple[int, ...]
+    blocks: tuple[tuple[NDArray[np.int64], F64], ...] = ()
 
     @property
     def k(self) -> int:
@@ -59,9 +64,38 @@ class WorkingModel:
 
     def block(self, rows: NDArray[np.intp]) -> F64:
         """The working covariance of the effects ``rows``."""
+        if self.blocks:
+            out = self.cluster_blocks((rows,))
+            if out is None:
+                raise ValueError("the rows split a block of the working covariance")
+            return out[0]
         if self.covariance.ndim == 1:
             return np.diag(self.covariance[rows])
         return self.covariance[np.ix_(rows, rows)]
+
+    def cluster_blocks(self, rows: tuple[NDArray[np.intp], ...]) -> tuple[F64, ...] | None:
+        """The working covariance ``Φⱼ`` of each set of effects ``rows[j]`` (disjoint), or ``None`` when
+        ``Φ`` links effects of two sets (or of a set and the rest)."""
+        if not self.blocks:
+            if self.covariance.ndim == 2:
+                inside = sum(float(np.abs(self.covariance[np.ix_(r, r)]).sum()) for r in rows)
+                if float(np.abs(self.covariance).sum()) - inside > 1e-12 * inside:
+                    return None
+            return tuple(self.block(r) for r in rows)
+        which = np.full(self.k, -1, dtype=np.int64)  # the set of each effect and its place in it
+        place = np.zeros(self.k, dtype=np.int64)
+        for j, r in enumerate(rows):
+            which[r] = j
+            place[r] = np.arange(r.size)
+        out = [np.zeros((r.size, r.size)) for r in rows]
+        for index, cov in self.blocks:
+            owner = which[index]  # nb × n
+            if np.any(owner != owner[:, :1]):
+                return None
+            for b in np.flatnonzero(owner[:, 0] >= 0):
+                pos = place[index[b]]
+                out[int(owner[b, 0])][np.ix_(pos, pos)] = cov[b]
+        return tuple(out)
 
 
 @runtime_checkable
