@@ -11,7 +11,10 @@ from hypothesis.extra.numpy import arrays
 import metaacu
 from metaacu.tau2 import TAU2_METHODS
 
-METHODS = list(TAU2_METHODS)
+#: DLIT and SJIT are fixed-point iterations with no convergence guarantee (DLIT can cycle between two
+#: values, see test_dlit_can_cycle_and_says_so): every other estimator always converges.
+FIXED_POINT = ("DLIT", "SJIT")
+METHODS = [m for m in TAU2_METHODS if m not in FIXED_POINT]
 # Iterative solvers stop at a relative change of 1e-13; identities below hold to ~1e-9.
 RTOL = 1e-9
 
@@ -143,3 +146,15 @@ def test_higgins_prediction_interval_uses_k_minus_2():
     pi = res.prediction_interval(prediction="higgins")
     half = stats.t.ppf(0.975, 3) * np.sqrt(res.se**2 + res.tau2)
     assert (pi.low, pi.high) == pytest.approx((res.estimate - half, res.estimate + half), rel=1e-14)
+
+
+def test_dlit_can_cycle_and_says_so():
+    """Iterated DL on these data alternates between 0 and the DL value 0.8 for ever (the PM root, its
+    only fixed point, is 1/3): the fit is reported as not converged, with a warning, not as an answer."""
+    yi = np.array([3.0, 0, 0, 0, 0, 0, 0, 0, 0])
+    vi = np.array([0.5, 2, 2, 2, 2, 2, 2, 2, 2])
+    assert metaacu.meta_analysis(yi, vi, method="PM").tau2 == pytest.approx(1 / 3, rel=1e-12)
+    with pytest.warns(RuntimeWarning, match=r"tau2 estimation \(DLIT\) did not converge"):
+        res = metaacu.meta_analysis(yi, vi, method="DLIT")
+    assert not res.converged
+    assert any("did not converge" in n for n in res.notes)

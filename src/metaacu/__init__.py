@@ -29,19 +29,12 @@ _EXPORTS = {
     "mantel_haenszel": "binary",
     "peto": "binary",
     "mantel_haenszel_rates": "binary_rates",
-    "subgroup_analysis": "subgroups",
-    "meta_regression": "regression",
-    "likelihood_ratio_test": "fitstats",
-    "network_contrasts": "network",
-    "treatment_design": "network",
-    "NetworkContrasts": "network",
     "glmm_meta_analysis": "glmm",
     "GLMMResult": "glmm_result",
     "glmm_meta_regression": "glmm_regression",
     "GLMMRegression": "glmm_regression_result",
-    "multilevel_meta_analysis": "multilevel",
-    "MultilevelMetaAnalysis": "multilevel_result",
-    "multilevel_likelihood_ratio_test": "multilevel_compare",
+    "subgroup_analysis": "subgroups",
+    "meta_regression": "regression",
     "wald_test": "hypotheses",
     "WaldTest": "hypotheses",
     "cluster_robust": "robust",
@@ -52,8 +45,13 @@ _EXPORTS = {
     "shared_control_covariance": "vcov",
     "multiple_outcome_smd_covariance": "vcov",
     "SamplingCovariance": "vcov_result",
-    "henmi_copas": "henmi",
-    "HenmiCopas": "henmi",
+    "multilevel_meta_analysis": "multilevel",
+    "MultilevelMetaAnalysis": "multilevel_result",
+    "multilevel_likelihood_ratio_test": "multilevel_compare",
+    "network_contrasts": "network",
+    "treatment_design": "network",
+    "NetworkContrasts": "network",
+    "likelihood_ratio_test": "fitstats",
     "leave_one_out": "sensitivity",
     "influence": "sensitivity",
     "cumulative": "sensitivity",
@@ -61,6 +59,8 @@ _EXPORTS = {
     "rank_test": "bias",
     "trim_and_fill": "trimfill",
     "fail_safe_n": "trimfill",
+    "henmi_copas": "henmi",
+    "HenmiCopas": "henmi",
     "bayesian_meta_analysis": "bayes",
     "bayesian_meta_analysis_batch": "bayes",
     "BayesianMetaAnalysis": "bayes",
@@ -80,7 +80,9 @@ __all__ = [*sorted(_EXPORTS), "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value  # later look-ups find it directly, without this function
+        return value
     raise AttributeError(f"module 'metaacu' has no attribute {name!r}")
 
 

@@ -7,6 +7,7 @@ so that a user can find the offending row.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -61,7 +62,7 @@ def check_labels(labels: Any, k: int | None = None, name: str = "labels") -> tup
     A single string is refused rather than split into one-letter labels; so are scalars, nested
     sequences and a length other than ``k``."""
     if labels is None:
-        return None if k is None else tuple(f"Study {i + 1}" for i in range(k))
+        return None if k is None else default_labels(k)
     if isinstance(labels, (str, bytes)):
         raise MetaacuInputError(
             f"argument {name!r} must hold one label per study; got the single string {labels!r} "
@@ -76,6 +77,12 @@ def check_labels(labels: Any, k: int | None = None, name: str = "labels") -> tup
     if k is not None and len(labs) != k:
         raise MetaacuInputError(f"argument {name!r} has {len(labs)} entries for {k} studies")
     return labs
+
+
+@functools.lru_cache(maxsize=64)
+def default_labels(k: int) -> tuple[str, ...]:
+    """``("Study 1", ..., "Study k")`` (a tuple, so one can be shared by every result of k studies)."""
+    return tuple(f"Study {i + 1}" for i in range(k))
 
 
 def check_number(
@@ -140,35 +147,35 @@ def as_float_array(
     """
     if isinstance(value, (str, bytes)):
         raise MetaacuInputError(f"argument {name!r} must be numeric, one value per study; got the string {value!r}")
-    if np.iscomplexobj(value):
-        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        arr = value  # already real floats (the common case; the checks below are the same)
+    else:
+        if np.iscomplexobj(value):
+            raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
         raise MetaacuInputError(f"argument {name!r} must be one-dimensional, got shape {arr.shape}")
     finite = np.isfinite(arr)
-    bad = ~finite & ~(np.isnan(arr) if allow_nan else np.zeros_like(finite))
-    if bad.any():
-        raise MetaacuInputError(
-            f"argument {name!r} has a missing or infinite value at {bad_indices(bad, labels=labels)}"
-        )
-    with np.errstate(invalid="ignore"):
-        if positive and (bad := finite & (arr <= 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad, labels=labels)}")
-        if nonnegative and (bad := finite & (arr < 0)).any():
-            raise MetaacuInputError(f"argument {name!r} must be >= 0; check {bad_indices(bad, labels=labels)}")
-        if min_value is not None and (bad := finite & (arr < min_value)).any():
+    if not finite.all():
+        bad = ~finite & ~(np.isnan(arr) if allow_nan else np.zeros_like(finite))
+        if bad.any():
             raise MetaacuInputError(
-                f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad, labels=labels)}"
+                f"argument {name!r} has a missing or infinite value at {bad_indices(bad, labels=labels)}"
             )
-        if integer and (bad := finite & (arr != np.round(arr))).any():
-            raise MetaacuInputError(
-                f"argument {name!r} must hold whole numbers; check {bad_indices(bad, labels=labels)}"
-            )
+    # (comparisons with a NaN, where NaN is allowed, are False and raise no floating-point warning)
+    if positive and (bad := finite & (arr <= 0)).any():
+        raise MetaacuInputError(f"argument {name!r} must be > 0; check {bad_indices(bad, labels=labels)}")
+    if nonnegative and (bad := finite & (arr < 0)).any():
+        raise MetaacuInputError(f"argument {name!r} must be >= 0; check {bad_indices(bad, labels=labels)}")
+    if min_value is not None and (bad := finite & (arr < min_value)).any():
+        raise MetaacuInputError(f"argument {name!r} must be >= {min_value:g}; check {bad_indices(bad, labels=labels)}")
+    if integer and (bad := finite & (arr != np.round(arr))).any():
+        raise MetaacuInputError(f"argument {name!r} must hold whole numbers; check {bad_indices(bad, labels=labels)}")
     return arr
 
 

@@ -62,15 +62,28 @@ True
 from __future__ import annotations
 
 import math
+import os
 import warnings
-from dataclasses import dataclass, fields
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypedDict
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import MetaacuInputError, check_choice, check_level, readonly
+from ._validation import MetaacuInputError, check_choice, check_level
+from .batch_result import (
+    COLUMN,
+    ERR_EMPTY,
+    ERR_K1,
+    ERR_MISSING,
+    ERR_NONE,
+    ERR_RANGE,
+    ERR_VARIANCE,
+    ERROR_CODES,
+    FIELDS,
+    NUMERIC,
+    BatchResult,
+)
 from .heterogeneity import q_profile
 from .inference import critical_value
 from .pooling import fit_arrays, model_options, per_unique
@@ -80,152 +93,9 @@ __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysi
 
 F64 = NDArray[np.float64]
 
-#: Row status codes of :attr:`BatchResult.error`.
-ERROR_CODES: Final[dict[int, str]] = {
-    0: "ok",
-    1: "no studies",
-    2: "missing value",
-    3: "invalid variance",
-    4: "k = 1 with a t test",
-    5: "out of double range",
-}
-ERR_NONE, ERR_EMPTY, ERR_MISSING, ERR_VARIANCE, ERR_K1, ERR_RANGE = 0, 1, 2, 3, 4, 5
-
-#: Column order of the stacked ``(m, len(FIELDS))`` float array made by :func:`batch_blocks`.
-FIELDS: Final = (
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "statistic",
-    "pvalue",
-    "df",
-    "tau2",
-    "q",
-    "q_pvalue",
-    "i2",
-    "h2",
-    "i2_q",
-    "s2",
-    "pi_low",
-    "pi_high",
-    "tau2_ci_low",
-    "tau2_ci_high",
-    "converged",
-    "tau2_at_boundary",
-    "iterations",
-    "tau2_maxima",
-    "k",
-    "error",
-)
-_NUMERIC: Final = FIELDS[:18]
-_COL: Final = {name: i for i, name in enumerate(FIELDS)}
-
 #: Elements (rows × studies) per chunk: about 1 MB per temporary array, which keeps the solver's
 #: working set small (measured fastest on a 2-core machine for k = 10 and k = 50) and memory bounded.
 CHUNK_ELEMENTS: Final = 1 << 17
-
-
-@dataclass(frozen=True, repr=False)
-class BatchResult:
-    """Results of :func:`meta_analysis_batch`: one entry per row (meta-analysis), arrays of shape ``(m,)``.
-
-    Every field has the meaning of the :class:`metaacu.MetaAnalysis` field of the same name
-    (``pi_low``/``pi_high`` are :meth:`MetaAnalysis.prediction_interval` at ``level`` with
-    ``prediction``; ``tau2_ci_low``/``tau2_ci_high`` are :meth:`MetaAnalysis.tau2_confint`, NaN unless
-    ``tau2_ci=True`` was asked for, and NaN for k = 1).  Arrays are read-only.
-
-    Attributes
-    ----------
-    estimate, se, ci_low, ci_high, statistic, pvalue, df : ndarray of float
-    tau2, q, q_pvalue, i2, h2, i2_q, s2 : ndarray of float
-    pi_low, pi_high, tau2_ci_low, tau2_ci_high : ndarray of float
-    converged, tau2_at_boundary : ndarray of bool
-    iterations, tau2_maxima, k : ndarray of int
-        Solver iterations, local maxima of the (restricted) likelihood found for ML/REML (1 for other
-        methods; the global one is returned, see :class:`metaacu.MetaAnalysis`) and the number of
-        studies in the row.
-    error : ndarray of int8
-        Row status, a key of :data:`ERROR_CODES` (0 = fitted).  Invalid rows hold NaN.
-    method, test, level, prediction : str, str, float, str
-    tau2_ci_computed : bool
-        Whether the Q-profile interval was computed.
-    """
-
-    estimate: F64
-    se: F64
-    ci_low: F64
-    ci_high: F64
-    statistic: F64
-    pvalue: F64
-    df: F64
-    tau2: F64
-    q: F64
-    q_pvalue: F64
-    i2: F64
-    h2: F64
-    i2_q: F64
-    s2: F64
-    pi_low: F64
-    pi_high: F64
-    tau2_ci_low: F64
-    tau2_ci_high: F64
-    converged: NDArray[np.bool_]
-    tau2_at_boundary: NDArray[np.bool_]
-    iterations: NDArray[np.int64]
-    tau2_maxima: NDArray[np.int64]
-    k: NDArray[np.int64]
-    error: NDArray[np.int8]
-    method: str
-    test: str
-    level: float
-    prediction: str
-    tau2_ci_computed: bool
-
-    @classmethod
-    def from_array(
-        cls, stacked: F64, *, method: str, test: str, level: float, prediction: str, tau2_ci: bool
-    ) -> BatchResult:
-        """Build a result from the ``(m, len(FIELDS))`` array made by :func:`batch_blocks`."""
-        stacked = np.asarray(stacked, dtype=np.float64)
-        if stacked.ndim != 2 or stacked.shape[1] != len(FIELDS):
-            raise MetaacuInputError(f"expected an (m, {len(FIELDS)}) array, got shape {stacked.shape}")
-        cols: dict[str, Any] = {name: np.ascontiguousarray(stacked[:, i]) for i, name in enumerate(_NUMERIC)}
-        cols["converged"] = stacked[:, _COL["converged"]] == 1.0
-        cols["tau2_at_boundary"] = stacked[:, _COL["tau2_at_boundary"]] == 1.0
-        cols["iterations"] = stacked[:, _COL["iterations"]].astype(np.int64)
-        cols["tau2_maxima"] = stacked[:, _COL["tau2_maxima"]].astype(np.int64)
-        cols["k"] = stacked[:, _COL["k"]].astype(np.int64)
-        cols["error"] = stacked[:, _COL["error"]].astype(np.int8)
-        for arr in cols.values():
-            readonly(arr)
-        return cls(**cols, method=method, test=test, level=level, prediction=prediction, tau2_ci_computed=tau2_ci)
-
-    def __len__(self) -> int:
-        return int(self.estimate.shape[0])
-
-    @property
-    def ok(self) -> NDArray[np.bool_]:
-        """Rows that were fitted (``error == 0``)."""
-        ok: NDArray[np.bool_] = self.error == ERR_NONE
-        return ok
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per meta-analysis, one column per field (fixed column set), plus ``error_text``."""
-        data = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
-        frame = pd.DataFrame(data)
-        frame["error_text"] = pd.Categorical.from_codes(
-            self.error.astype(np.int_), pd.Index(list(ERROR_CODES.values()))
-        )
-        frame.index.name = "row"
-        frame.attrs.update(method=self.method, test=self.test, level=self.level, prediction=self.prediction)
-        return frame
-
-    def __repr__(self) -> str:
-        m = len(self)
-        bad = int((~self.ok).sum())
-        nc = int((self.ok & ~self.converged).sum())
-        return f"<BatchResult {self.method}/{self.test} m={m} level={self.level:g} errors={bad} not_converged={nc}>"
 
 
 # ------------------------------------------------------------------------------------------ core
@@ -262,17 +132,19 @@ def _fit_block(
     tau2_ci: bool,
     errors: str,
     offset: int = 0,
+    valid: bool = False,
 ) -> F64:
-    """Fit the rows of one block; returns the ``(n, len(FIELDS))`` stacked array."""
+    """Fit the rows of one block; returns the ``(n, len(FIELDS))`` stacked array.  ``valid``: every row
+    is known to be valid (checked by :func:`_validate_only`), so the row codes are not computed again."""
     n = y.shape[0]
-    out = np.full((n, len(FIELDS)), np.nan)
+    out = np.full((len(FIELDS), n), np.nan).T  # column by column in memory: the fields are written whole
     kk = _row_lengths(y, v) if lengths is None else np.asarray(lengths, dtype=np.int64).reshape(n)
     if n == 0:
         return out
     kmax = int(kk.max(initial=0))
     yb = np.array(y[:, :kmax], dtype=np.float64)
     vb = np.array(v[:, :kmax], dtype=np.float64)
-    code = _codes(yb, vb, kk, test)
+    code = np.zeros(n, dtype=np.int8) if valid else _codes(yb, vb, kk, test)
     bad = code != ERR_NONE
     if bad.any() and errors == "raise":
         _raise_rows(code, offset)
@@ -286,8 +158,8 @@ def _fit_block(
         vb[pad] = np.inf
     kf = kk.astype(np.float64)
     res = fit_arrays(yb, vb, kf, method, test, level)
-    for name in _NUMERIC[:14]:
-        out[:, _COL[name]] = res[name]
+    for name in NUMERIC[:14]:
+        out[:, COLUMN[name]] = res[name]
     est, se, tau2 = res["estimate"], res["se"], res["tau2"]
     with np.errstate(invalid="ignore"):
         if prediction == "higgins":
@@ -299,23 +171,23 @@ def _fit_block(
                 else per_unique(res["df"], lambda d: critical_value(level, d))
             )
         half = crit * np.sqrt(se**2 + tau2)
-    out[:, _COL["pi_low"]] = est - half
-    out[:, _COL["pi_high"]] = est + half
+    out[:, COLUMN["pi_low"]] = est - half
+    out[:, COLUMN["pi_high"]] = est + half
     if tau2_ci and method != "EE":
         lo, hi = q_profile(yb, vb, np.where(bad, 1.0, kf), level)
-        out[:, _COL["tau2_ci_low"]] = lo
-        out[:, _COL["tau2_ci_high"]] = hi
-    out[:, _COL["converged"]] = res["converged"]
-    out[:, _COL["tau2_at_boundary"]] = res["at_boundary"]
-    out[:, _COL["iterations"]] = res["iterations"]
-    out[:, _COL["tau2_maxima"]] = res["maxima"]
-    out[bad, : len(_NUMERIC)] = np.nan
-    out[bad, _COL["converged"]] = 0.0
-    out[bad, _COL["tau2_at_boundary"]] = 0.0
-    out[bad, _COL["iterations"]] = 0.0
-    out[bad, _COL["tau2_maxima"]] = 0.0
-    out[:, _COL["k"]] = kk
-    out[:, _COL["error"]] = code
+        out[:, COLUMN["tau2_ci_low"]] = lo
+        out[:, COLUMN["tau2_ci_high"]] = hi
+    out[:, COLUMN["converged"]] = res["converged"]
+    out[:, COLUMN["tau2_at_boundary"]] = res["at_boundary"]
+    out[:, COLUMN["iterations"]] = res["iterations"]
+    out[:, COLUMN["tau2_maxima"]] = res["maxima"]
+    out[bad, : len(NUMERIC)] = np.nan
+    out[bad, COLUMN["converged"]] = 0.0
+    out[bad, COLUMN["tau2_at_boundary"]] = 0.0
+    out[bad, COLUMN["iterations"]] = 0.0
+    out[bad, COLUMN["tau2_maxima"]] = 0.0
+    out[:, COLUMN["k"]] = kk
+    out[:, COLUMN["error"]] = code
     return out
 
 
@@ -469,6 +341,11 @@ def meta_analysis_batch(
         raise MetaacuInputError(f"argument 'chunk_size' must be a positive integer; got {chunk_size!r}")
     opts = _FitOptions(method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci, errors=errors)
     if errors == "raise":  # validate every row before fitting any, so the message lists them all
+        if lens is None:  # the studies per row from the NaN padding, once for validation and fit
+            lens = np.concatenate(
+                [_row_lengths(y[s : s + chunk_size], v[s : s + chunk_size]) for s in range(0, m, chunk_size)]
+                or [np.zeros(0, dtype=np.int64)]
+            )
         code = np.concatenate(
             [
                 _validate_only(
@@ -483,12 +360,30 @@ def meta_analysis_batch(
         )
         if code.any():
             _raise_rows(code, 0)
-    stacked = np.empty((m, len(FIELDS)))
-    for start in range(0, m, chunk_size):
+    # column by column in memory, so that the result's columns are views of it, not copies
+    stacked = np.empty((len(FIELDS), m)).T
+
+    def fit(start: int) -> None:
         stop = min(start + chunk_size, m)
         stacked[start:stop] = _fit_block(
-            y[start:stop], v[start:stop], None if lens is None else lens[start:stop], offset=start, **opts
+            y[start:stop],
+            v[start:stop],
+            None if lens is None else lens[start:stop],
+            offset=start,
+            valid=errors == "raise",
+            **opts,
         )
+
+    starts = range(0, m, chunk_size)
+    if len(starts) > 1 and (os.cpu_count() or 1) > 1:
+        # Two blocks at a time: one in the compiled kernel (numba's threads; it releases the GIL) while
+        # the other's NumPy/SciPy statistics run, which release it too.  Each block is fitted on its
+        # own, so the numbers do not depend on the threads.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(fit, starts))
+    else:
+        for start in starts:
+            fit(start)
     return _finish(stacked, method, test, level, prediction, tau2_ci)
 
 

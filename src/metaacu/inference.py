@@ -1,6 +1,6 @@
 """Inferential formulas every model shares: critical values, two-sided p-values and heterogeneity.
 
-One home for each: the intercept-only fit (array and pure-Python paths), subgroups, meta-regression
+One home for each: the intercept-only fit (one dataset and rows of arrays), subgroups, meta-regression
 and the Mantel-Haenszel/Peto analyses all call these, so a convention (say, what I² is for one
 study) is decided once.  The functions take Python floats or NumPy arrays and broadcast.
 
@@ -14,6 +14,7 @@ Viechtbauer W. Conducting meta-analyses in R with the metafor package. J Stat So
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Final
 
@@ -26,12 +27,25 @@ __all__ = ["Z975", "critical_value", "q_heterogeneity", "tau2_heterogeneity", "t
 Z975: Final = float(special.ndtri(0.975))
 
 
+def _scalar(x: Any) -> bool:
+    """True for a number (``np.ndim(x) == 0``; a Python float is recognised without NumPy's call)."""
+    return isinstance(x, float) or np.ndim(x) == 0
+
+
+@functools.lru_cache(maxsize=256)
+def _critical(p: float, df: float) -> float:
+    """The quantile ``p`` of the normal (``df = inf``) or t(df) distribution (cached: few distinct calls)."""
+    return float(special.ndtri(p)) if math.isinf(df) else float(special.stdtrit(df, p))
+
+
 def critical_value(level: float, df: Any = math.inf) -> Any:
     """Two-sided critical value at confidence ``level``: normal for ``df = inf``, else t(df).
 
     scipy.special directly (``ndtri``/``stdtrit``, what ``stats.norm.ppf``/``stats.t.ppf`` call),
     without their per-call overhead."""
     p = 0.5 + level / 2
+    if isinstance(df, (float, int)) and isinstance(p, float):
+        return _critical(p, df)
     if np.ndim(df) == 0:
         return float(special.ndtri(p)) if math.isinf(df) else float(special.stdtrit(df, p))
     df = np.asarray(df, dtype=float)
@@ -41,16 +55,17 @@ def critical_value(level: float, df: Any = math.inf) -> Any:
 
 def two_sided_p(stat: Any, df: Any = math.inf) -> Any:
     """Two-sided p-value of a z (``df = inf``) or t(df) statistic."""
-    if np.ndim(df) == 0 and math.isinf(df):
-        return 2.0 * special.ndtr(-np.abs(stat))
-    return 2.0 * special.stdtr(df, -np.abs(stat))
+    size = abs(stat) if isinstance(stat, float) else np.abs(stat)
+    if _scalar(df) and math.isinf(df):
+        return 2.0 * special.ndtr(-size)
+    return 2.0 * special.stdtr(df, -size)
 
 
 def q_heterogeneity(q: Any, df: Any) -> tuple[Any, Any, Any]:
     """p-value of Cochran's Q on ``df`` degrees of freedom, Q-based I² (percent) and H² = Q/df.
 
     With ``df = 0`` (one study) heterogeneity is not estimable: p = 1, I² = 0, H² = 1 (metafor)."""
-    if np.ndim(q) == 0 and np.ndim(df) == 0:
+    if _scalar(q) and _scalar(df):
         if df <= 0:
             return 1.0, 0.0, 1.0
         i2 = 100.0 * (q - df) / q if q > df else 0.0
@@ -67,7 +82,7 @@ def q_heterogeneity(q: Any, df: Any) -> tuple[Any, Any, Any]:
 def typical_variance(df: Any, trace_p0: Any) -> Any:
     """The "typical" within-study variance ``ṽ = df/tr P₀`` (Higgins & Thompson 2002, eq. 9); NaN
     for one study (``tr P₀ = 0``)."""
-    if np.ndim(trace_p0) == 0 and np.ndim(df) == 0:
+    if _scalar(trace_p0) and _scalar(df):
         return df / trace_p0 if trace_p0 != 0 else math.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         return df / trace_p0
@@ -75,7 +90,7 @@ def typical_variance(df: Any, trace_p0: Any) -> Any:
 
 def tau2_heterogeneity(tau2: Any, vtyp: Any, df: Any) -> tuple[Any, Any]:
     """τ²-based I² (percent) ``100 τ²/(τ² + ṽ)`` and H² ``τ²/ṽ + 1``; 0 and 1 when ``df = 0``."""
-    if np.ndim(tau2) == 0 and np.ndim(vtyp) == 0 and np.ndim(df) == 0:
+    if _scalar(tau2) and _scalar(vtyp) and _scalar(df):
         if df <= 0:
             return 0.0, 1.0
         return 100.0 * tau2 / (tau2 + vtyp), tau2 / vtyp + 1.0

@@ -34,7 +34,7 @@ from ._validation import (
     check_same_length,
     readonly,
 )
-from .escalc import EffectSizes
+from .escalc_result import EffectSizes  # not .escalc: a fit needs none of its formulas (nor SciPy's stats)
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .measures import measure_info
 from .profiles import PREDICTIONS, Profile, effect_size_note, get_profile
@@ -254,8 +254,11 @@ def statistics(raw: F64, kk: float | F64, method: str, test: str, level: float) 
 
 def per_unique(x: F64, fun: Any) -> F64:
     """``fun(x)`` evaluated once per distinct value of ``x`` (t quantiles cost ~0.4 µs each, and a
-    batch has few distinct degrees of freedom)."""
-    values, inverse = np.unique(x, return_inverse=True)
+    batch has few distinct degrees of freedom; often one, which needs no sort)."""
+    if x.size and (x == x.flat[0]).all():
+        values, inverse = x.reshape(-1)[:1], np.zeros(x.shape, dtype=np.intp)
+    else:
+        values, inverse = np.unique(x, return_inverse=True)
     out: F64 = np.asarray(fun(values), dtype=np.float64)[inverse]
     return out
 
