@@ -71,3 +71,4 @@ display(fidelity(res))
 # %%
 harm = evaluate_claim("pregnancy_no_serious_harm", registry=registry, dataset=data)
 print(harm.absolute.text, "-", harm.verdict)
+show_figure(harm)  # the event rate with its exact CI against the acceptable rate
