@@ -207,7 +207,6 @@ def glmm_meta_analysis(
     ll = fit.loglik
     lme4_like = not (measure == "OR" and model == "CM.EL") and method == "ML"
     ll_metafor = loglik_at_modes(fam, fit.mu, fit.tau, fit.alpha) if lme4_like else ll
-    big = max(k_eff, parms + 2)
     return GLMMResult(
         measure=measure,
         model=model,
@@ -227,25 +226,45 @@ def glmm_meta_analysis(
         se_tau2=se_tau2,
         i2=float(i2),
         h2=float(h2),
-        qe_wald=qe_wald,
-        qe_lrt=qe_lrt,
-        qe_df=df,
-        qe_wald_pvalue=float(special.chdtrc(df, qe_wald)),
-        qe_lrt_pvalue=float(special.chdtrc(df, qe_lrt)),
-        loglik=ll,
-        loglik_common=common.loglik,
-        loglik_saturated=ll_sat,
-        loglik_metafor=ll_metafor,
-        deviance=-2 * (ll - ll_sat),
-        aic=-2 * ll + 2 * parms,
-        bic=-2 * ll + parms * math.log(k_eff),
-        aicc=-2 * ll + 2 * parms * big / (big - parms - 1),
-        parameters=parms,
-        observations=k_eff,
+        **heterogeneity_and_fit(qe_wald, qe_lrt, df, ll, common.loglik, ll_sat, ll_metafor, parms, k_eff),
         iterations=fit.iterations,
         converged=fit.converged and common.converged,
         notes=tuple(notes),
     )
+
+
+def heterogeneity_and_fit(
+    qe_wald: float,
+    qe_lrt: float,
+    df: int,
+    ll: float,
+    ll_common: float,
+    ll_sat: float,
+    ll_metafor: float,
+    parms: int,
+    k_eff: int,
+) -> dict[str, Any]:
+    """The residual-heterogeneity tests (Wald-type and likelihood-ratio, χ² on ``df``) and the fit
+    statistics (deviance against the saturated model, AIC, BIC, AICc with metafor's parameter count
+    ``parms`` and ``k_eff`` observations) shared by :class:`GLMMResult` and ``GLMMRegression``."""
+    big = max(k_eff, parms + 2)
+    return {
+        "qe_wald": qe_wald,
+        "qe_lrt": qe_lrt,
+        "qe_df": df,
+        "qe_wald_pvalue": float(special.chdtrc(df, qe_wald)),
+        "qe_lrt_pvalue": float(special.chdtrc(df, qe_lrt)),
+        "loglik": ll,
+        "loglik_common": ll_common,
+        "loglik_saturated": ll_sat,
+        "loglik_metafor": ll_metafor,
+        "deviance": -2 * (ll - ll_sat),
+        "aic": -2 * ll + 2 * parms,
+        "bic": -2 * ll + parms * math.log(k_eff),
+        "aicc": -2 * ll + 2 * parms * big / (big - parms - 1),
+        "parameters": parms,
+        "observations": k_eff,
+    }
 
 
 def event_columns(

@@ -30,7 +30,15 @@ from ._validation import (
 )
 from .design import check_rank, design_matrix, design_terms, moderator_frame
 from .escalc import data_column
-from .glmm import GLMM_MODELS, alpha_start, checked_counts, event_columns, glmm_family, study_variances
+from .glmm import (
+    GLMM_MODELS,
+    alpha_start,
+    checked_counts,
+    event_columns,
+    glmm_family,
+    heterogeneity_and_fit,
+    study_variances,
+)
 from .glmm_fit import maximise
 from .glmm_likelihood import loglik_at_modes, saturated
 from .glmm_regression_result import GLMMRegression
@@ -206,7 +214,6 @@ def glmm_meta_regression(
     ll = fit.loglik
     lme4_like = not (measure == "OR" and model == "CM.EL") and method == "ML"
     ll_metafor = loglik_at_modes(fam, (x @ beta)[:, None], fit.tau, fit.alpha) if lme4_like else ll
-    big = max(k_eff, parms + 2)
     return GLMMRegression(
         measure=measure,
         model=model,
@@ -233,21 +240,7 @@ def glmm_meta_regression(
         se_tau2=se_tau2,
         i2=float(i2),
         h2=float(h2),
-        qe_wald=qe_wald,
-        qe_lrt=qe_lrt,
-        qe_df=df,
-        qe_wald_pvalue=float(special.chdtrc(df, qe_wald)),
-        qe_lrt_pvalue=float(special.chdtrc(df, qe_lrt)),
-        loglik=ll,
-        loglik_common=common.loglik,
-        loglik_saturated=ll_sat,
-        loglik_metafor=ll_metafor,
-        deviance=-2 * (ll - ll_sat),
-        aic=-2 * ll + 2 * parms,
-        bic=-2 * ll + parms * math.log(k_eff),
-        aicc=-2 * ll + 2 * parms * big / (big - parms - 1),
-        parameters=parms,
-        observations=k_eff,
+        **heterogeneity_and_fit(qe_wald, qe_lrt, df, ll, common.loglik, ll_sat, ll_metafor, parms, k_eff),
         design=x,
         iterations=fit.iterations,
         converged=fit.converged and common.converged,

@@ -1,5 +1,5 @@
 # JSON-writing helpers shared by the fixture scripts (make_fixtures.R, make_fixtures_variance.R,
-# _estimators.R, _escalc_more.R, _dependent.R, _multilevel.R), which source() this file (as
+# _estimators.R, _escalc_more.R, _dependent.R, _multilevel.R, _glmm.R, _glmm_mods.R), which source() this file (as
 # file.path(out_dir, "fixture_helpers.R")).  Not a script of its own.
 #
 # jsonlite prints at most 15 significant digits, so numbers are formatted here with 17 ("%.17g") and

@@ -38,35 +38,7 @@ suppressPackageStartupMessages({
 
 out_dir <- if (file.exists("tests/reference")) "tests/reference" else "."
 
-num1 <- function(x) {
-  if (is.null(x) || length(x) == 0L) return("null")
-  x <- as.numeric(x)
-  if (is.na(x) && !is.nan(x)) return("null")
-  if (is.nan(x)) return("\"__NaN__\"")
-  if (is.infinite(x)) return(if (x > 0) "\"__Inf__\"" else "\"__-Inf__\"")
-  sprintf("%.17g", x)
-}
-numv <- function(x) structure(paste0("[", paste(vapply(as.numeric(x), num1, ""), collapse = ","), "]"),
-                              class = "json")
-nums <- function(x) structure(num1(x), class = "json")
-write_json_file <- function(obj, path) {
-  txt <- toJSON(obj, auto_unbox = TRUE, json_verbatim = TRUE, pretty = 1, null = "null", na = "null")
-  txt <- gsub('"__NaN__"', "NaN", txt, fixed = TRUE)
-  txt <- gsub('"__Inf__"', "Infinity", txt, fixed = TRUE)
-  txt <- gsub('"__-Inf__"', "-Infinity", txt, fixed = TRUE)
-  writeLines(txt, path)
-  cat("wrote", path, "\n")
-}
-catch <- function(expr) {
-  warns <- character(0)
-  val <- withCallingHandlers(
-    tryCatch(expr, error = function(e) structure(list(msg = conditionMessage(e)), class = "fit_error")),
-    warning = function(w) {
-      warns <<- c(warns, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    })
-  list(value = val, warnings = warns)
-}
+source(file.path(out_dir, "fixture_helpers.R"))  # num1, numv, nums, write_json_file, catch
 
 glmer_ctrl <- list(optimizer = "bobyqa", optCtrl = list(rhoend = 1e-11, maxfun = 1e6), tolPwrss = 1e-12)
 cmel_ctrl <- list(optimizer = "nlminb", optCtrl = list(eval.max = 1e4, iter.max = 1e4),
