@@ -34,11 +34,13 @@ from ._validation import (
 from .escalc import data_column
 from .glmm_fit import maximise
 from .glmm_likelihood import Family, loglik_at_modes, saturated
+from .glmm_random_study import arm_saturated_loglik, fit_common, fit_random_study, fit_saturated
 from .glmm_result import GLMMResult
 from .inference import critical_value, tau2_heterogeneity, two_sided_p, typical_variance
 
 __all__ = [
     "GLMM_MODELS",
+    "RANDOM_STUDY_MODELS",
     "alpha_start",
     "checked_counts",
     "event_columns",
@@ -50,6 +52,8 @@ __all__ = [
 F64 = NDArray[np.float64]
 #: The models: metafor's names.
 GLMM_MODELS: Final = ("UM.FS", "CM.EL", "CM.AL")
+#: Models of :func:`glmm_meta_analysis` only (intercept-only: no moderators): random study effects.
+RANDOM_STUDY_MODELS: Final = ("UM.RS",)
 _FAMILY = {
     ("OR", "UM.FS"): "binomial_fs",
     ("OR", "CM.EL"): "hypergeometric",
@@ -72,7 +76,7 @@ def glmm_meta_analysis(
     model: str = "UM.FS",
     method: str = "ML",
     profile: str = "metafor",
-    nodes: int = 7,
+    nodes: int | None = None,
     level: float = 0.95,
     labels: ArrayLike | str | None = None,
     max_iter: int = 100,
@@ -91,12 +95,15 @@ def glmm_meta_analysis(
         Table whose columns the other arguments may name.
     measure : {"OR", "IRR"}
         Log odds ratio or log incidence-rate ratio.
-    model : {"UM.FS", "CM.EL", "CM.AL"}
+    model : {"UM.FS", "CM.EL", "CM.AL", "UM.RS"}
         ``"UM.FS"``: unconditional model with fixed study effects (binomial-normal for OR,
         Poisson-normal for IRR); ``"CM.EL"``: conditional model, exact likelihood (noncentral
         hypergeometric-normal for OR, binomial-normal given the total events for IRR);
         ``"CM.AL"``: the conditional model's binomial approximation (OR only; for IRR the binomial
-        model is exact and ``"CM.AL"`` is the same as ``"CM.EL"``, as in metafor, with a note).
+        model is exact and ``"CM.AL"`` is the same as ``"CM.EL"``, as in metafor, with a note);
+        ``"UM.RS"`` (OR only): unconditional binomial-normal model with random study effects (a random
+        intercept per study, variance ``sigma2``, and the random log odds ratio, uncorrelated), by the
+        Laplace approximation as metafor with lme4 (:mod:`metaacu.glmm_random_study`).
     method : {"ML", "EE"}
         The τ² estimator: ``"ML"`` (random effects, τ² by maximum likelihood) or ``"EE"`` (the
         common-effect model, τ² = 0).
@@ -104,8 +111,12 @@ def glmm_meta_analysis(
         Convention profile, as :func:`metaacu.meta_analysis`; only ``"metafor"`` (rma.glmm's defaults:
         ML, Wald z): ``"revman5"`` and ``"cochrane"`` define no generalised linear mixed model and are
         refused.
-    nodes : int
+    nodes : int, optional
         Number of adaptive Gauss-Hermite nodes (metafor's ``nAGQ``; 1 is the Laplace approximation).
+        Default: metafor's 7, except UM.RS with ``method="ML"``: 1, since glmer (and so metafor, which
+        forces ``nAGQ = 1``) fits its two random effects per study only by the Laplace approximation;
+        there ``nodes > 1`` (at most 30) is the ``nodes × nodes`` adaptive product rule, also used for
+        its common-effect and saturated fits, which metafor cannot reproduce (noted on the result).
     level : float
         Confidence level of the Wald interval of the pooled effect.
     labels : array-like or str, optional
@@ -127,7 +138,9 @@ def glmm_meta_analysis(
     continuity correction.  The heterogeneity tests are metafor's: a Wald-type and a likelihood-ratio
     test of the common-effect model against the saturated model (one effect per study), χ² on k − 1
     df.  I² and H² use the typical within-study variance of the studies' escalc variances (½ added
-    to every cell of a table with a zero cell), as metafor.  Formulas: Stijnen, Hamza & Özdemir, Stat
+    to every cell of a table with a zero cell), as metafor.  For UM.RS the common-effect and the
+    saturated model keep a random study intercept (metafor's glmer fits with ``(1 | study)``), and
+    ``sigma2`` is that of the model fitted.  Formulas: Stijnen, Hamza & Özdemir, Stat
     Med 2010;29:3046-67 (eqs. 4, 7, 9); quadrature as lme4 (Bates et al., J Stat Softw 2015;67(1)).
 
     Examples
@@ -138,10 +151,10 @@ def glmm_meta_analysis(
     (-0.684, 0.0, 7)
     """
     measure = check_choice(measure, "measure", ("OR", "IRR"))
-    model = check_choice(model, "model", GLMM_MODELS)
+    model = check_choice(model, "model", GLMM_MODELS + RANDOM_STUDY_MODELS)
     method = check_choice(method, "method", ("ML", "EE"))
     check_choice(profile, "profile", ("metafor",))
-    nodes = check_int(nodes, "nodes", low=1, high=100)
+    nodes = _checked_nodes(nodes, measure, model, method)
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", low=1)
     notes: list[str] = []
@@ -169,6 +182,9 @@ def glmm_meta_analysis(
     k = int(a.size)
     if k < 2:
         raise MetaacuInputError(f"a {model} model needs at least 2 informative studies; got {k}")
+    if model == "UM.RS":
+        counts = (a, s1, c, s2)
+        return _random_study(counts, kept, excluded, method, nodes, level, max_iter, tuple(notes))
     fam = glmm_family(measure, model, a, s1, c, s2)
     ll_sat, y_sat, v_sat = saturated(fam)
     w_sat = 1.0 / v_sat
@@ -230,6 +246,102 @@ def glmm_meta_analysis(
         iterations=fit.iterations,
         converged=fit.converged and common.converged,
         notes=tuple(notes),
+    )
+
+
+def _checked_nodes(nodes: int | None, measure: str, model: str, method: str) -> int:
+    """``nodes`` checked, ``None`` → metafor's default (7; 1 for the UM.RS random-effects fit, metafor's
+    forced ``nAGQ = 1``); UM.RS is OR only, and its 2-D rule has ``nodes²`` points: at most 30 nodes."""
+    if model == "UM.RS" and measure != "OR":
+        raise MetaacuInputError(f"model 'UM.RS' is available for measure 'OR' only; got measure {measure!r}")
+    two_d = model == "UM.RS" and method == "ML"
+    if nodes is None:
+        return 1 if two_d else 7
+    return check_int(nodes, "nodes", low=1, high=30 if two_d else 100)
+
+
+def _random_study(
+    counts: tuple[F64, F64, F64, F64],
+    labels: tuple[str, ...],
+    excluded: tuple[str, ...],
+    method: str,
+    nodes: int,
+    level: float,
+    max_iter: int,
+    notes: tuple[str, ...],
+) -> GLMMResult:
+    """UM.RS (:mod:`metaacu.glmm_random_study`) as a :class:`GLMMResult`: the common-effect,
+    random-effects and saturated fits, at ``nodes`` (1 for ``method="ML"``, as metafor)."""
+    a, s1, c, s2 = counts
+    k = int(a.size)
+    common = fit_common(a, s1, c, s2, nodes=nodes, max_iter=max_iter)
+    if method == "EE":
+        fit = common
+    else:
+        fit = fit_random_study(a, s1, c, s2, start=common, nodes=nodes, max_iter=max_iter)
+        if nodes > 1:
+            extra_note = (
+                f"Random-effects fit by {nodes} x {nodes}-point adaptive Gauss-Hermite quadrature per study; "
+                "metafor (glmer) can fit UM.RS only by the Laplace approximation (nodes=1, its forced nAGQ)."
+            )
+            notes = (*notes, extra_note)
+    sat = fit_saturated(a, s1, c, s2, start=common, nodes=nodes, max_iter=max_iter)
+    converged = fit.converged and common.converged and sat.fit.converged
+    if not converged:
+        warnings.warn(
+            f"the UM.RS fit did not converge in {max_iter} Newton iterations (largest gradient entry "
+            f"{max(fit.gradient, sat.fit.gradient):.3g}); the estimates are where it stopped",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    var = float(fit.vcov[1, 1])
+    se = math.sqrt(var) if var > 0 else math.nan
+    if math.isnan(se):
+        warnings.warn(
+            "the observed information of the fit is not positive definite: no standard error",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    extra = list(notes)
+    if sat.information == "RX":
+        diverging = ", ".join(lab for lab, f in zip(labels, sat.finite, strict=True) if not f)
+        extra.append(
+            f"Wald-type test: {diverging}: no events (or only events) in group 1, so the saturated log odds "
+            "ratio diverges and adds nothing; the others' information from lme4's RX, as metafor."
+        )
+    estimate, tau2 = float(fit.beta[0]), fit.tau**2
+    z, crit, df = estimate / se, critical_value(level), k - 1
+    i2, h2 = tau2_heterogeneity(tau2, _typical_variance("OR", a, s1, c, s2), df)
+    qe_lrt = max(0.0, 2 * (sat.fit.loglik - common.loglik))
+    # lme4's log-likelihood with nAGQ > 1 is relative to each arm's own proportion (deviance residuals)
+    ll_metafor = fit.loglik - (arm_saturated_loglik(a, s1, c, s2) if nodes > 1 else 0.0)
+    parms = 4 if method == "ML" else 3
+    return GLMMResult(
+        measure="OR",
+        model="UM.RS",
+        method=method,
+        nodes=nodes,
+        k=k,
+        labels=labels,
+        excluded=excluded,
+        estimate=estimate,
+        se=se,
+        statistic=z,
+        pvalue=float(two_sided_p(z)),
+        ci_low=estimate - crit * se,
+        ci_high=estimate + crit * se,
+        level=level,
+        tau2=tau2,
+        se_tau2=math.nan,
+        i2=float(i2),
+        h2=float(h2),
+        **heterogeneity_and_fit(
+            sat.qe_wald, qe_lrt, df, fit.loglik, common.loglik, sat.fit.loglik, ll_metafor, parms, 2 * k
+        ),
+        iterations=fit.iterations,
+        converged=converged,
+        notes=tuple(extra),
+        sigma2=fit.sigma**2,
     )
 
 

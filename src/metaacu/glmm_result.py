@@ -20,6 +20,7 @@ _MODELS: Final = {
     ("OR", "UM.FS"): "binomial-normal model with fixed study effects (UM.FS)",
     ("OR", "CM.EL"): "conditional hypergeometric-normal model, exact likelihood (CM.EL)",
     ("OR", "CM.AL"): "conditional binomial-normal model, approximate likelihood (CM.AL)",
+    ("OR", "UM.RS"): "binomial-normal model with random study effects (UM.RS)",
     ("IRR", "UM.FS"): "Poisson-normal model with fixed study effects (UM.FS)",
     ("IRR", "CM.EL"): "conditional binomial-normal model, exact likelihood (CM.EL)",
 }
@@ -39,9 +40,10 @@ class GLMMResult(Printable):
     measure : str
         ``"OR"`` or ``"IRR"``; the pooled effect is on the log scale.
     model, method : str
-        metafor's model name (``"UM.FS"``, ``"CM.EL"``, ``"CM.AL"``) and ``"ML"`` or ``"EE"``.
+        metafor's model name (``"UM.FS"``, ``"CM.EL"``, ``"CM.AL"``, ``"UM.RS"``) and ``"ML"`` or ``"EE"``.
     nodes : int
-        Adaptive Gauss-Hermite nodes per study (``nAGQ``).
+        Adaptive Gauss-Hermite nodes per study (``nAGQ``; 1, the Laplace approximation, for the UM.RS
+        random-effects fit and its common-effect and saturated fits).
     k : int
         Studies in the model; ``labels`` theirs, ``excluded`` those left out (no events in either
         arm, or all participants with events).
@@ -70,6 +72,9 @@ class GLMMResult(Printable):
     iterations, converged : int, bool
         Newton iterations of the fit and whether it converged (a warning was issued if not).
     notes : tuple of str
+    sigma2 : float
+        UM.RS only (NaN otherwise): the variance of the random study intercepts (the studies' baseline
+        log odds) of the fitted model, metafor's ``sigma2``.
     """
 
     measure: str
@@ -108,6 +113,7 @@ class GLMMResult(Printable):
     iterations: int
     converged: bool
     notes: tuple[str, ...] = ()
+    sigma2: float = math.nan
 
     @property
     def tau(self) -> float:
@@ -139,6 +145,7 @@ class GLMMResult(Printable):
                 "ci_high": [self.ci_high],
                 "tau2": [self.tau2],
                 "se_tau2": [self.se_tau2],
+                "sigma2": [self.sigma2],
                 "i2": [self.i2],
                 "h2": [self.h2],
                 "qe_wald": [self.qe_wald],
@@ -177,6 +184,8 @@ class GLMMResult(Printable):
         ]
         if self.excluded:
             lines.append(f"Excluded (no information): {', '.join(self.excluded)}")
+        if not math.isnan(self.sigma2):
+            lines.append(f"sigma^2 (random study intercepts) = {self.sigma2:.{d}f}")
         if self.method == "ML":
             se_t = "" if math.isnan(self.se_tau2) else f" (SE = {self.se_tau2:.{d}f})"
             lines.append(

@@ -280,7 +280,7 @@ def _call(**changes: Any) -> Any:
         ({"events2": [9, -1, 6]}, r"'events2' must be >= 0.*study index 1"),
         ({"events1": [4, 10.5, 2]}, r"'events1' must hold whole numbers"),
         ({"n1": [100, 0, 90]}, r"'n1' must be > 0"),
-        ({"model": "UM.RS"}, r"model"),
+        ({"model": "UM.XX"}, r"model"),
         ({"method": "REML"}, r"method"),
         ({"nodes": 0}, r"nodes"),
         ({"profile": "revman5"}, r"profile"),
