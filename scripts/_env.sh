@@ -18,5 +18,12 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$WANT" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
     echo "$WANT" > "$STAMP"
 fi
+# The single-fit kernels compiled ahead of time (metaacu/kernels_aot.py): a fresh process's first fit
+# then needs no numba start-up. Rebuilt only when the kernel sources change; without a C compiler
+# the build is skipped and numba compiles the same kernels on first use.
+if ! .venv/bin/python -m metaacu.kernels_aot --check; then
+    echo "[setup] precompiling the single-fit kernels (about 15 s, after each change to the kernels)" >&2
+    .venv/bin/python -m metaacu.kernels_aot
+fi
 export MPLBACKEND=Agg
 export PYTHONHASHSEED=0

@@ -39,6 +39,7 @@ from metaacu.datasets import bcg
 from metaacu.pooling import TESTS, model_options
 from metaacu.profiles import PREDICTIONS, PROFILES
 from metaacu.tau2 import TAU2_METHODS
+from metaacu.tau2_genq import GENQ_METHODS
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src" / "metaacu"
@@ -409,7 +410,8 @@ def test_internal_callers_use_the_new_names() -> None:
         for fname, kw, value, line in _kwargs_of_calls(ast.parse(source)):
             if (fname, kw) in old:
                 bad.append(f"{where}:{line}: {fname}({kw}=...)")
-            if fname in ours and kw == "method" and isinstance(value, ast.Constant) and value.value not in TAU2_METHODS:
+            known = (*TAU2_METHODS, *GENQ_METHODS)  # GENQ/GENQM: with weights=
+            if fname in ours and kw == "method" and isinstance(value, ast.Constant) and value.value not in known:
                 bad.append(f"{where}:{line}: {fname}(method={value.value!r})")
     assert not bad, bad
 

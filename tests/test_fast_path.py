@@ -20,7 +20,8 @@ import pytest
 
 import metaacu
 from metaacu import kernels
-from metaacu.pooling import TESTS, fit_arrays, fit_one
+from metaacu.fitting import fit_arrays, fit_one
+from metaacu.pooling import TESTS
 from metaacu.tau2 import TAU2_METHODS
 
 from tolerances import RTOL_PATHS
@@ -158,5 +159,9 @@ def test_numba_is_not_imported_with_metaacu_or_its_constants():
         "import sys, metaacu, metaacu.tau2, metaacu.pooling; "
         "print('numba' in sys.modules); metaacu.meta_analysis([0.1, 0.3], [0.02, 0.03]); print('numba' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    # the numba route (without the ahead-of-time build, tests/test_kernels_aot.py): loaded by the first fit
+    env = {**os.environ, "METAACU_AOT": "0"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout.split()
     assert out == ["False", "True"]

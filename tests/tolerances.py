@@ -48,6 +48,13 @@ LOGLIK_MV = 1e-10
 #: Profile-likelihood bounds of rma.mv variance components: metafor's uniroot (tol = 1e-10) on refits
 #: at its default nlminb control, whose maxima are accurate to ~1e-10 in ℓ; observed agreement 4e-8.
 RTOL_PROFILE_MV = 1e-6
+#: Closed forms with a model matrix whose normal equations are ill-conditioned (an uncentred year:
+#: cond(XᵀX) ~ 1e11-1e12, metafor_genq.json): the two sides solve them with different rounding, which
+#: the condition number amplifies; observed 3.3e-10 relative on coefficients and QM.
+RTOL_ILL_CONDITIONED = 1e-9
+#: metafor's confint() of GENQ/GENQM fits calls uniroot() without its control's tol (3.8-1 and 5.x), so
+#: its bounds are accurate to uniroot's default, .Machine$double.eps^0.25 = 1.22e-4, absolute.
+ATOL_UNIROOT_DEFAULT = 1.23e-4
 #: Fixture values written with 15 significant digits.
 RTOL_15 = 1e-13
 #: metafor's hc() integrates with R's integrate() at its default rel.tol (~1.2e-4; the error it

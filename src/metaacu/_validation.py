@@ -8,6 +8,7 @@ so that a user can find the offending row.
 from __future__ import annotations
 
 import functools
+import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -149,6 +150,16 @@ def as_float_array(
         raise MetaacuInputError(f"argument {name!r} must be numeric, one value per study; got the string {value!r}")
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         arr = value  # already real floats (the common case; the checks below are the same)
+        # A finite sum means every value is finite (one NaN or inf makes it NaN or inf): two
+        # reductions instead of the element-wise masks below, which only name what is wrong.
+        if (
+            arr.ndim == 1
+            and arr.size
+            and not (nonnegative or integer or min_value is not None)
+            and math.isfinite(np.add.reduce(arr))
+            and (not positive or np.minimum.reduce(arr) > 0.0)
+        ):
+            return arr
     else:
         if np.iscomplexobj(value):
             raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
@@ -195,10 +206,10 @@ def check_events_within_totals(
 def check_same_length(arrays: Mapping[str, NDArray[Any]]) -> int:
     """Return the common length of ``arrays`` or raise naming the arguments that differ."""
     lengths: dict[str, int] = {name: a.shape[0] for name, a in arrays.items()}
-    if len(set(lengths.values())) > 1:
+    k = next(iter(lengths.values()), 0)
+    if any(n != k for n in lengths.values()):
         desc = ", ".join(f"{n}={k}" for n, k in lengths.items())
         raise MetaacuInputError(f"arguments must have the same number of studies; got {desc}")
-    (k,) = set(lengths.values()) or {0}
     if k == 0:
         raise MetaacuInputError(f"arguments {', '.join(lengths)} hold no studies")
     return k

@@ -2,7 +2,7 @@
 
 :func:`meta_analysis_batch` fits ``m`` intercept-only models given as the rows of ``(m, k)`` arrays
 (simulation studies, living reviews, bootstraps).  It calls the same numerical core as the single
-fit, :func:`metaacu.pooling.fit_arrays`, chunk by chunk, so every number equals the one
+fit, :func:`metaacu.fitting.fit_arrays`, chunk by chunk, so every number equals the one
 :func:`metaacu.meta_analysis` gives for that row (to rounding, 1e-12).  Dask arrays are processed
 blockwise (``dask.array.map_blocks``); dask is an optional dependency.
 
@@ -84,9 +84,10 @@ from .batch_result import (
     NUMERIC,
     BatchResult,
 )
+from .fitting import fit_arrays, per_unique
 from .heterogeneity import q_profile
 from .inference import critical_value
-from .pooling import fit_arrays, model_options, per_unique
+from .pooling import model_options
 from .scaling import exponents, out_of_range, scale_rows
 
 __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysis_batch"]
@@ -295,7 +296,7 @@ def meta_analysis_batch(
 
     Notes
     -----
-    Each row is fitted by the same code as :func:`metaacu.meta_analysis` (``pooling.fit_arrays``,
+    Each row is fitted by the same code as :func:`metaacu.meta_analysis` (``fitting.fit_arrays``,
     with padding ``yi = 0, vi = inf``, which has zero weight in every sum), so results agree with
     the row-by-row fit to rounding.  The prediction interval is ``μ̂ ± crit·√(SE² + τ̂²)``.
     Rows whose τ² solver did not converge keep their numbers with ``converged`` False and trigger

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_level, readonly
@@ -15,6 +14,9 @@ from .inference import critical_value
 from .interval import Interval
 from .measures import MeasureInfo, measure_info
 from .report import Printable
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["EffectSizes"]
 
@@ -75,6 +77,8 @@ class EffectSizes(Printable):
 
     def to_frame(self, level: float = 0.95) -> pd.DataFrame:
         """Tidy frame: one row per study with label, inputs, yi, vi, se, ci_low, ci_high."""
+        import pandas as pd  # not at import: one fit needs no pandas
+
         ci = self.confidence_interval(level)
         out = pd.DataFrame({"label": list(self.labels)})
         for col in self.data.columns:

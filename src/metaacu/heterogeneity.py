@@ -5,7 +5,8 @@
   ``confint(type = "QP")``).
 * :func:`generalised_q_interval`: the interval from a generalised Q with fixed weights, whose
   distribution is a weighted sum of χ²₁ variables (Jackson 2013; metafor's ``type = "GENQ"``), with
-  :func:`weighted_chi2_sf` (Imhof 1961) for that distribution.
+  :func:`weighted_chi2_sf` (Imhof 1961) for that distribution; :func:`generalised_q_median` the
+  median-unbiased estimate of τ² from the same distribution (metafor's ``method = "GENQM"``).
 
 References
 ----------
@@ -29,7 +30,14 @@ from scipy import integrate, optimize, special
 
 from .tau2 import generalised_q, initial_upper, solve_decreasing, variance_scale
 
-__all__ = ["generalised_q_interval", "q_profile", "q_profile_design", "weighted_chi2_sf"]
+__all__ = [
+    "generalised_q_interval",
+    "generalised_q_median",
+    "generalised_q_tail",
+    "q_profile",
+    "q_profile_design",
+    "weighted_chi2_sf",
+]
 
 F64 = NDArray[np.float64]
 
@@ -166,17 +174,11 @@ def weighted_chi2_sf(q: float, weights: F64) -> float:
     return float(min(1.0, max(0.0, 0.5 + (head + cos_part - sin_part) / math.pi)))
 
 
-def generalised_q_interval(y: F64, v: F64, x: F64, weights: F64, level: float) -> tuple[float, float]:
-    """Confidence interval for τ² from the generalised Q with fixed weights ``aᵢ`` (Jackson 2013).
-
-    ``Q_a = yᵀP_a y`` with ``P_a = A − AX(XᵀAX)⁻¹XᵀA``, ``A = diag(aᵢ)``.  Under the model with
-    between-study variance τ², ``Q_a`` is distributed as ``Σⱼ λⱼ(τ²) χ²₁`` where the ``λⱼ`` are the
-    k − p non-zero eigenvalues of ``S P_a S``, ``S = diag(√(vᵢ + τ²))``; they increase with τ², and so
-    does ``P(Q_a > q_obs)``.  The lower bound solves ``P(Q_a > q_obs; τ²) = (1 − level)/2`` and the
-    upper bound ``P(Q_a > q_obs; τ²) = (1 + level)/2``; a bound is 0 when the probability at τ² = 0
-    is already above its target (both are then 0: metafor's "null set").  With ``aᵢ = 1/vᵢ`` and equal
-    ``vᵢ`` this is the Q-profile interval.
-    """
+def generalised_q_tail(y: F64, v: F64, x: F64, weights: F64) -> Callable[[float], float]:
+    """``τ² ↦ P(Q_a > q_obs; τ²)``: the upper tail of the generalised Q with fixed weights ``aᵢ`` at its
+    observed value, ``Q_a = yᵀP_a y``, ``P_a = A − AX(XᵀAX)⁻¹XᵀA``, distributed as ``Σⱼ λⱼ(τ²) χ²₁`` with
+    ``λⱼ`` the k − p non-zero eigenvalues of ``S P_a S``, ``S = diag(√(vᵢ + τ²))`` (Jackson 2013); it
+    increases with τ²."""
     p = int(x.shape[1])
     a = np.asarray(weights, dtype=np.float64)
     ax = a[:, None] * x
@@ -189,6 +191,32 @@ def generalised_q_interval(y: F64, v: F64, x: F64, weights: F64, level: float) -
         lam = np.linalg.eigvalsh(s[:, None] * pa * s[None, :])[p:]  # ascending: the k − p non-zero ones
         return weighted_chi2_sf(q_obs, np.maximum(lam, 0.0))
 
+    return upper_tail
+
+
+def generalised_q_median(y: F64, v: F64, x: F64, weights: F64) -> float:
+    """The median-unbiased generalised-Q estimate of τ² (metafor ``method="GENQM"``): the τ² at which the
+    observed ``Q_a`` is the median of its distribution, ``P(Q_a > q_obs; τ²) = ½``
+    (:func:`generalised_q_tail`), and 0 when ``P(Q_a > q_obs; 0) ≥ ½``."""
+    upper_tail = generalised_q_tail(y, v, x, weights)
+    if not upper_tail(0.0) < 0.5:
+        return 0.0
+    scale = float(v.mean())
+    return _root_above(lambda t: 0.5 - upper_tail(t), float(np.var(y)) + scale, scale)
+
+
+def generalised_q_interval(y: F64, v: F64, x: F64, weights: F64, level: float) -> tuple[float, float]:
+    """Confidence interval for τ² from the generalised Q with fixed weights ``aᵢ`` (Jackson 2013).
+
+    ``Q_a = yᵀP_a y`` with ``P_a = A − AX(XᵀAX)⁻¹XᵀA``, ``A = diag(aᵢ)``.  Under the model with
+    between-study variance τ², ``Q_a`` is distributed as ``Σⱼ λⱼ(τ²) χ²₁`` where the ``λⱼ`` are the
+    k − p non-zero eigenvalues of ``S P_a S``, ``S = diag(√(vᵢ + τ²))``; they increase with τ², and so
+    does ``P(Q_a > q_obs)``.  The lower bound solves ``P(Q_a > q_obs; τ²) = (1 − level)/2`` and the
+    upper bound ``P(Q_a > q_obs; τ²) = (1 + level)/2``; a bound is 0 when the probability at τ² = 0
+    is already above its target (both are then 0: metafor's "null set").  With ``aᵢ = 1/vᵢ`` and equal
+    ``vᵢ`` this is the Q-profile interval.
+    """
+    upper_tail = generalised_q_tail(y, v, x, weights)
     s0 = upper_tail(0.0)
     scale = float(v.mean())
     start = float(np.var(y)) + scale

@@ -15,7 +15,7 @@ divisions that could be by zero are guarded explicitly so that both modes agree 
 numba's floating-point error model.
 
 What stays outside: critical values and p-values (scipy.special, :mod:`metaacu.inference`) and the
-I²/H² formulas, applied to the kernel's output by :func:`metaacu.pooling.statistics`; exact
+I²/H² formulas, applied to the kernel's output by :func:`metaacu.fitting.statistics`; exact
 power-of-two rescaling of extreme scales (:mod:`metaacu.scaling`).
 
 The per-dataset formulas (sums, score, likelihood, solvers, HE/SJ/PM/ML/REML) are in
@@ -34,6 +34,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from .kernel_codes import FIT_FIELDS, METHOD_CODES, NFIT, TEST_CODES
 from .kernels_core import (
     bracket_start,
     generalised_q,
@@ -50,43 +51,16 @@ from .kernels_core import (
     weighted_mean,
 )
 from .kernels_extra import chi2_median, percent_weights, tau2_dlit, tau2_genq, tau2_sjit, user_weighted
-from .tau2 import TAU2_METHODS, USER_WEIGHT_METHODS
 
-__all__ = ["FIT_FIELDS", "METHOD_CODES", "TEST_CODES", "fit_one", "fit_one_options", "fit_rows"]
+__all__ = ["FIT_FIELDS", "METHOD_CODES", "NFIT", "TEST_CODES", "fit_one", "fit_one_options", "fit_rows"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-
-#: Integer codes of the τ² methods and tests, as the kernels take them (GENQ only with user weights).
-METHOD_CODES: Final = {name: i for i, name in enumerate(TAU2_METHODS + USER_WEIGHT_METHODS)}
-TEST_CODES: Final = {"z": 0, "t": 1, "knha": 2, "adhoc": 3}
+#: :data:`METHOD_CODES` and :data:`TEST_CODES` as the compile-time constants the kernels compare with
+#: (``tests/test_fast_path.py`` checks that the two agree).
 _EE, _DL, _HE, _HS, _SJ, _ML, _REML, _EB, _PM, _PMM, _DLIT, _SJIT, _HSK, _GENQ = range(14)
 _KNHA, _ADHOC = 2, 3
-
-#: Output columns of :func:`fit_one` / :func:`fit_rows`: the pooled estimate, its standard error (with
-#: the Knapp-Hartung factor applied for "knha"/"adhoc"), estimate/se, τ², Cochran's Q, ``tr P₀ =
-#: Σw − Σw²/Σw`` with ``w = 1/vᵢ`` (for the typical within-study variance), the Knapp-Hartung factor
-#: s² (1 for z and t tests, NaN for one study), solver convergence (1/0) and iterations, the local
-#: maxima of the (restricted) likelihood (ML/REML; 1 otherwise), the log-likelihood at τ² and the
-#: best other maximum with its log-likelihood (NaN when there is none; the log-likelihood is NaN for
-#: the other methods).
-FIT_FIELDS: Final = (
-    "estimate",
-    "se",
-    "statistic",
-    "tau2",
-    "q",
-    "trace_p0",
-    "s2",
-    "converged",
-    "iterations",
-    "maxima",
-    "loglik",
-    "alt_tau2",
-    "alt_loglik",
-)
-NFIT: Final = len(FIT_FIELDS)
 
 
 @jit

@@ -26,7 +26,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from ._validation import MetaacuInputError, check_digits, check_int, readonly
-from .pooling import fit_arrays
+from .fitting import fit_arrays
 from .regression import fit_design
 from .regression_result import MetaRegression
 from .report import Printable, format_p

@@ -1,9 +1,9 @@
 """Common- and random-effects pooling of study effect sizes (the counterpart of metafor's ``rma.uni``
 without moderators).
 
-Every fit runs the kernels of :mod:`metaacu.kernels` (one dataset: :func:`fit_one`; the rows of
-``(m, k)`` arrays, for batches and refits: :func:`fit_arrays`), and :func:`statistics` turns their
-output into tests, intervals and heterogeneity statistics, for one dataset and for many alike.
+Every fit runs the kernels of :mod:`metaacu.kernels` through :mod:`metaacu.fitting` (one dataset:
+:func:`~metaacu.fitting.fit_one`; the rows of ``(m, k)`` arrays, for batches and refits:
+:func:`~metaacu.fitting.fit_arrays`); this module validates the studies and builds the result.
 
 References
 ----------
@@ -15,11 +15,12 @@ Higgins JPT, Thompson SG. Quantifying heterogeneity in a meta-analysis. Stat Med
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,26 +36,22 @@ from ._validation import (
     readonly,
 )
 from .escalc_result import EffectSizes  # not .escalc: a fit needs none of its formulas (nor SciPy's stats)
-from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
+from .fitting import fit_one
 from .measures import measure_info
 from .profiles import PREDICTIONS, Profile, effect_size_note, get_profile
 from .results import MetaAnalysis
-from .scaling import exponents, rescale_one, scale_rows, unscale
+from .scaling import rescale_one, unscale
 from .tau2 import METHOD_ALIASES, TAU2_METHODS, USER_WEIGHT_METHODS
 
 __all__ = [
     "PREDICTIONS",
     "TESTS",
     "ModelOptions",
-    "fit_arrays",
-    "fit_one",
     "meta_analysis",
     "model_options",
     "note_effect_sizes",
-    "per_unique",
     "pool_effects",
     "resolve_effects",
-    "statistics",
 ]
 
 F64 = NDArray[np.float64]
@@ -106,14 +103,28 @@ def model_options(
     metafor's aliases ``"FE"`` and ``"CE"`` of ``"EE"`` are accepted (:data:`metaacu.tau2.METHOD_ALIASES`)
     and stored as ``"EE"``.
     """
+    args = (profile, method, test, prediction, tuple(methods), tuple(tests))
+    try:
+        return _cached_options(*args)
+    except TypeError:  # an unhashable argument: resolve it uncached, so that the checks name it
+        return _resolve_options(*args)
+
+
+def _resolve_options(
+    profile: str,
+    method: str | None,
+    test: str | None,
+    prediction: str | None,
+    methods: tuple[str, ...],
+    tests: tuple[str, ...],
+) -> ModelOptions:
     prof = get_profile(profile)
-    methods = tuple(methods)
     if isinstance(method, str):
         method = METHOD_ALIASES.get(method, method)
         if method in USER_WEIGHT_METHODS and method not in methods:
             raise MetaacuInputError(
                 f"method={method!r} estimates tau2 with user weights and is available only in "
-                "meta_analysis(weights=...)"
+                "meta_analysis(weights=...) and meta_regression(weights=...)"
             )
     return ModelOptions(
         profile=prof,
@@ -121,6 +132,10 @@ def model_options(
         test=check_choice(prof.test if test is None else test, "test", tests),
         prediction=check_choice(prof.pi_method if prediction is None else prediction, "prediction", PREDICTIONS),
     )
+
+
+#: :func:`_resolve_options` once per distinct call (options are frozen; a fit saves ~2 µs).
+_cached_options = functools.lru_cache(maxsize=512)(_resolve_options)
 
 
 def note_effect_sizes(
@@ -135,132 +150,6 @@ def note_effect_sizes(
         notes.append(mismatch)
         if warn:
             warnings.warn(f"metaacu: {mismatch}", UserWarning, stacklevel=stacklevel)
-
-
-def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) -> dict[str, Any]:
-    """Fit ``m`` intercept-only models at once.
-
-    ``yi``/``vi`` have shape ``(m, k)``, padded with ``vi = inf`` (and any finite ``yi``); ``kk`` holds
-    the number of real studies per row.  Returns a dict of ``(m,)`` arrays (estimate, se, ci_low,
-    ci_high, statistic, pvalue, df, tau2, q, q_df, q_pvalue, i2, h2, i2_q, s2, converged, iterations,
-    at_boundary, maxima, loglik, alt_tau2, alt_loglik).  Each row is fitted by
-    :func:`metaacu.kernels.fit_dataset`, as :func:`fit_one` fits one dataset; rows on an extreme
-    scale are fitted rescaled (:mod:`metaacu.scaling`).
-    """
-    from . import kernels  # numba loads with the first fit, not with metaacu
-
-    if method in USER_WEIGHT_METHODS:
-        raise MetaacuInputError(
-            f"method={method!r} needs each study's user weight: rows of arrays (batches, refits) cannot use it"
-        )
-    e = exponents(vi)
-    if e.any():
-        yi, vi = scale_rows(yi, vi, e)
-    yc = np.ascontiguousarray(yi, dtype=np.float64)
-    vc = np.ascontiguousarray(vi, dtype=np.float64)
-    raw = kernels.fit_rows(yc, vc, np.full(yc.shape[0], yc.shape[1], dtype=np.int64), method, test)
-    return unscale(statistics(raw, kk, method, test, level), e, kk, method == "REML")
-
-
-def fit_one(
-    y: F64,
-    v: F64,
-    method: str,
-    test: str,
-    level: float,
-    percent: F64 | None = None,
-    *,
-    user_weights: F64 | None = None,
-    tau2: float | None = None,
-) -> dict[str, Any]:
-    """Fit one intercept-only model to the studies ``y``, ``v`` (1-D float arrays, on a scale that
-    needs no rescaling: see :func:`metaacu.scaling.rescale_one`): :func:`fit_arrays` for one dataset,
-    with the same kernel, as Python floats.  Each study's weight in percent is written into
-    ``percent`` when it is given.  ``user_weights`` (the pooled estimate's weights, and τ²'s under
-    GENQ) and a fixed ``tau2`` (on the same scale as ``v``) are metafor's ``weights=`` and ``tau2=``
-    (:func:`metaacu.kernels.fit_one_options`)."""
-    from . import kernels
-
-    if not (y.flags.c_contiguous and y.flags.writeable and v.flags.c_contiguous and v.flags.writeable):
-        y, v = np.array(y, dtype=np.float64), np.array(v, dtype=np.float64)  # one compiled signature
-    out = np.empty(kernels.NFIT)
-    pct = np.empty(y.size) if percent is None else percent
-    codes = kernels.METHOD_CODES[method], kernels.TEST_CODES[test]
-    if user_weights is None and tau2 is None:
-        kernels.fit_one(y, v, *codes, out, pct)
-    else:
-        a = np.empty(0) if user_weights is None else np.array(user_weights, dtype=np.float64)
-        kernels.fit_one_options(y, v, a, math.nan if tau2 is None else float(tau2), *codes, out, pct)
-    return statistics(out, float(y.size), method, test, level)
-
-
-def statistics(raw: F64, kk: float | F64, method: str, test: str, level: float) -> dict[str, Any]:
-    """The fit's output from the kernel's :data:`metaacu.kernels.FIT_FIELDS` (one dataset: a 1-D
-    array, then floats; many: an ``(m, len(FIT_FIELDS))`` array, then ``(m,)`` arrays) with the
-    tests, intervals and heterogeneity statistics of :mod:`metaacu.inference`."""
-    z = test == "z"
-    q_df = kk - 1.0
-    if raw.ndim == 1:
-        est, se, stat, tau2, q, trace_p0, s2, conv, it, maxima, ll, alt_t, alt_ll = raw.tolist()
-        q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
-        i2, h2 = (i2_q, h2_q) if method == "EE" else tau2_heterogeneity(tau2, typical_variance(q_df, trace_p0), q_df)
-        df: Any = math.inf if z else q_df
-        crit: Any = critical_value(level, df)
-        pval = float(two_sided_p(stat, df))
-        conv, it, maxima = conv == 1.0, int(it), int(maxima)
-    else:
-        est, se, stat, tau2, q, trace_p0, s2, conv, it, maxima, ll, alt_t, alt_ll = (
-            raw[:, j] for j in range(raw.shape[1])
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            q_p, i2_q, h2_q = q_heterogeneity(q, q_df)
-            if method == "EE":
-                i2, h2 = i2_q, h2_q
-            else:
-                i2, h2 = tau2_heterogeneity(tau2, typical_variance(q_df, trace_p0), q_df)
-            crit = (
-                critical_value(level, math.inf)
-                if z
-                else per_unique(np.asarray(q_df), lambda d: critical_value(level, d))
-            )
-            pval = two_sided_p(stat, math.inf if z else q_df)
-        df = np.full(est.shape, math.inf) if z else q_df
-        conv, it, maxima = conv == 1.0, it.astype(np.int64), maxima.astype(np.int64)
-    return {
-        "estimate": est,
-        "se": se,
-        "ci_low": est - crit * se,
-        "ci_high": est + crit * se,
-        "statistic": stat,
-        "pvalue": pval,
-        "df": df,
-        "tau2": tau2,
-        "q": q,
-        "q_df": q_df,
-        "q_pvalue": q_p,
-        "i2": i2,
-        "h2": h2,
-        "i2_q": i2_q,
-        "s2": s2,
-        "converged": conv,
-        "iterations": it,
-        "at_boundary": (tau2 == 0) & (method != "EE") & (kk > 1),
-        "maxima": maxima,
-        "loglik": ll,
-        "alt_tau2": alt_t,
-        "alt_loglik": alt_ll,
-    }
-
-
-def per_unique(x: F64, fun: Any) -> F64:
-    """``fun(x)`` evaluated once per distinct value of ``x`` (t quantiles cost ~0.4 µs each, and a
-    batch has few distinct degrees of freedom; often one, which needs no sort)."""
-    if x.size and (x == x.flat[0]).all():
-        values, inverse = x.reshape(-1)[:1], np.zeros(x.shape, dtype=np.intp)
-    else:
-        values, inverse = np.unique(x, return_inverse=True)
-    out: F64 = np.asarray(fun(values), dtype=np.float64)[inverse]
-    return out
 
 
 def resolve_effects(
@@ -286,7 +175,7 @@ def resolve_effects(
         named = check_labels(labels)
         y = as_float_array(yi, "yi", labels=named)
         v = as_float_array(vi, "vi", positive=True, labels=named)
-    k = check_same_length({"yi": y, "vi": v})
+    k = y.shape[0] if 0 < y.shape[0] == v.shape[0] else check_same_length({"yi": y, "vi": v})
     if measure is not None:
         measure_info(measure)
     labs = check_labels(labels, k)
@@ -321,7 +210,8 @@ def meta_analysis(
         ``"EE"`` (common/equal effect; metafor's ``"FE"`` and ``"CE"`` are accepted) or a τ² estimator:
         ``"DL"``, ``"REML"``, ``"ML"``, ``"PM"``, ``"EB"``, ``"HE"``, ``"SJ"``, ``"HS"``, ``"PMM"``
         (median-unbiased PM), ``"DLIT"``/``"SJIT"`` (iterated DL/SJ), ``"HSk"`` (HS with the k
-        correction), ``"GENQ"`` (generalised Q with the user ``weights``).  Default from ``profile``
+        correction), ``"GENQ"``/``"GENQM"`` (generalised Q with the user ``weights``; median-unbiased:
+        :mod:`metaacu.tau2_genq`).  Default from ``profile``
         (REML for "metafor").
     test : str, optional
         ``"z"`` (Wald), ``"t"`` (t with k − 1 df), ``"knha"`` (Hartung-Knapp-Sidik-Jonkman) or
@@ -347,7 +237,7 @@ def meta_analysis(
     weights : array-like, optional
         User weights (> 0, one per study) for the pooled estimate, metafor's ``weights=``:
         ``μ̂ = Σaᵢyᵢ/Σaᵢ`` with ``Var(μ̂) = Σaᵢ²(vᵢ + τ̂²)/(Σaᵢ)²``; τ² is estimated by ``method``
-        (with these weights under ``"GENQ"``).  Knapp-Hartung's factor keeps the weights ``1/(vᵢ + τ̂²)``
+        (with these weights under ``"GENQ"``/``"GENQM"``).  Knapp-Hartung's factor keeps the weights ``1/(vᵢ + τ̂²)``
         (as metafor).  ``MetaAnalysis.weights`` are then ``100 aᵢ/Σa``.
     tau2 : float, optional
         A τ² (≥ 0) fixed by the user instead of estimated (metafor's ``tau2=``); not for ``"EE"``.
@@ -369,7 +259,7 @@ def meta_analysis(
     >>> round(res.estimate, 4), round(res.tau2, 4)
     (0.3059, 0.0078)
     """
-    opts = model_options(profile, method, test, prediction, methods=TAU2_METHODS + USER_WEIGHT_METHODS)
+    opts = model_options(profile, method, test, prediction, methods=(*TAU2_METHODS, *USER_WEIGHT_METHODS, "GENQM"))
     return pool_effects(yi, vi, labels, measure, opts, check_level(level), weights=weights, tau2=tau2)
 
 
@@ -415,7 +305,7 @@ def pool_effects(
         check_same_length({"yi": y, "weights": as_float_array(weights, "weights", allow_nan=True)})
         user = as_float_array(weights, "weights", positive=True, labels=labs)
         notes.append("pooled with user weights (weights=); its SE is the sandwich sum(a^2 (v + tau2))/sum(a)^2")
-    elif method in USER_WEIGHT_METHODS:
+    elif method in (*USER_WEIGHT_METHODS, "GENQM"):
         raise MetaacuInputError(f"method={method!r} estimates tau2 with user weights: give weights= (one per study)")
     fixed = _fixed_tau2(tau2, method)
     if k == 1 and test != "z":
@@ -424,13 +314,18 @@ def pool_effects(
         notes.append(f"tau2 fixed at {fixed:.6g} by the user (tau2=), not estimated")
     elif k == 1:
         notes.append("k = 1: no heterogeneity can be estimated; tau2 set to 0")
-    e, ys, vs = rescale_one(y, v)
-    vratio = vs.max() / vs.min()
-    if vratio > 1e12:
+    lo, hi = float(np.minimum.reduce(v)), float(np.maximum.reduce(v))
+    e, ys, vs = rescale_one(y, v, (lo, hi))
+    if (vratio := hi / lo) > 1e12:
         notes.append(f"sampling variances span {vratio:.1e}; weights are dominated by the smallest")
     pct = np.empty(k)
     fixed_scaled = None if fixed is None else float(np.ldexp(fixed, -2 * e))
-    one = fit_one(ys, vs, method, test, level, pct, user_weights=user, tau2=fixed_scaled)  # percent: scale-free
+    if method == "GENQM" and fixed_scaled is None:  # the weighted-χ² median (SciPy's integrals load only here)
+        from .tau2_genq import generalised_q_tau2
+
+        fixed_scaled = generalised_q_tau2(ys, vs, np.ones((k, 1)), np.asarray(user), "GENQM")
+    kernel_method = "GENQ" if method == "GENQM" else method  # GENQM: the kernel at the τ² solved above
+    one = fit_one(ys, vs, kernel_method, test, level, pct, user_weights=user, tau2=fixed_scaled)  # percent: scale-free
     if e:
         unscale(one, e, float(k), method == "REML")
     if fixed is not None:

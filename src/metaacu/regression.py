@@ -63,6 +63,7 @@ from .tau2 import (
     solve_decreasing,
     solve_in_bracket,
 )
+from .tau2_genq import GENQ_METHODS, generalised_q_tau2, user_weighted_coefficients
 
 __all__ = ["REGRESSION_METHODS", "REGRESSION_TESTS", "MetaRegression", "meta_regression"]
 
@@ -113,12 +114,14 @@ def _fixed_point(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]
     return tau2, False, FIXED_POINT_MAXITER
 
 
-def _tau2(y: F64, v: F64, x: F64, method: str) -> tuple[float, bool, int]:
+def _tau2(y: F64, v: F64, x: F64, method: str, weights: F64 | None = None) -> tuple[float, bool, int]:
     k, p = x.shape
-    if method not in REGRESSION_METHODS:  # GENQ: intercept-only models only
+    if method in GENQ_METHODS and weights is not None:  # with user weights (metaacu.tau2_genq)
+        return generalised_q_tau2(y, v, x, weights, method), True, 0
+    if method not in REGRESSION_METHODS:
         raise MetaacuInputError(
-            f"method={method!r} is available for intercept-only models (meta_analysis) but not with a model matrix "
-            "(meta-regression, common-tau2 subgroups, egger_test(model='rma')); "
+            f"method={method!r} estimates tau2 with user weights: available in meta_analysis(weights=) and "
+            "meta_regression(weights=), not in common-tau2 subgroups, egger_test(model='rma') or refits; "
             f"use one of {', '.join(REGRESSION_METHODS)}"
         )
     if method == "EE":
@@ -217,18 +220,24 @@ def fit_design(
     level: float,
     intercept: bool,
     btt: Sequence[int] | None = None,
+    weights: F64 | None = None,
 ) -> dict[str, Any]:
     """Fit the mixed-effects model for validated arrays and a full-rank model matrix ``x``.
 
     Returns a dict of the fields of :class:`MetaRegression` that depend only on the numbers.
-    ``btt`` selects the coefficients of the omnibus test (default: all but the intercept).
+    ``btt`` selects the coefficients of the omnibus test (default: all but the intercept).  With user
+    ``weights`` (metafor's ``weights=``) the coefficients are ``(XᵀAX)⁻¹XᵀAy`` with the sandwich
+    covariance (:func:`metaacu.tau2_genq.user_weighted_coefficients`; τ² uses them under GENQ/GENQM);
+    the Knapp-Hartung factor keeps the weights ``1/(vᵢ + τ̂²)``, as metafor.
     """
     k, p = x.shape
-    tau2, converged, iterations = _tau2(y, v, x, method)
+    tau2, converged, iterations = _tau2(y, v, x, method, weights)
     w, vb, b, py = _wls(y, v, x, tau2)
+    rss = float(py @ (y - x @ b))  # metafor's RSS.knha: inverse-variance weights, also with user weights
+    if weights is not None:
+        b, vb = user_weighted_coefficients(y, v, x, weights, tau2)
     s2 = 1.0
     if test in ("knha", "adhoc"):
-        rss = float(py @ (y - x @ b))
         s2 = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)  # metafor: residuals at rounding level
         vb = vb * (s2 if test == "knha" else max(1.0, s2))
     se = np.sqrt(np.diag(vb))
@@ -279,7 +288,7 @@ def fit_design(
         "s2": s2,
         "converged": converged,
         "iterations": iterations,
-        "weights": 100.0 * w / w.sum(),
+        "weights": 100.0 * w / w.sum() if weights is None else 100.0 * weights / weights.sum(),
     }
 
 
@@ -294,6 +303,7 @@ def meta_regression(
     level: float = 0.95,
     intercept: bool = True,
     labels: ArrayLike | str | None = None,
+    weights: ArrayLike | str | None = None,
     profile: str = "metafor",
 ) -> MetaRegression:
     """Mixed-effects meta-regression of effect sizes on study-level moderators.
@@ -319,9 +329,12 @@ def meta_regression(
         needs the ``formulaic`` package).
     data : DataFrame, optional
         If given, ``yi``, ``vi``, ``moderators`` and ``labels`` may be column names.
-    method : {"REML", "ML", "DL", "HE", "PM", "EB", "SJ", "HS", "PMM", "DLIT", "SJIT", "HSk", "EE"}, optional
-        Residual τ² estimator (``"EE"``: fixed-effects meta-regression, τ² = 0); all are checked
-        against metafor fixtures.  Default from ``profile`` (REML for "metafor").
+    method : str, optional
+        Residual τ² estimator: ``"REML"``, ``"ML"``, ``"DL"``, ``"HE"``, ``"PM"``, ``"EB"``, ``"SJ"``,
+        ``"HS"``, ``"PMM"``, ``"DLIT"``, ``"SJIT"``, ``"HSk"``, ``"GENQ"``, ``"GENQM"`` or ``"EE"``
+        (fixed-effects meta-regression, τ² = 0); ``"GENQ"``/``"GENQM"``: the generalised Q with the user
+        ``weights``, moments or median-unbiased (:mod:`metaacu.tau2_genq`).  All are checked against
+        metafor fixtures.  Default from ``profile`` (REML for "metafor").
     test : {"z", "t", "knha", "adhoc"}, optional
         Wald z / χ² tests; t / F tests with ``k − p`` df (``"t"`` unscaled, ``"knha"`` with the
         Knapp-Hartung factor, ``"adhoc"`` with the factor truncated below at 1).  Default from
@@ -333,6 +346,12 @@ def meta_regression(
         as R's ``model.matrix``).
     labels : array-like or str, optional
         Study labels (or a column of ``data``).
+    weights : array-like or str, optional
+        User weights (> 0, one per study, or a column of ``data``), metafor's ``weights=``: the
+        coefficients are ``(XᵀAX)⁻¹XᵀAy`` with the sandwich covariance
+        ``(XᵀAX)⁻¹XᵀA(V + τ̂²I)AX(XᵀAX)⁻¹``; τ² is estimated by ``method`` (with these weights under
+        ``"GENQ"``/``"GENQM"``, which need them).  Knapp-Hartung's factor keeps the weights
+        ``1/(vᵢ + τ̂²)``; ``weights`` of the result are then ``100 aᵢ/Σa``.
     profile : {"metafor", "revman5", "cochrane"}
         Convention profile giving the defaults of ``method`` and ``test``, as
         :func:`metaacu.meta_analysis` (an SMD :class:`EffectSizes` computed under another convention
@@ -361,7 +380,7 @@ def meta_regression(
     >>> round(float(res.estimate[1]), 4)
     0.1029
     """
-    opts = model_options(profile, method, test, methods=REGRESSION_METHODS, tests=REGRESSION_TESTS)
+    opts = model_options(profile, method, test, methods=REGRESSION_METHODS + GENQ_METHODS, tests=REGRESSION_TESTS)
     method, test = opts.method, opts.test
     lv = check_level(level)
     vi, moderators = effects_shorthand(yi, vi, moderators, "moderators")  # meta_regression(effect_sizes, mods)
@@ -393,6 +412,15 @@ def meta_regression(
     y = as_float_array(data_column(data, "yi", yi), "yi", labels=named)
     v = as_float_array(data_column(data, "vi", vi), "vi", positive=True, labels=named)
     k = check_same_length({"yi": y, "vi": v})
+    a = None
+    if weights is not None:
+        given = data_column(data, "weights", weights)
+        check_same_length({"yi": y, "weights": as_float_array(given, "weights", allow_nan=True)})
+        a = as_float_array(given, "weights", positive=True, labels=named)
+        notes.append("coefficients with user weights (weights=); their covariance is the sandwich "
+                     "(X'AX)^-1 X'A(V + tau2)AX(X'AX)^-1")  # fmt: skip
+    elif method in GENQ_METHODS:
+        raise MetaacuInputError(f"method={method!r} estimates tau2 with user weights: give weights= (one per study)")
     frame = formula.frame if formula is not None else moderator_frame(moderators)
     if frame.shape[0] != k:
         raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k} studies")
@@ -409,7 +437,7 @@ def meta_regression(
     assert labs is not None
     # an extreme scale is fitted rescaled by c = 2^e (metaacu.scaling); the design does not depend on it
     c_exp, ys, vs = rescale_one(y, v)
-    fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept)
+    fit = fit_design(ys, vs, x, names, method=method, test=test, level=lv, intercept=intercept, weights=a)
     if not fit["converged"]:
         notes.append(f"tau2 solver ({method}) did not converge in {fit['iterations']} iterations")
         warnings.warn(f"metaacu: tau2 estimation ({method}) did not converge", RuntimeWarning, stacklevel=2)
@@ -418,7 +446,7 @@ def meta_regression(
     r2 = tau2_re = np.nan
     if method == "EE" and intercept and p > 1:
         # metafor: adjusted R² of the weighted least-squares fit lm(yi ~ X, weights = 1/vi), in percent.
-        w0 = 1.0 / vs
+        w0 = 1.0 / vs if a is None else a  # metafor: lm(yi ~ X, weights = weights) with user weights
         if np.ptp(ys) > 0:
             rss = float((w0 * (ys - x @ fit["estimate"]) ** 2).sum())
             tss = float((w0 * (ys - (w0 * ys).sum() / w0.sum()) ** 2).sum())
@@ -426,7 +454,10 @@ def meta_regression(
         else:
             r2 = 0.0
     if method != "EE" and intercept and p > 1:
-        tau2_re = float(estimate_tau2(ys[None, :], vs[None, :], np.array([float(k)]), method).tau2[0])
+        if method in GENQ_METHODS and a is not None:  # the intercept-only model with the same weights, as metafor
+            tau2_re = generalised_q_tau2(ys, vs, np.ones((k, 1)), a, method)
+        else:
+            tau2_re = float(estimate_tau2(ys[None, :], vs[None, :], np.array([float(k)]), method).tau2[0])
         r2 = 0.0 if tau2_re == 0 else max(0.0, 100.0 * (tau2_re - fit["tau2"]) / tau2_re)
     if c_exp:
         for key in ("estimate", "se", "ci_low", "ci_high"):
@@ -453,5 +484,6 @@ def meta_regression(
         moderators=frame.copy(),
         _terms=terms,
         _formula=formula,
+        user_weights=None if a is None else readonly(a.copy()),
         **fit,
     )

@@ -168,6 +168,8 @@ class MetaRegression(Printable):
     notes : tuple of str
     moderators : DataFrame
         The moderator columns as given (for plots and new predictions).
+    user_weights : ndarray or None
+        The user weights of ``meta_regression(weights=...)`` (metafor's ``weights=``), or None.
     """
 
     coef_names: tuple[str, ...]
@@ -209,6 +211,7 @@ class MetaRegression(Printable):
     moderators: pd.DataFrame = field(default_factory=pd.DataFrame, compare=False)
     _terms: tuple[Term, ...] = field(default=(), compare=False)
     _formula: FormulaDesign | None = field(default=None, compare=False)
+    user_weights: F64 | None = field(default=None, compare=False)
 
     # ---------------------------------------------------------------- derived quantities
     @property
@@ -233,7 +236,8 @@ class MetaRegression(Printable):
 
     def tau2_se(self) -> float:
         """Standard error of the residual τ̂² by the formula of the model's estimator (metafor's
-        ``se.tau2``; formulas in :mod:`metaacu.tau2_inference`)."""
+        ``se.tau2``; formulas in :mod:`metaacu.tau2_inference` and, for GENQ/GENQM,
+        :mod:`metaacu.tau2_genq`)."""
         from .tau2_inference import tau2_se
 
         return tau2_se(self)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_digits
@@ -15,6 +14,8 @@ from .inference import critical_value
 from .measures import MeasureInfo, measure_info
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .interval import Interval
     from .results import MetaAnalysis
 
@@ -54,6 +55,7 @@ _METHODS = {
     "SJIT": "iterated Sidik-Jonkman",
     "HSk": "Hunter-Schmidt (k-corrected)",
     "GENQ": "generalised Q (user weights)",
+    "GENQM": "median-unbiased generalised Q (user weights)",
 }
 
 
@@ -151,6 +153,8 @@ def row_sizes(frame: pd.DataFrame, info: MeasureInfo, size: ArrayLike | None = N
     """The sample size (or person-time) at which each row of ``frame`` is back-transformed, for the
     Freeman-Tukey measures (``None`` for the others): ``size`` when given, else a study row's own and the
     studies' harmonic mean for every other row; ``None`` when the frame does not hold them either."""
+    import pandas as pd  # not at import: one fit needs no pandas
+
     col = info.size_column
     if col is None:
         return None
@@ -184,6 +188,8 @@ def format_ci(estimate: float, low: float, high: float, digits: int = 2) -> str:
 
 def tidy_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
     """Per-study rows plus one pooled row; see :meth:`MetaAnalysis.to_frame`."""
+    import pandas as pd  # not at import: one fit needs no pandas
+
     check_choice(scale, "scale", SCALES)
     lv = res.level if level is None else level
     z = critical_value(lv)
@@ -226,6 +232,8 @@ def tidy_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pool
 
 def summary_frame(res: MetaAnalysis, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
     """One row of pooled statistics; see :meth:`MetaAnalysis.summary_frame`."""
+    import pandas as pd  # not at import: one fit needs no pandas
+
     check_choice(scale, "scale", SCALES)
     lv = res.level if level is None else level
     ci = res.confidence_interval(lv)

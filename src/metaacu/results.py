@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_level, no_other_keywords, renamed_argument
@@ -17,6 +17,8 @@ from .profiles import PREDICTIONS
 from .report import Printable, scale_label
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from .escalc import EffectSizes
     from .fitstats import FitStatistics
     from .tau2_inference import HeterogeneityInterval
@@ -188,8 +190,8 @@ class MetaAnalysis(Printable):
             df, label = float(self.k - 2), f"t, {self.k - 2} df (Higgins 2009)"
         else:
             df = self.df
-            label = "normal" if not np.isfinite(df) else f"t, {df:g} df"
-        half = self._crit(lv, df) * np.sqrt(self.se**2 + self.tau2)
+            label = "normal" if not math.isfinite(df) else f"t, {df:g} df"
+        half = self._crit(lv, df) * math.sqrt(self.se**2 + self.tau2)
         return Interval(self.estimate - half, self.estimate + half, lv, label)
 
     def tau2_confint(self, level: float | None = None) -> Interval:
@@ -296,9 +298,11 @@ class MetaAnalysis(Printable):
 
 def check_refittable(result: Any, what: str) -> None:
     """Refuse ``what`` (a function that refits the model or re-estimates τ²) for a :class:`MetaAnalysis`
-    fitted with user weights or a fixed τ², which the refit could not honour."""
-    if isinstance(result, MetaAnalysis) and (result.user_weights is not None or result.tau2_fixed):
-        how = "user weights (weights=)" if result.user_weights is not None else "a tau2 fixed by the user (tau2=)"
+    or :class:`~metaacu.MetaRegression` fitted with user weights or a fixed τ², which the refit could not
+    honour."""
+    weighted = getattr(result, "user_weights", None) is not None
+    if weighted or getattr(result, "tau2_fixed", False):
+        how = "user weights (weights=)" if weighted else "a tau2 fixed by the user (tau2=)"
         raise MetaacuInputError(
             f"{what} refits the model or re-estimates tau2 and cannot honour its {how}; "
             "use a model fitted without weights= and tau2="

@@ -39,6 +39,8 @@ RANGE: Final = 40
 #: Rows whose scale exponent is at most this in absolute value are fitted as they are.
 SKIP: Final = 20
 _LIMIT: Final = 10.0**RANGE
+_LOW: Final = 2.0 ** (-2 * SKIP)
+_HIGH: Final = 2.0 ** (2 * SKIP)
 
 #: Result fields that scale like the effect (× c), like τ² (× c²) and the log-likelihood's shift.
 LIKE_EFFECT: Final = ("estimate", "se", "ci_low", "ci_high")
@@ -80,13 +82,15 @@ def range_message(what: str) -> str:
     )
 
 
-def rescale_one(y: F64, v: F64) -> tuple[int, F64, F64]:
+def rescale_one(y: F64, v: F64, extremes: tuple[float, float] | None = None) -> tuple[int, F64, F64]:
     """One validated dataset: ``(e, y/2^e, v/4^e)``, or :class:`MetaacuInputError` when out of range.
 
     Ordinary data (every variance within ``2^±2·SKIP`` of 1, effects within ``±10^RANGE``) return
-    ``e = 0`` and the inputs after three reductions, the cost of a single fit's fast path."""
-    lo, hi = float(v.min()), float(v.max())
-    if lo >= 2.0 ** (-2 * SKIP) and hi <= 2.0 ** (2 * SKIP) and float(np.abs(y).max()) <= _LIMIT:
+    ``e = 0`` and the inputs after four reductions, the cost of a single fit's fast path
+    (``extremes``: ``(min v, max v)`` when the caller has them already)."""
+    # the ufuncs' reductions directly: a quarter of the cost of ``v.min()`` at small k
+    lo, hi = (np.minimum.reduce(v), np.maximum.reduce(v)) if extremes is None else extremes
+    if lo >= _LOW and hi <= _HIGH and np.minimum.reduce(y) >= -_LIMIT and np.maximum.reduce(y) <= _LIMIT:
         return 0, y, v
     e = exponents(v[None, :])
     ys, vs = scale_rows(y[None, :], v[None, :], e)

@@ -2,7 +2,7 @@
 cumulative meta-analysis (the counterparts of metafor's ``leave1out``, ``influence`` and ``cumul``).
 
 Every function takes a fitted :class:`~metaacu.results.MetaAnalysis` and refits with the same
-settings (τ² method, test, level).  The k refits are done with :func:`metaacu.pooling.fit_arrays`
+settings (τ² method, test, level).  The k refits are done with :func:`metaacu.fitting.fit_arrays`
 on ``(m, k)`` blocks of rows in which the studies left out of a row are padded with ``yi = 0,
 vi = inf`` (weight zero).  A block holds at most :data:`CHUNK_ELEMENTS` elements, so time is O(k²)
 and memory O(k) plus a constant that does not grow with k (about 80 MB at most, for REML and ML,
@@ -30,9 +30,9 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
 from ._validation import MetaacuInputError, no_other_keywords, renamed_argument
+from .fitting import fit_arrays
 from .interval import Interval
 from .ordering import study_order
-from .pooling import fit_arrays
 from .report import Printable
 from .results import MetaAnalysis, check_refittable
 

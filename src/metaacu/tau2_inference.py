@@ -14,6 +14,8 @@ coefficients; metafor ``rma.uni``):
   the variances of the quadratic forms in y that define each moment estimator, evaluated at the
   truncated estimate (delta method; Raudenbush 2009, eq. 16.45 for DL).
 * PM, EB: ``√(2k²/(k − p)) / Σwᵢ``, ``wᵢ = 1/(vᵢ + t)``.
+* GENQ, GENQM (fits with user weights ``aᵢ``): DL's form with ``A = diag(aᵢ)`` for ``W₀``,
+  ``√(2 tr(P_aVP_aV) + 4t tr(P_aVP_a) + 2t² tr(P_aP_a)) / tr P_a`` (:mod:`metaacu.tau2_genq`).
 
 Intervals for τ² (``level`` = 1 − α):
 
@@ -49,6 +51,8 @@ from .heterogeneity import generalised_q_interval, q_profile, q_profile_design
 from .inference import critical_value
 from .interval import Interval
 from .report import Printable
+from .scaling import rescale_one
+from .tau2_genq import GENQ_METHODS, generalised_q_tau2_se
 
 if TYPE_CHECKING:
     from .regression_result import MetaRegression
@@ -129,6 +133,19 @@ def tau2_se(result: MetaAnalysis | MetaRegression) -> float:
     >>> round(tau2_se(res), 6)  # metafor: rma(yi, vi)$se.tau2 = 0.03959619
     0.039596
     """
+    weights = getattr(result, "user_weights", None)
+    if result.method in GENQ_METHODS and weights is not None:  # τ² came from these weights: their formula
+        y, v = np.asarray(result.yi, dtype=np.float64), np.asarray(result.vi, dtype=np.float64)
+        design = getattr(result, "design", None)
+        x = np.ones((y.size, 1)) if design is None else np.asarray(design, dtype=np.float64)
+        if y.size <= x.shape[1]:
+            raise MetaacuInputError(
+                "the standard error of tau2 needs at least 2 studies; with k = 1 there is no information on tau2"
+            )
+        e, ys, vs = rescale_one(y, v)
+        a = np.asarray(weights, dtype=np.float64)
+        se = generalised_q_tau2_se(ys, vs, x, a, float(np.ldexp(result.tau2, -2 * e)))
+        return float(np.ldexp(se, 2 * e))
     md = model_data(result)
     _require_tau2(md, "the standard error of tau2")
     return md.to_variance_scale(_se_scaled(md))

@@ -34,8 +34,9 @@ from ._validation import (
     renamed_argument,
 )
 from .bias import F64, check_univariate
+from .fitting import fit_one
 from .interval import Interval
-from .pooling import fit_one, meta_analysis
+from .pooling import meta_analysis
 from .regression import fit_design
 from .report import Printable, format_p
 from .results import MetaAnalysis

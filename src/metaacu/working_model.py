@@ -113,11 +113,11 @@ def working_model(model: Any) -> WorkingModel:
 
     if isinstance(model, SupportsWorkingModel):
         return model.working_model()
+    if isinstance(model, (MetaAnalysis, MetaRegression)) and getattr(model, "user_weights", None) is not None:
+        raise MetaacuInputError(
+            "argument 'model' was fitted with user weights (weights=); its working model is not 1/(vi + tau2)"
+        )
     if isinstance(model, MetaAnalysis):
-        if getattr(model, "user_weights", None) is not None:
-            raise MetaacuInputError(
-                "argument 'model' was fitted with user weights (weights=); its working model is not 1/(vi + tau2)"
-            )
         k = model.k
         return WorkingModel(
             yi=np.asarray(model.yi, dtype=float),
