@@ -28,8 +28,10 @@ from ._validation import (
     check_level,
     check_same_length,
 )
+from .coefficients import select_coefficients
 from .design import check_rank, design_matrix, design_terms, moderator_frame
 from .escalc import data_column
+from .formula import formula_design, is_formula
 from .glmm import (
     GLMM_MODELS,
     alpha_start,
@@ -56,6 +58,7 @@ def glmm_meta_regression(
     n2: ArrayLike | str | None = None,
     *,
     moderators: Any,
+    btt: Any = None,
     time1: ArrayLike | str | None = None,
     time2: ArrayLike | str | None = None,
     data: pd.DataFrame | None = None,
@@ -63,6 +66,7 @@ def glmm_meta_regression(
     measure: str = "OR",
     model: str = "UM.FS",
     method: str = "ML",
+    test: str = "z",
     profile: str = "metafor",
     nodes: int = 7,
     level: float = 0.95,
@@ -85,9 +89,19 @@ def glmm_meta_regression(
     moderators : DataFrame, mapping, array-like, str or list of str
         One row per study (all studies, including any that are excluded for carrying no information):
         a table (numeric columns as they are, text/boolean/categorical columns dummy-coded as
-        :func:`metaacu.meta_regression`), a numeric 1-D or 2-D array, or column name(s) of ``data``.
+        :func:`metaacu.meta_regression`), a numeric 1-D or 2-D array, column name(s) of ``data``, or
+        a formula on ``data`` (any other string: ``"~ ablat + I(year - 1960) + factor(alloc)"``, R's
+        ``mods = ~ ...``, read by :mod:`metaacu.formula` exactly as :func:`metaacu.meta_regression`
+        reads it; needs the ``formulaic`` package).
+    btt : int, str or sequence, optional
+        The coefficients of the omnibus test ``QM`` (metafor's ``btt``), read as the ``coefs`` of
+        :func:`metaacu.wald_test`: indices from 0 (metafor counts from 1), names, or a string that is part of names
+        (``"alloc"``: every ``alloc`` dummy).  Default: all but the intercept (all without one).
+    test : {"z", "t"}
+        metafor's ``test``: Wald z tests and intervals with QM on χ²(m), or t tests and intervals on
+        ``k − p`` df with ``QM/m`` on F(m, k − p) (the tests for residual heterogeneity stay χ²).
     intercept : bool
-        Whether the model has an intercept.
+        Whether the model has an intercept (with a formula, ``False`` is its ``- 1``).
 
     Returns
     -------
@@ -98,8 +112,8 @@ def glmm_meta_regression(
     Study i's true log ratio is ``θᵢ = xᵢᵀβ + τzᵢ``, ``zᵢ ~ N(0, 1)``, in the conditional likelihoods of
     :mod:`metaacu.glmm_likelihood` (Stijnen, Hamza & Özdemir, Stat Med 2010;29:3046-67, section 2,
     covariates in the linear predictor).  The coefficients' standard errors come from the observed
-    information of the profile likelihood in ``(β, τ)``; the Wald z tests, the omnibus test
-    ``QM = β̂ᵀ V⁻¹ β̂`` of all coefficients but the intercept (χ², df their number) and the tests for
+    information of the profile likelihood in ``(β, τ)``; the Wald z (or t) tests, the omnibus test
+    ``QM = β̂ᵀ V⁻¹ β̂`` of the coefficients ``btt`` (χ², df their number; ``QM/m`` on F under t) and the tests for
     residual heterogeneity (Wald-type ``Σ`` weighted residual sum of squares of the saturated model's
     estimates on X, and likelihood-ratio, both χ² on k − p df) are metafor's; I² and H² use
     ``ṽ = (k − p)/tr P`` with the escalc variances (metafor's ``vt``).
@@ -112,10 +126,21 @@ def glmm_meta_regression(
     ... )
     >>> res.coef_names, res.p
     (('intercept', 'x1'), 2)
+
+    A formula on ``data`` (the event columns named there too), and the test of a subset:
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [4, 10, 2, 7, 5], "n1": [100, 120, 90, 80, 70], "c": [9, 15, 6, 8, 9],
+    ...                    "n2": [100, 118, 95, 85, 75], "dose": [1, 2, 1, 3, 2], "arm": list("xyxyy")})
+    >>> fit = metaacu.glmm_meta_regression("a", "n1", "c", "n2", data=df, moderators="~ I(dose - 2) + factor(arm)",
+    ...                                    method="EE", btt="arm")
+    >>> fit.coef_names, fit.btt
+    (('intercept', 'I(dose - 2)', 'factor(arm)[y]'), (2,))
     """
     measure = check_choice(measure, "measure", ("OR", "IRR"))
     model = check_choice(model, "model", GLMM_MODELS)
     method = check_choice(method, "method", ("ML", "EE"))
+    test = check_choice(test, "test", ("z", "t"))
     check_choice(profile, "profile", ("metafor",))
     nodes = check_int(nodes, "nodes", low=1, high=100)
     level = check_level(level)
@@ -130,11 +155,18 @@ def glmm_meta_regression(
     k_all = check_same_length(cols)
     labs = check_labels(data_column(data, "labels", labels), k_all) or ()
     a, s1, c, s2 = checked_counts(cols, measure, labs)
-    frame = moderator_frame(_moderator_table(moderators, data))
+    formula = formula_design(moderators, data, bool(intercept)) if is_formula(moderators, data) else None
+    frame = formula.frame if formula is not None else moderator_frame(_moderator_table(moderators, data))
     if frame.shape[0] != k_all:
         raise MetaacuInputError(f"argument 'moderators' has {frame.shape[0]} rows for {k_all} studies")
-    terms = design_terms(frame, bool(intercept))
-    x_all, names = design_matrix(frame, terms, bool(intercept), "moderators")
+    terms = design_terms(frame, bool(intercept)) if formula is None else ()
+    if formula is None:
+        x_all, names = design_matrix(frame, terms, bool(intercept), "moderators")
+    else:  # coded by formulaic, as meta_regression's formulas
+        x_all, names, intercept = formula.matrix, [*formula.names], formula.intercept
+    btt_idx = np.arange(1, len(names)) if intercept else np.arange(len(names))
+    if btt is not None:
+        btt_idx = np.array(sorted(select_coefficients(names, btt, "btt")), dtype=np.intp)
     if not np.isfinite(x_all).all():
         bad = np.asarray(~np.isfinite(x_all).all(axis=1), dtype=bool)
         raise MetaacuInputError(f"argument 'moderators': {bad_indices(bad, labels=labs)}: missing or infinite value")
@@ -201,12 +233,17 @@ def glmm_meta_regression(
     se = np.sqrt(np.where(diag > 0, diag, np.nan))
     beta = m @ fit.beta
     z = beta / se
-    crit = critical_value(level)
+    df = k - p
+    tdf = float(df) if test == "t" else math.inf
+    crit = critical_value(level, tdf)
     tau2 = fit.tau**2
     se_tau2 = 2 * fit.tau * math.sqrt(fit.vcov[p, p]) if method == "ML" and fit.vcov[p, p] > 0 else math.nan
-    btt = np.arange(1, p) if intercept else np.arange(p)
-    qm = _wald_chi2(beta[btt], vb[np.ix_(btt, btt)])
-    df = k - p
+    m_btt = int(btt_idx.size)
+    qm = _wald_chi2(beta[btt_idx], vb[np.ix_(btt_idx, btt_idx)])
+    if test == "t" and m_btt:
+        qm, qm_p = qm / m_btt, float(special.fdtrc(m_btt, df, qm / m_btt))
+    else:
+        qm_p = float(special.chdtrc(m_btt, qm))
     qe_lrt = max(0.0, 2 * (ll_sat - common.loglik))
     i2, h2 = tau2_heterogeneity(tau2, _typical_variance(x, study_variances(measure, a, s1, c, s2)), df)
     parms = (1 if method == "ML" else 0) + p + (k if fam.has_alpha else 0)
@@ -227,15 +264,19 @@ def glmm_meta_regression(
         estimate=beta,
         se=se,
         statistic=z,
-        pvalue=np.asarray(two_sided_p(z), dtype=np.float64),
+        pvalue=np.asarray(two_sided_p(z, tdf), dtype=np.float64),
         ci_low=beta - crit * se,
         ci_high=beta + crit * se,
         vcov=vb,
         level=level,
         intercept=bool(intercept),
+        test=test,
+        df=tdf,
+        btt=tuple(int(j) for j in btt_idx),
         qm=qm,
-        qm_df=int(btt.size),
-        qm_pvalue=float(special.chdtrc(btt.size, qm)) if btt.size else math.nan,
+        qm_df=m_btt,
+        qm_pvalue=qm_p,
+        qm_test="F" if test == "t" else "chi2",
         tau2=tau2,
         se_tau2=se_tau2,
         i2=float(i2),
@@ -245,6 +286,8 @@ def glmm_meta_regression(
         iterations=fit.iterations,
         converged=fit.converged and common.converged,
         notes=tuple(notes),
+        _terms=terms,
+        _formula=formula,
     )
 
 

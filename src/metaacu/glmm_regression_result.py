@@ -1,22 +1,29 @@
 """The result of :func:`metaacu.glmm_meta_regression` (:class:`GLMMRegression`): the coefficients with
 their Wald tests and intervals, the omnibus test of the moderators, τ², the tests for residual
-heterogeneity, fit statistics, and the text, tidy and HTML displays (the coefficient table and its text
-are :mod:`metaacu.regression_result`'s)."""
+heterogeneity, fit statistics, predictions for new moderator values, and the text, tidy and HTML
+displays (the coefficient table and its text, the coding of ``newmods`` and the prediction frame are
+:mod:`metaacu.regression_result`'s, as :class:`metaacu.MetaRegression` uses them)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._validation import check_choice, check_digits
+from ._validation import check_choice, check_digits, check_level
+from .design import Term
 from .glmm_result import model_description
+from .inference import critical_value
 from .measures import measure_info
-from .regression_result import coefficient_frame, coefficient_lines
+from .regression_result import coefficient_frame, coefficient_lines, newmods_matrix, prediction_frame
 from .report import Printable, format_p, scale_label
+
+if TYPE_CHECKING:
+    from .formula import FormulaDesign
 
 __all__ = ["GLMMRegression"]
 
@@ -39,13 +46,20 @@ class GLMMRegression(Printable):
     coef_names : tuple of str
         ``"intercept"``, numeric moderator names, ``"column[level]"`` for dummy-coded levels.
     estimate, se, statistic, pvalue, ci_low, ci_high : ndarray
-        Coefficients, standard errors (observed information), Wald z, two-sided p, Wald intervals at
-        ``level``.
+        Coefficients, standard errors (observed information), Wald z (or t), two-sided p, Wald intervals
+        at ``level``.
     vcov : ndarray
         Their variance-covariance matrix (``p × p``).
     intercept : bool
-    qm, qm_df, qm_pvalue : float, int, float
-        Omnibus Wald test of all coefficients but the intercept (all without one), χ²(``qm_df``).
+    test : str
+        ``"z"`` or ``"t"`` (metafor's ``test``).
+    df : float
+        Degrees of freedom of the coefficient tests: ``inf`` under z, ``k − p`` under t.
+    btt : tuple of int
+        The coefficients of the omnibus test (indices from 0).
+    qm, qm_df, qm_pvalue, qm_test : float, int, float, str
+        Omnibus Wald test of the coefficients ``btt`` (default all but the intercept, all without one):
+        ``qm_test`` ``"chi2"``, QM on χ²(``qm_df``), or ``"F"`` (under t), QM/m on F(``qm_df``, k − p).
     tau2, se_tau2 : float
         Residual between-study variance (ML; 0 for ``"EE"``) and its standard error (NaN at 0).
     i2, h2 : float
@@ -80,9 +94,13 @@ class GLMMRegression(Printable):
     vcov: F64
     level: float
     intercept: bool
+    test: str
+    df: float
+    btt: tuple[int, ...]
     qm: float
     qm_df: int
     qm_pvalue: float
+    qm_test: str
     tau2: float
     se_tau2: float
     i2: float
@@ -106,6 +124,8 @@ class GLMMRegression(Printable):
     iterations: int
     converged: bool
     notes: tuple[str, ...] = ()
+    _terms: tuple[Term, ...] = field(default=(), compare=False)
+    _formula: FormulaDesign | None = field(default=None, compare=False)
 
     @property
     def tau(self) -> float:
@@ -132,6 +152,56 @@ class GLMMRegression(Printable):
                 frame[col] = np.exp(frame[col])
             frame = frame.drop(columns="se")
         return frame
+
+    def model_matrix(self, newmods: Any) -> F64:
+        """Model-matrix rows for new moderator values, as :meth:`metaacu.MetaRegression.model_matrix`:
+        a DataFrame with the moderator columns (coded as the fit was: by its formula, or its dummy
+        coding), or a numeric array with one column per non-intercept coefficient (metafor's
+        ``newmods``)."""
+        if self._formula is not None:
+            return self._formula.model_matrix(newmods)
+        return newmods_matrix(newmods, self._terms, self.intercept, self.p)
+
+    def predict(self, newmods: Any = None, level: float | None = None, scale: str = "pooling") -> pd.DataFrame:
+        """Predicted average log odds (rate) ratios with confidence and prediction intervals (metafor's
+        ``predict`` of an ``rma.glmm`` fit).
+
+        Parameters
+        ----------
+        newmods : DataFrame or array-like, optional
+            New moderator values (see :meth:`model_matrix`); without them, the fitted values of the
+            studies in the model.
+        level : float, optional
+            Confidence level (default the fit's).
+        scale : {"pooling", "response"}
+            ``"response"``: prediction and both intervals back-transformed to the odds (rate) ratio
+            (``exp``, metafor's ``transf = exp``), without ``se``.
+
+        Returns
+        -------
+        DataFrame
+            ``pred, se, ci_low, ci_high, pi_low, pi_high``: ``pred = xβ̂``, ``se = √(x V xᵀ)``, CI
+            ``pred ± c·se`` and PI ``pred ± c·√(se² + τ̂²)``, ``c`` the normal (z) or t(k − p) quantile.
+
+        Examples
+        --------
+        >>> import metaacu
+        >>> res = metaacu.glmm_meta_regression([4, 10, 2, 7], [100, 120, 90, 80], [9, 15, 6, 8], [100, 118, 95, 85],
+        ...                                    moderators={"dose": [1, 2, 1, 3]}, method="EE")
+        >>> list(res.predict([[1.0], [3.0]], scale="response").columns)
+        ['pred', 'ci_low', 'ci_high', 'pi_low', 'pi_high']
+        """
+        scale = check_choice(scale, "scale", ("pooling", "response"))
+        lv = self.level if level is None else check_level(level)
+        x = self.design if newmods is None else self.model_matrix(newmods)
+        out = prediction_frame(x, self.estimate, self.vcov, float(critical_value(lv, self.df)), self.tau2)
+        if scale == "response":
+            back = measure_info(self.measure).to_display
+            for col in ("pred", "ci_low", "ci_high", "pi_low", "pi_high"):
+                out[col] = back(out[col].to_numpy())
+            out = out.drop(columns="se")
+        out.attrs.update({"level": lv, "scale": scale, "measure": self.measure})
+        return out
 
     def _table_caption(self) -> str:
         return scale_label(measure_info(self.measure))
@@ -165,12 +235,15 @@ class GLMMRegression(Printable):
             f"  Likelihood-ratio chi^2({self.qe_df}) = {self.qe_lrt:.{d}f}, {format_p(self.qe_lrt_pvalue)}",
         ]
         if self.qm_df:
-            lines.append(f"Test of moderators: QM({self.qm_df}) = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
+            default = tuple(range(1, self.p)) if self.intercept else tuple(range(self.p))
+            which = "" if self.btt == default else f" ({', '.join(self.coef_names[j] for j in self.btt)})"
+            omnibus = f"F({self.qm_df}, {self.df:g})" if self.qm_test == "F" else f"QM({self.qm_df})"
+            lines.append(f"Test of moderators{which}: {omnibus} = {self.qm:.{d}f}, {format_p(self.qm_pvalue)}")
         lines.append(
             f"log-likelihood = {self.loglik:.{d}f}; deviance = {self.deviance:.{d}f}; AIC = {self.aic:.{d}f}; "
             f"BIC = {self.bic:.{d}f}; AICc = {self.aicc:.{d}f}"
         )
         lines.append(f"Coefficients ({measure_info(self.measure).name}, {self.level:.0%} CI):")
-        lines += coefficient_lines(self.to_frame(), "z", d)
+        lines += coefficient_lines(self.to_frame(), self.test, d)
         lines += list(self.notes)
         return "\n".join(lines)

@@ -22,6 +22,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from ._validation import MetaacuInputError, check_digits, readonly
+from .coefficients import select_coefficients  # the one reading of btt; kept importable from here
 from .inference import two_sided_p
 from .report import Printable, format_p
 
@@ -106,33 +107,6 @@ class WaldTest(Printable):
         return f"<WaldTest q={len(self.hypotheses)} {self.qm_test} QM={self.qm:.4g} p={self.qm_pvalue:.3g}>"
 
 
-def select_coefficients(names: Sequence[str], coefs: Any) -> list[int]:
-    """Indices of ``coefs`` among ``names``: an index, a name, a list of either, or a string that
-    is no name but part of some (all coefficients containing it, as metafor's ``btt = "alloc"``)."""
-    names = list(names)
-    items = [coefs] if isinstance(coefs, (str, int, np.integer)) else list(coefs)
-    if not items:
-        raise MetaacuInputError("argument 'coefs' selects no coefficient")
-    out: list[int] = []
-    for it in items:
-        if isinstance(it, (bool, np.bool_)):
-            raise MetaacuInputError(f"argument 'coefs' must hold indices or names, got {it!r}")
-        if isinstance(it, (int, np.integer)):
-            if not -len(names) <= int(it) < len(names):
-                raise MetaacuInputError(f"argument 'coefs': index {it} out of range for {len(names)} coefficients")
-            out.append(int(it) % len(names))
-        elif isinstance(it, str):
-            hits = [names.index(it)] if it in names else [j for j, n in enumerate(names) if it in n]
-            if not hits:
-                raise MetaacuInputError(f"argument 'coefs': {it!r} matches no coefficient ({', '.join(names)})")
-            out.extend(hits)
-        else:
-            raise MetaacuInputError(f"argument 'coefs' must hold indices or names, got {it!r}")
-    if len(set(out)) != len(out):
-        raise MetaacuInputError("argument 'coefs' selects a coefficient twice")
-    return out
-
-
 def _describe(row: F64, names: Sequence[str], rhs: float) -> str:
     terms = []
     for c, n in zip(row, names, strict=True):
@@ -153,8 +127,9 @@ def wald_test(
 
     Parameters
     ----------
-    model : MetaRegression, MetaAnalysis or ClusterRobust
-        A fitted model (or its cluster-robust inference, whose variance is then used).
+    model : MetaRegression, MetaAnalysis, MultilevelMetaAnalysis, GLMMRegression or ClusterRobust
+        A fitted model (or its cluster-robust inference, whose variance is then used): anything with
+        ``coef_names``, ``estimate``, ``vcov`` and ``df`` (``inf`` for z tests).
     coefs : int, str or sequence, optional
         The coefficients tested jointly (metafor's ``btt``): indices (from 0), names, or a string that
         is part of names (``"alloc"``: every ``alloc`` dummy).
