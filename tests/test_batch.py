@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 import metaacu
 from metaacu import MetaacuInputError
 from metaacu.batch import ERROR_CODES, FIELDS, BatchResult, meta_analysis_batch
+from metaacu.batch_result import ERR_K1, ERR_RANGE
 
 from tolerances import RTOL_PATHS as RTOL
 
@@ -279,3 +280,19 @@ def test_dask_blockwise_equals_in_memory() -> None:
     v_bad[650, 0] = -1.0
     with dask.config.set(scheduler="sync"), pytest.raises(MetaacuInputError, match="row 650"):
         meta_analysis_batch(da.from_array(y, chunks=(200, 10)), da.from_array(v_bad, chunks=(200, 10)))
+
+
+def test_row_codes_fast_path_equals_the_full_checks() -> None:
+    """Full rows of ordinary data skip the element-wise checks (batch_checks.row_codes); the codes
+    are those of the full checks, which rows of extreme scale still take."""
+    from metaacu.batch_checks import row_codes
+
+    rng = np.random.default_rng(3)
+    y, v = rng.normal(size=(6, 1)), rng.uniform(0.1, 1, (6, 1))
+    kk = np.ones(6, dtype=np.int64)
+    assert (row_codes(y, v, kk, "knha") == ERR_K1).all() and (row_codes(y, v, kk, "z") == 0).all()
+    y, v = rng.normal(size=(4, 3)), rng.uniform(0.1, 1, (4, 3))
+    v[2] *= 1e-60  # one row far from 1: the full checks run, and that row only is rescaled, not refused
+    v[3, 1] = 1e-250  # variances spanning > 80 orders of magnitude within a row: out of range
+    codes = row_codes(y, v, np.full(4, 3, dtype=np.int64), "z")
+    assert codes.tolist() == [0, 0, 0, ERR_RANGE]

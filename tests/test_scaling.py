@@ -140,3 +140,29 @@ def test_data_beyond_double_precision_are_refused_with_the_valid_range(y, v):
         metaacu.meta_analysis_batch([[0.1] * len(y), y], [[0.1] * len(v), v])
     flagged = metaacu.meta_analysis_batch([[0.1] * len(y), y], [[0.1] * len(v), v], errors="flag")
     assert flagged.error.tolist() == [0, 5] and np.isnan(flagged.estimate[1])
+
+
+def test_ordinary_means_no_rescaling_and_in_range() -> None:
+    """``ordinary`` (the fast path of single fits, batch checks and refits) is True only where every
+    row's exponent is 0 and no row is out of range, and False for NaN/inf anywhere."""
+    from metaacu.scaling import exponents, ordinary, out_of_range
+
+    rng = np.random.default_rng(7)
+    seen = {True: 0, False: 0}
+    for _ in range(400):
+        centre = 2.0 ** rng.uniform(-44, 44)
+        v = centre * 2.0 ** rng.uniform(-6, 6, (3, 5))
+        y = rng.normal(0, 1, (3, 5)) * 10.0 ** rng.choice([0, 39, 41])
+        ok = ordinary(y, v)
+        seen[ok] += 1
+        if ok:
+            assert not exponents(v).any() and not out_of_range(y, v).any()
+    assert seen[True] > 50 and seen[False] > 50
+    y, v = np.zeros((2, 3)), np.ones((2, 3))
+    assert ordinary(y, v)
+    for bad in (np.nan, np.inf, 2.0**41, 2.0**-41):
+        v2 = v.copy()
+        v2[1, 2] = bad
+        assert not ordinary(y, v2)
+    y[0, 0] = np.nan
+    assert not ordinary(y, v)

@@ -71,14 +71,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._validation import MetaacuInputError, check_choice, check_level
+from .batch_checks import as_2d, check_lengths, raise_rows, row_codes, row_lengths, validate_rows
 from .batch_result import (
     COLUMN,
-    ERR_EMPTY,
-    ERR_K1,
-    ERR_MISSING,
     ERR_NONE,
-    ERR_RANGE,
-    ERR_VARIANCE,
     ERROR_CODES,
     FIELDS,
     NUMERIC,
@@ -88,7 +84,6 @@ from .fitting import fit_arrays, per_unique
 from .heterogeneity import q_profile
 from .inference import critical_value
 from .pooling import model_options
-from .scaling import exponents, out_of_range, scale_rows
 
 __all__ = ["ERROR_CODES", "FIELDS", "BatchResult", "batch_blocks", "meta_analysis_batch"]
 
@@ -111,16 +106,6 @@ class _FitOptions(TypedDict):
     errors: str
 
 
-def _row_lengths(y: F64, v: F64) -> NDArray[np.int64]:
-    """Studies per row from NaN padding: 1 + the last column where yi or vi is not NaN."""
-    present = ~(np.isnan(y) & np.isnan(v))
-    k = y.shape[1]
-    if k == 0:  # no study columns at all: every row is empty (error code 1)
-        return np.zeros(y.shape[0], dtype=np.int64)
-    last = k - np.argmax(present[:, ::-1], axis=1)
-    return np.where(present.any(axis=1), last, 0).astype(np.int64)
-
-
 def _fit_block(
     y: F64,
     v: F64,
@@ -139,16 +124,16 @@ def _fit_block(
     is known to be valid (checked by :func:`_validate_only`), so the row codes are not computed again."""
     n = y.shape[0]
     out = np.full((len(FIELDS), n), np.nan).T  # column by column in memory: the fields are written whole
-    kk = _row_lengths(y, v) if lengths is None else np.asarray(lengths, dtype=np.int64).reshape(n)
+    kk = row_lengths(y, v) if lengths is None else np.asarray(lengths, dtype=np.int64).reshape(n)
     if n == 0:
         return out
     kmax = int(kk.max(initial=0))
     yb = np.array(y[:, :kmax], dtype=np.float64)
     vb = np.array(v[:, :kmax], dtype=np.float64)
-    code = np.zeros(n, dtype=np.int8) if valid else _codes(yb, vb, kk, test)
+    code = np.zeros(n, dtype=np.int8) if valid else row_codes(yb, vb, kk, test)
     bad = code != ERR_NONE
     if bad.any() and errors == "raise":
-        _raise_rows(code, offset)
+        raise_rows(code, offset)
     # Every row is fitted by the kernel of the single fit on its own studies (the first kk of the
     # row), so it gets exactly the numbers meta_analysis() gives; entries beyond a row's length and
     # invalid rows become padding (vi = inf), which the kernel skips.
@@ -192,21 +177,6 @@ def _fit_block(
     return out
 
 
-def _raise_rows(code: NDArray[np.int8], offset: int) -> None:
-    parts = []
-    for c, text in ERROR_CODES.items():
-        rows = np.flatnonzero(code == c)
-        if c == ERR_NONE or rows.size == 0:
-            continue
-        shown = ", ".join(str(r + offset) for r in rows[:5])
-        more = f" and {rows.size - 5} more" if rows.size > 5 else ""
-        parts.append(f"{text} (code {c}) in row {shown}{more}")
-    raise MetaacuInputError(
-        "invalid meta-analyses: " + "; ".join(parts) + ". Fix them or pass errors='flag' to get NaN and an "
-        "error code for these rows."
-    )
-
-
 def _check_options(
     profile: str, method: str | None, test: str | None, level: float, prediction: str | None, errors: str
 ) -> tuple[str, str, float, str, str]:
@@ -218,22 +188,6 @@ def _check_options(
         opts.prediction,
         check_choice(errors, "errors", ("raise", "flag")),
     )
-
-
-def _check_lengths(lengths: ArrayLike, m: int, k: int) -> NDArray[np.int64]:
-    arr = np.asarray(lengths)
-    if arr.shape != (m,):
-        raise MetaacuInputError(f"argument 'lengths' must have shape ({m},), one entry per row; got {arr.shape}")
-    try:
-        flt = arr.astype(np.float64)
-    except (TypeError, ValueError):
-        raise MetaacuInputError("argument 'lengths' must hold whole numbers") from None
-    bad = ~np.isfinite(flt) | (flt != np.round(flt)) | (flt < 0) | (flt > k)
-    if bad.any():
-        raise MetaacuInputError(
-            f"argument 'lengths' must hold whole numbers between 0 and {k}; check row {int(np.flatnonzero(bad)[0])}"
-        )
-    return flt.astype(np.int64)
 
 
 def _is_dask(x: Any) -> bool:
@@ -330,12 +284,12 @@ def meta_analysis_batch(
             errors=errors,
         ).compute()
         return _finish(stacked, method, test, level, prediction, tau2_ci)
-    y = _as_2d(yi, "yi")
-    v = _as_2d(vi, "vi")
+    y = as_2d(yi, "yi")
+    v = as_2d(vi, "vi")
     if y.shape != v.shape:
         raise MetaacuInputError(f"arguments 'yi' and 'vi' must have the same shape; got {y.shape} and {v.shape}")
     m, k = y.shape
-    lens = None if lengths is None else _check_lengths(lengths, m, k)
+    lens = None if lengths is None else check_lengths(lengths, m, k)
     if chunk_size is None:
         chunk_size = max(1, CHUNK_ELEMENTS // max(k, 1))
     elif not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
@@ -344,12 +298,12 @@ def meta_analysis_batch(
     if errors == "raise":  # validate every row before fitting any, so the message lists them all
         if lens is None:  # the studies per row from the NaN padding, once for validation and fit
             lens = np.concatenate(
-                [_row_lengths(y[s : s + chunk_size], v[s : s + chunk_size]) for s in range(0, m, chunk_size)]
+                [row_lengths(y[s : s + chunk_size], v[s : s + chunk_size]) for s in range(0, m, chunk_size)]
                 or [np.zeros(0, dtype=np.int64)]
             )
         code = np.concatenate(
             [
-                _validate_only(
+                validate_rows(
                     y[s : s + chunk_size],
                     v[s : s + chunk_size],
                     None if lens is None else lens[s : s + chunk_size],
@@ -360,7 +314,7 @@ def meta_analysis_batch(
             or [np.zeros(0, dtype=np.int8)]
         )
         if code.any():
-            _raise_rows(code, 0)
+            raise_rows(code, 0)
     # column by column in memory, so that the result's columns are views of it, not copies
     stacked = np.empty((len(FIELDS), m)).T
 
@@ -388,29 +342,6 @@ def meta_analysis_batch(
     return _finish(stacked, method, test, level, prediction, tau2_ci)
 
 
-def _validate_only(y: F64, v: F64, lengths: NDArray[np.int64] | None, test: str) -> NDArray[np.int8]:
-    kk = _row_lengths(y, v) if lengths is None else lengths
-    kmax = int(kk.max(initial=0))
-    return _codes(y[:, :kmax], v[:, :kmax], kk, test)
-
-
-def _codes(yb: F64, vb: F64, kk: NDArray[np.int64], test: str) -> NDArray[np.int8]:
-    real = np.arange(yb.shape[1])[None, :] < kk[:, None]
-    with np.errstate(invalid="ignore"):
-        missing = (real & (~np.isfinite(yb) | np.isnan(vb))).any(axis=1)
-        badvar = (real & ~np.isnan(vb) & ~((vb > 0) & (vb < np.inf))).any(axis=1)
-    vr = np.where(real, vb, np.inf)
-    yr = np.where(real, yb, 0.0)
-    too_wide = out_of_range(*scale_rows(yr, vr, exponents(vr)))
-    code = np.zeros(kk.shape[0], dtype=np.int8)
-    code[too_wide] = ERR_RANGE
-    code[(kk == 1) & (test != "z")] = ERR_K1
-    code[badvar] = ERR_VARIANCE
-    code[missing] = ERR_MISSING
-    code[kk == 0] = ERR_EMPTY
-    return code
-
-
 def _finish(stacked: F64, method: str, test: str, level: float, prediction: str, tau2_ci: bool) -> BatchResult:
     res = BatchResult.from_array(
         stacked, method=method, test=test, level=level, prediction=prediction, tau2_ci=tau2_ci and method != "EE"
@@ -424,20 +355,6 @@ def _finish(stacked: F64, method: str, test: str, level: float, prediction: str,
             stacklevel=3,
         )
     return res
-
-
-def _as_2d(x: ArrayLike, name: str) -> F64:
-    if np.iscomplexobj(x):
-        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
-    if arr.ndim != 2:
-        raise MetaacuInputError(
-            f"argument {name!r} must be two-dimensional (meta-analyses × studies); got shape {arr.shape}"
-        )
-    return arr
 
 
 def batch_blocks(
@@ -486,7 +403,7 @@ def batch_blocks(
     v = v.rechunk(y.chunks)
     args = [y, v]
     if lengths is not None:
-        lens = lengths if _is_dask(lengths) else da.from_array(_check_lengths(lengths, m, k), chunks=(y.chunks[0],))
+        lens = lengths if _is_dask(lengths) else da.from_array(check_lengths(lengths, m, k), chunks=(y.chunks[0],))
         if lens.shape != (m,):
             raise MetaacuInputError(f"argument 'lengths' must have shape ({m},); got {lens.shape}")
         args.append(lens.astype(np.int64).rechunk((y.chunks[0],))[:, None])

@@ -25,7 +25,7 @@ from ._validation import MetaacuInputError
 from .inference import critical_value, q_heterogeneity, tau2_heterogeneity, two_sided_p, typical_variance
 from .kernel_codes import METHOD_CODES, NFIT, TEST_CODES
 from .kernels_aot import single_fit_kernels
-from .scaling import exponents, scale_rows, unscale
+from .scaling import exponents, ordinary, scale_rows, unscale
 from .tau2 import USER_WEIGHT_METHODS
 
 __all__ = ["fit_arrays", "fit_one", "per_unique", "statistics"]
@@ -49,7 +49,7 @@ def fit_arrays(yi: F64, vi: F64, kk: F64, method: str, test: str, level: float) 
         raise MetaacuInputError(
             f"method={method!r} needs each study's user weight: rows of arrays (batches, refits) cannot use it"
         )
-    e = exponents(vi)
+    e = np.zeros(vi.shape[0], dtype=np.int64) if ordinary(yi, vi) else exponents(vi)
     if e.any():
         yi, vi = scale_rows(yi, vi, e)
     yc = np.ascontiguousarray(yi, dtype=np.float64)

@@ -30,7 +30,17 @@ from numpy.typing import NDArray
 
 from ._validation import MetaacuInputError
 
-__all__ = ["RANGE", "SKIP", "exponents", "out_of_range", "range_message", "rescale_one", "scale_rows", "unscale"]
+__all__ = [
+    "RANGE",
+    "SKIP",
+    "exponents",
+    "ordinary",
+    "out_of_range",
+    "range_message",
+    "rescale_one",
+    "scale_rows",
+    "unscale",
+]
 
 F64 = NDArray[np.float64]
 
@@ -82,15 +92,28 @@ def range_message(what: str) -> str:
     )
 
 
+def ordinary(y: F64, v: F64, extremes: tuple[float, float] | None = None) -> bool:
+    """True when every variance lies within ``2^±2·SKIP`` of 1 and every effect within ``±10^RANGE``
+    (any shape; a NaN or an infinite value, padding included, makes it False): then every row's
+    exponent is 0 and no row is out of range, so no rescaling and no range check is needed — the
+    case of all ordinary data, decided by four reductions (``extremes``: ``(min v, max v)`` when the
+    caller has them already)."""
+    lo, hi = (np.minimum.reduce(v, axis=None), np.maximum.reduce(v, axis=None)) if extremes is None else extremes
+    return bool(
+        lo >= _LOW
+        and hi <= _HIGH
+        and np.minimum.reduce(y, axis=None) >= -_LIMIT
+        and np.maximum.reduce(y, axis=None) <= _LIMIT
+    )
+
+
 def rescale_one(y: F64, v: F64, extremes: tuple[float, float] | None = None) -> tuple[int, F64, F64]:
     """One validated dataset: ``(e, y/2^e, v/4^e)``, or :class:`MetaacuInputError` when out of range.
 
     Ordinary data (every variance within ``2^±2·SKIP`` of 1, effects within ``±10^RANGE``) return
     ``e = 0`` and the inputs after four reductions, the cost of a single fit's fast path
     (``extremes``: ``(min v, max v)`` when the caller has them already)."""
-    # the ufuncs' reductions directly: a quarter of the cost of ``v.min()`` at small k
-    lo, hi = (np.minimum.reduce(v), np.maximum.reduce(v)) if extremes is None else extremes
-    if lo >= _LOW and hi <= _HIGH and np.minimum.reduce(y) >= -_LIMIT and np.maximum.reduce(y) <= _LIMIT:
+    if ordinary(y, v, extremes):
         return 0, y, v
     e = exponents(v[None, :])
     ys, vs = scale_rows(y[None, :], v[None, :], e)
