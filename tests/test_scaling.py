@@ -166,3 +166,4 @@ def test_ordinary_means_no_rescaling_and_in_range() -> None:
         assert not ordinary(y, v2)
     y[0, 0] = np.nan
     assert not ordinary(y, v)
+    assert not ordinary(np.zeros((3, 0)), np.zeros((3, 0)))  # no studies: left to the full checks

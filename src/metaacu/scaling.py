@@ -98,6 +98,8 @@ def ordinary(y: F64, v: F64, extremes: tuple[float, float] | None = None) -> boo
     exponent is 0 and no row is out of range, so no rescaling and no range check is needed — the
     case of all ordinary data, decided by four reductions (``extremes``: ``(min v, max v)`` when the
     caller has them already)."""
+    if not v.size:
+        return False  # nothing to decide: the full checks say what an empty array is
     lo, hi = (np.minimum.reduce(v, axis=None), np.maximum.reduce(v, axis=None)) if extremes is None else extremes
     return bool(
         lo >= _LOW
