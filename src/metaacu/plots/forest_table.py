@@ -12,7 +12,8 @@ import pandas as pd
 from .._validation import MetaacuInputError
 from ..ordering import key_order, label_years, study_order
 from ..report import format_ci
-from .style import ForestStyle, decimals_needed, fmt_num, fmt_p
+from .forest_labels import COMMON_METHODS, REVMAN_METHOD, ci_header, het_text, model_name, subgroup_test_text, test_text
+from .style import ForestStyle, decimals_needed, fmt_num
 
 NAN = float("nan")
 _ARM_COLUMNS = {
@@ -62,15 +63,10 @@ def short_name(info: Any) -> str:
 
 # ----------------------------------------------------------------------------- results the plots read
 #: Pooling methods without τ²: the common-effect inverse-variance model and the 2×2-table methods.
-COMMON_METHODS = frozenset({"EE", "MH", "Peto"})
-#: RevMan's name of each method in the column header ("M-H, Fixed, 95% CI").
-_REVMAN_METHOD = {"MH": ("M-H", "Fixed"), "Peto": ("Peto", "Fixed")}
-
-
 def is_binary_pooled(result: Any) -> bool:
     """A Mantel-Haenszel or Peto result (:class:`metaacu.binary.BinaryPooled`), recognised by its
     public attributes: it has no ``summary_frame``."""
-    return getattr(result, "method", None) in _REVMAN_METHOD and not hasattr(result, "summary_frame")
+    return getattr(result, "method", None) in REVMAN_METHOD and not hasattr(result, "summary_frame")
 
 
 def pooled_info(result: Any) -> Any:
@@ -132,42 +128,6 @@ def ci_digits(info: Any, summary: pd.Series, digits: int, size: float | None = N
     while np.isfinite(width) and width < 2 * 10.0**-d and d < digits + 3:
         d += 1
     return d
-
-
-def _model_name(summary: pd.Series) -> str:
-    return "common effect" if summary["method"] in COMMON_METHODS else "random effects"
-
-
-def _ci_header(summary: pd.Series, two: bool) -> str:
-    lv = f"{100 * float(summary['level']):g}% CI"
-    if two:
-        return lv
-    method, model = _REVMAN_METHOD.get(summary["method"], ("IV", "Common" if summary["method"] == "EE" else "Random"))
-    return f"{method}, {model}, {lv}"
-
-
-def het_text(s: pd.Series, digits: int) -> str:
-    """``Heterogeneity: τ² = 0.04; Q = 12.30, df = 6 (P = 0.06); I² = 51%``."""
-    if int(s["k"]) < 2:
-        return "Heterogeneity: not applicable (one study)"
-    parts = []
-    if s["method"] not in COMMON_METHODS:
-        t2 = float(s["tau2"])
-        d = digits if (t2 == 0 or t2 >= 10.0**-digits) else digits + 2
-        parts.append(f"τ² = {fmt_num(t2, d)}; ")
-    return (
-        f"Heterogeneity: {''.join(parts)}Q = {fmt_num(float(s['q']), 2)}, df = {int(s['q_df'])} "
-        f"({fmt_p(float(s['q_pvalue']))}); I² = {float(s['i2']):.0f}%"
-    )
-
-
-def test_text(s: pd.Series, which: str = "") -> str:
-    """``Test for overall effect: Z = 2.10 (P = 0.04)`` (t with its df for t-based tests)."""
-    stat = "Z" if s["test"] == "z" else f"t({float(s['df']):g})"
-    tag = f" ({which})" if which else ""
-    return (
-        f"Test for overall effect{tag}: {stat} = {fmt_num(abs(float(s['statistic'])), 2)} ({fmt_p(float(s['pvalue']))})"
-    )
 
 
 def _disp(info: Any, x: Any, size: Any = None) -> Any:
@@ -276,12 +236,12 @@ class TableBuilder:
             return cols
         s0 = summary_row(result)
         two = self.second is not None
-        cols.append(Column("ci", _ci_header(s0, two), "right", "right", short_name(self.info)))
+        cols.append(Column("ci", ci_header(s0, two), "right", "right", short_name(self.info)))
         if st.show_weights:
-            cols.append(Column("weight", "Weight" if not two else f"Weight ({_model_name(s0).split()[0]})", "right"))
+            cols.append(Column("weight", "Weight" if not two else f"Weight ({model_name(s0).split()[0]})", "right"))
             if two:
                 s1 = summary_row(self.second)
-                cols.append(Column("weight2", f"Weight ({_model_name(s1).split()[0]})", "right"))
+                cols.append(Column("weight2", f"Weight ({model_name(s1).split()[0]})", "right"))
         if self.columns_df is not None:
             cols += [Column(f"x:{c}", str(c), "right", "left") for c in self.columns_df.columns if c != "year"]
         if self.extra_rows is not None and "note" in self.extra_rows.columns:
@@ -351,7 +311,7 @@ class TableBuilder:
             else:
                 for r in (res, second):
                     sr = summary_row(r)
-                    self.text(test_text(sr, _model_name(sr)))
+                    self.text(test_text(sr, model_name(sr)))
 
     def text(self, span: str) -> None:
         self.rows.append(Row("text", span=span))
@@ -414,16 +374,6 @@ class TableBuilder:
 def _weight_cell(w: float, digits: int) -> str:
     """``"12.3%"``; empty for a study without weight (a table the pooled estimate leaves out)."""
     return fmt_num(w, digits) + "%" if np.isfinite(w) else ""
-
-
-def subgroup_test_text(sub: Any) -> str:
-    """``Test for subgroup differences: Q = 1.84, df = 1 (P = 0.17); I² = 46%`` (or an F test)."""
-    q, df, p = float(sub.q_between), int(sub.q_between_df), float(sub.q_between_pvalue)
-    if getattr(sub, "q_between_test", "chi2") == "F":
-        df2 = float(sub.q_between_df2)
-        return f"Test for subgroup differences: F({df}, {df2:g}) = {fmt_num(q, 2)} ({fmt_p(p)})"
-    i2 = max(0.0, 100.0 * (q - df) / q) if q > 0 else 0.0
-    return f"Test for subgroup differences: Q = {fmt_num(q, 2)}, df = {df} ({fmt_p(p)}); I² = {i2:.0f}%"
 
 
 def overall_weights(sub: Any) -> list[np.ndarray]:
@@ -503,8 +453,8 @@ def build_table(
         b.pooled(result, f"Total ({lv})", 100.0, data, "primary")
     else:
         s0, s1 = summary_row(result), summary_row(second)
-        b.pooled(result, f"Total, {_model_name(s0)} ({lv})", 100.0, data, "primary")
-        b.pooled(second, f"Total, {_model_name(s1)} ({lv})", 100.0, None, "second", "weight2")
+        b.pooled(result, f"Total, {model_name(s0)} ({lv})", 100.0, data, "primary")
+        b.pooled(second, f"Total, {model_name(s1)} ({lv})", 100.0, None, "second", "weight2")
     b.prediction(result if summary_row(result)["method"] not in COMMON_METHODS or second is None else second)
     b.extras()
     b.texts(result, second)
