@@ -32,9 +32,9 @@ from ._validation import (
     check_same_length,
 )
 from .escalc import data_column
-from .glmm_fit import maximise
+from .glmm_fit import maximise, warn_not_converged
 from .glmm_likelihood import Family, loglik_at_modes, saturated
-from .glmm_random_study import arm_saturated_loglik, fit_common, fit_random_study, fit_saturated
+from .glmm_random_study_fits import random_study_fits
 from .glmm_result import GLMMResult
 from .inference import critical_value, tau2_heterogeneity, two_sided_p, typical_variance
 
@@ -43,6 +43,7 @@ __all__ = [
     "RANDOM_STUDY_MODELS",
     "alpha_start",
     "checked_counts",
+    "checked_nodes",
     "event_columns",
     "glmm_family",
     "glmm_meta_analysis",
@@ -52,7 +53,7 @@ __all__ = [
 F64 = NDArray[np.float64]
 #: The models: metafor's names.
 GLMM_MODELS: Final = ("UM.FS", "CM.EL", "CM.AL")
-#: Models of :func:`glmm_meta_analysis` only (intercept-only: no moderators): random study effects.
+#: Models with random study effects (:mod:`metaacu.glmm_random_study_fits`; lme4's fits in metafor).
 RANDOM_STUDY_MODELS: Final = ("UM.RS",)
 _FAMILY = {
     ("OR", "UM.FS"): "binomial_fs",
@@ -101,9 +102,10 @@ def glmm_meta_analysis(
         hypergeometric-normal for OR, binomial-normal given the total events for IRR);
         ``"CM.AL"``: the conditional model's binomial approximation (OR only; for IRR the binomial
         model is exact and ``"CM.AL"`` is the same as ``"CM.EL"``, as in metafor, with a note);
-        ``"UM.RS"`` (OR only): unconditional binomial-normal model with random study effects (a random
-        intercept per study, variance ``sigma2``, and the random log odds ratio, uncorrelated), by the
-        Laplace approximation as metafor with lme4 (:mod:`metaacu.glmm_random_study`).
+        ``"UM.RS"``: unconditional binomial-normal (OR) or Poisson-normal (IRR) model with random study
+        effects (a random intercept per study, variance ``sigma2``, and the random log ratio,
+        uncorrelated), by the Laplace approximation as metafor with lme4
+        (:mod:`metaacu.glmm_random_study`).
     method : {"ML", "EE"}
         The τ² estimator: ``"ML"`` (random effects, τ² by maximum likelihood) or ``"EE"`` (the
         common-effect model, τ² = 0).
@@ -154,7 +156,7 @@ def glmm_meta_analysis(
     model = check_choice(model, "model", GLMM_MODELS + RANDOM_STUDY_MODELS)
     method = check_choice(method, "method", ("ML", "EE"))
     check_choice(profile, "profile", ("metafor",))
-    nodes = _checked_nodes(nodes, measure, model, method)
+    nodes = checked_nodes(nodes, model, method)
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", low=1)
     notes: list[str] = []
@@ -184,7 +186,7 @@ def glmm_meta_analysis(
         raise MetaacuInputError(f"a {model} model needs at least 2 informative studies; got {k}")
     if model == "UM.RS":
         counts = (a, s1, c, s2)
-        return _random_study(counts, kept, excluded, method, nodes, level, max_iter, tuple(notes))
+        return _random_study(counts, measure, kept, excluded, method, nodes, level, max_iter, tuple(notes))
     fam = glmm_family(measure, model, a, s1, c, s2)
     ll_sat, y_sat, v_sat = saturated(fam)
     w_sat = 1.0 / v_sat
@@ -197,12 +199,7 @@ def glmm_meta_analysis(
         else maximise(fam, nodes, random=True, mu0=common.mu, tau0=0.5, alpha0=common.alpha, max_iter=max_iter)
     )
     if not (fit.converged and common.converged):
-        warnings.warn(
-            f"the {model} fit did not converge in {max_iter} Newton iterations (largest gradient entry "
-            f"{fit.gradient:.3g}); the estimates are where it stopped",
-            RuntimeWarning,
-            stacklevel=2,
-        )
+        warn_not_converged(model, max_iter, fit.gradient, stacklevel=2)
     se = math.sqrt(fit.vcov[0, 0]) if fit.vcov[0, 0] > 0 else math.nan
     if math.isnan(se):
         warnings.warn(
@@ -249,11 +246,9 @@ def glmm_meta_analysis(
     )
 
 
-def _checked_nodes(nodes: int | None, measure: str, model: str, method: str) -> int:
+def checked_nodes(nodes: int | None, model: str, method: str) -> int:
     """``nodes`` checked, ``None`` → metafor's default (7; 1 for the UM.RS random-effects fit, metafor's
-    forced ``nAGQ = 1``); UM.RS is OR only, and its 2-D rule has ``nodes²`` points: at most 30 nodes."""
-    if model == "UM.RS" and measure != "OR":
-        raise MetaacuInputError(f"model 'UM.RS' is available for measure 'OR' only; got measure {measure!r}")
+    forced ``nAGQ = 1``); UM.RS's 2-D rule has ``nodes²`` points: at most 30 nodes."""
     two_d = model == "UM.RS" and method == "ML"
     if nodes is None:
         return 1 if two_d else 7
@@ -262,6 +257,7 @@ def _checked_nodes(nodes: int | None, measure: str, model: str, method: str) -> 
 
 def _random_study(
     counts: tuple[F64, F64, F64, F64],
+    measure: str,
     labels: tuple[str, ...],
     excluded: tuple[str, ...],
     method: str,
@@ -270,30 +266,14 @@ def _random_study(
     max_iter: int,
     notes: tuple[str, ...],
 ) -> GLMMResult:
-    """UM.RS (:mod:`metaacu.glmm_random_study`) as a :class:`GLMMResult`: the common-effect,
-    random-effects and saturated fits, at ``nodes`` (1 for ``method="ML"``, as metafor)."""
+    """UM.RS (:func:`metaacu.glmm_random_study_fits.random_study_fits`) as a :class:`GLMMResult`: the
+    common-effect, random-effects and saturated fits, at ``nodes`` (1 for ``method="ML"``, as metafor)."""
     a, s1, c, s2 = counts
     k = int(a.size)
-    common = fit_common(a, s1, c, s2, nodes=nodes, max_iter=max_iter)
-    if method == "EE":
-        fit = common
-    else:
-        fit = fit_random_study(a, s1, c, s2, start=common, nodes=nodes, max_iter=max_iter)
-        if nodes > 1:
-            extra_note = (
-                f"Random-effects fit by {nodes} x {nodes}-point adaptive Gauss-Hermite quadrature per study; "
-                "metafor (glmer) can fit UM.RS only by the Laplace approximation (nodes=1, its forced nAGQ)."
-            )
-            notes = (*notes, extra_note)
-    sat = fit_saturated(a, s1, c, s2, start=common, nodes=nodes, max_iter=max_iter)
-    converged = fit.converged and common.converged and sat.fit.converged
-    if not converged:
-        warnings.warn(
-            f"the UM.RS fit did not converge in {max_iter} Newton iterations (largest gradient entry "
-            f"{max(fit.gradient, sat.fit.gradient):.3g}); the estimates are where it stopped",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    rs = random_study_fits(
+        a, s1, c, s2, measure=measure, method=method, nodes=nodes, max_iter=max_iter, labels=labels, stacklevel=3
+    )
+    fit, common, sat, parms = rs.fit, rs.common, rs.saturated, rs.parameters
     var = float(fit.vcov[1, 1])
     se = math.sqrt(var) if var > 0 else math.nan
     if math.isnan(se):
@@ -302,22 +282,11 @@ def _random_study(
             RuntimeWarning,
             stacklevel=3,
         )
-    extra = list(notes)
-    if sat.information == "RX":
-        diverging = ", ".join(lab for lab, f in zip(labels, sat.finite, strict=True) if not f)
-        extra.append(
-            f"Wald-type test: {diverging}: no events (or only events) in group 1, so the saturated log odds "
-            "ratio diverges and adds nothing; the others' information from lme4's RX, as metafor."
-        )
     estimate, tau2 = float(fit.beta[0]), fit.tau**2
     z, crit, df = estimate / se, critical_value(level), k - 1
-    i2, h2 = tau2_heterogeneity(tau2, _typical_variance("OR", a, s1, c, s2), df)
-    qe_lrt = max(0.0, 2 * (sat.fit.loglik - common.loglik))
-    # lme4's log-likelihood with nAGQ > 1 is relative to each arm's own proportion (deviance residuals)
-    ll_metafor = fit.loglik - (arm_saturated_loglik(a, s1, c, s2) if nodes > 1 else 0.0)
-    parms = 4 if method == "ML" else 3
+    i2, h2 = tau2_heterogeneity(tau2, _typical_variance(measure, a, s1, c, s2), df)
     return GLMMResult(
-        measure="OR",
+        measure=measure,
         model="UM.RS",
         method=method,
         nodes=nodes,
@@ -336,11 +305,11 @@ def _random_study(
         i2=float(i2),
         h2=float(h2),
         **heterogeneity_and_fit(
-            sat.qe_wald, qe_lrt, df, fit.loglik, common.loglik, sat.fit.loglik, ll_metafor, parms, 2 * k
+            rs.qe_wald, rs.qe_lrt, df, fit.loglik, common.loglik, sat.fit.loglik, rs.loglik_metafor, parms, 2 * k
         ),
         iterations=fit.iterations,
-        converged=converged,
-        notes=tuple(extra),
+        converged=rs.converged,
+        notes=(*notes, *rs.notes),
         sigma2=fit.sigma**2,
     )
 

@@ -13,6 +13,7 @@ standard error of ``μ̂``.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -22,10 +23,23 @@ from numpy.typing import NDArray
 
 from .glmm_likelihood import Family, log_marginal
 
-__all__ = ["FitOutcome", "maximise"]
+__all__ = ["FitOutcome", "maximise", "warn_not_converged"]
 
 F64 = NDArray[np.float64]
 _H_ALPHA: Final = 1e-4
+
+
+def warn_not_converged(model: str, max_iter: int, gradient: float, stacklevel: int) -> None:
+    """The ``RuntimeWarning`` of a GLMM fit that stopped after ``max_iter`` Newton iterations
+    (``stacklevel`` counted from the caller of this function)."""
+    warnings.warn(
+        f"the {model} fit did not converge in {max_iter} Newton iterations (largest gradient entry "
+        f"{gradient:.3g}); the estimates are where it stopped",
+        RuntimeWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 _H: Final = 1e-3
 #: Convergence: the Newton step on (μ, τ) below this (absolute; both are O(1) on the log scale).
 STEP_TOL: Final = 1e-10

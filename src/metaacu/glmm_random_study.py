@@ -20,6 +20,10 @@ quadrature centred and scaled as lme4's (for two dimensions the product rule, wh
 binomial coefficients.  The parameters are maximised by a safeguarded Newton iteration with
 finite-difference derivatives (fourth order, per study, then summed), and the standard errors come from
 the inverse of the observed information of all parameters (lme4's ``vcov`` from its Hessian).
+
+With moderators (``design`` X, one row per study) arm 1 has ``γ + xᵢᵀβ + uᵢ + vᵢ/2`` (metafor's ``X.fit =
+group1 · X``); for incidence-rate ratios (``poisson``) the arms are Poisson with means ``tᵢ e^η`` (offset
+``log t``, metafor's ``family = poisson``), the totals ``n`` being the person-times.
 """
 
 from __future__ import annotations
@@ -40,7 +44,6 @@ __all__ = [
     "RandomStudyFit",
     "SaturatedFit",
     "arm_saturated_loglik",
-    "fit_common",
     "fit_random_study",
     "fit_saturated",
     "study_log_marginal",
@@ -58,10 +61,10 @@ SD_ZERO: Final = 1e-7
 
 @dataclass(frozen=True)
 class RandomStudyFit:
-    """One maximum: ``intercept`` γ, ``beta`` (β, or the studies' θᵢ of the saturated model), ``sigma``
-    and ``tau`` (≥ 0), the log-likelihood, ``vcov`` of ``(γ, β, σ)``, ``(γ, β, σ, τ)`` or, saturated,
-    ``(γ, σ, θ…)`` (rows of parameters on the boundary NaN), Newton iterations, convergence and the
-    final gradient's largest absolute entry."""
+    """One maximum: ``intercept`` γ, ``beta`` (the p coefficients β, or the saturated model's θᵢ),
+    ``sigma`` and ``tau`` (≥ 0), the log-likelihood, ``vcov`` of ``(γ, β…, σ)``, ``(γ, β…, σ, τ)`` or,
+    saturated, ``(γ, σ, θ…)`` (rows of parameters on the boundary NaN), Newton iterations, convergence
+    and the final gradient's largest absolute entry."""
 
     intercept: float
     beta: F64
@@ -75,13 +78,28 @@ class RandomStudyFit:
 
 
 class _Counts:
-    """The 2 × 2 tables as float arrays of shape ``(k,)``; ``keep1`` marks studies whose arm 1 enters
-    (the saturated model drops arm 1 of a study with no or only events there: its θᵢ diverges)."""
+    """The 2 × 2 tables (with ``poisson``: events and person-times) as float arrays of shape ``(k,)``;
+    ``keep1`` marks studies whose arm 1 enters (the saturated model drops arm 1 of a study with no or
+    only events there: its θᵢ diverges)."""
 
-    def __init__(self, a: F64, n1: F64, c: F64, n2: F64, keep1: F64 | None = None) -> None:
+    def __init__(self, a: F64, n1: F64, c: F64, n2: F64, keep1: F64 | None = None, poisson: bool = False) -> None:
         k1 = np.ones_like(a) if keep1 is None else keep1
         self.a, self.n1, self.c, self.n2 = a * k1, n1 * k1, c, n2
-        self.constant: F64 = _log_choose(self.n1, self.a) + _log_choose(n2, c)
+        self.poisson = poisson
+        self.constant: F64 = _log_constant(self.a, self.n1, poisson) + _log_constant(c, n2, poisson)
+
+    def _ll(self, y: F64, n: F64, eta: F64) -> F64:
+        """An arm's log-likelihood less its constant: ``yη − n log(1 + e^η)`` or ``yη − n e^η``."""
+        out: F64 = y * eta - n * (np.exp(eta) if self.poisson else np.logaddexp(0.0, eta))
+        return out
+
+    def _mean_weight(self, n: F64, eta: F64) -> tuple[F64, F64]:
+        """An arm's mean and working weight: ``np``, ``np(1 − p)`` (binomial) or ``n e^η`` twice."""
+        if self.poisson:
+            mu: F64 = n * np.exp(eta)
+            return mu, mu
+        p = special.expit(eta)
+        return n * p, n * p * (1.0 - p)
 
     def log_marginal(self, m1: F64, m2: F64, load1: F64, load2: F64, nodes: int) -> F64:
         """Each study's log marginal likelihood with linear predictors ``m + L z`` (loadings ``load1``,
@@ -106,7 +124,7 @@ class _Counts:
         zz = z[:, :, None] + offsets  # (k, d, G)
         e1 = m1[:, None] + np.einsum("j,kjg->kg", load1, zz)
         e2 = m2[:, None] + np.einsum("j,kjg->kg", load2, zz)
-        ll = _binll(self.a[:, None], self.n1[:, None], e1) + _binll(self.c[:, None], self.n2[:, None], e2)
+        ll = self._ll(self.a[:, None], self.n1[:, None], e1) + self._ll(self.c[:, None], self.n2[:, None], e2)
         terms = log_wt[None, :] + np.sum(grid * grid, axis=1)[None, :] + ll - 0.5 * np.sum(zz * zz, axis=1)
         log_chol = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1)
         out = special.logsumexp(terms, axis=1) - log_chol - d * _HALF_LOG_PI + self.constant
@@ -115,11 +133,10 @@ class _Counts:
     def _h(self, z: F64, m1: F64, m2: F64, load1: F64, load2: F64) -> tuple[F64, F64, F64]:
         """``h(z)``, its gradient and ``−∇²h`` for each study (z of shape ``(k, d)``)."""
         e1, e2 = m1 + z @ load1, m2 + z @ load2
-        p1, p2 = special.expit(e1), special.expit(e2)
-        h = _binll(self.a, self.n1, e1) + _binll(self.c, self.n2, e2) - 0.5 * np.sum(z * z, axis=1)
-        r1, r2 = self.a - self.n1 * p1, self.c - self.n2 * p2
+        (mu1, w1), (mu2, w2) = self._mean_weight(self.n1, e1), self._mean_weight(self.n2, e2)
+        h = self._ll(self.a, self.n1, e1) + self._ll(self.c, self.n2, e2) - 0.5 * np.sum(z * z, axis=1)
+        r1, r2 = self.a - mu1, self.c - mu2
         grad = r1[:, None] * load1[None, :] + r2[:, None] * load2[None, :] - z
-        w1, w2 = self.n1 * p1 * (1.0 - p1), self.n2 * p2 * (1.0 - p2)
         d = load1.size
         neg = (
             np.eye(d)[None, :, :]
@@ -149,43 +166,57 @@ class _Counts:
         return final
 
     def weights_at_modes(self, m1: F64, m2: F64, sigma: float) -> tuple[F64, F64]:
-        """The binomial weights ``nᵢpᵢ(1 − pᵢ)`` of both arms at the conditional modes of the
-        one-random-intercept model with standard deviation ``sigma``."""
+        """The working weights (``nᵢpᵢ(1 − pᵢ)``, Poisson ``μᵢ``) of both arms at the conditional modes of
+        the one-random-intercept model with standard deviation ``sigma``."""
         load = np.array([sigma])
         z = self._modes(m1, m2, load, load)[:, 0]
-        p1, p2 = special.expit(m1 + sigma * z), special.expit(m2 + sigma * z)
-        return self.n1 * p1 * (1.0 - p1), self.n2 * p2 * (1.0 - p2)
+        return self._mean_weight(self.n1, m1 + sigma * z)[1], self._mean_weight(self.n2, m2 + sigma * z)[1]
 
 
-def _binll(y: F64, n: F64, eta: F64) -> F64:
-    out: F64 = y * eta - n * np.logaddexp(0.0, eta)
-    return out
-
-
-def _log_choose(n: F64, x: F64) -> F64:
+def _log_constant(x: F64, n: F64, poisson: bool) -> F64:
+    """``log C(n, x)`` (binomial) or ``x log n − log x!`` (Poisson with person-time n)."""
+    if poisson:
+        pois: F64 = special.xlogy(x, n) - special.gammaln(x + 1.0)
+        return pois
     out: F64 = special.gammaln(n + 1.0) - special.gammaln(x + 1.0) - special.gammaln(n - x + 1.0)
     return out
 
 
 def study_log_marginal(
-    a: F64, n1: F64, c: F64, n2: F64, *, gamma: float, beta: float, sigma: float, tau: float, nodes: int
+    a: F64,
+    n1: F64,
+    c: F64,
+    n2: F64,
+    *,
+    gamma: float,
+    beta: float,
+    sigma: float,
+    tau: float,
+    nodes: int,
+    poisson: bool = False,
 ) -> F64:
-    """Each study's log marginal likelihood under UM.RS at the given parameters (the module docstring):
-    the 2-D integral, or with ``tau = 0`` the 1-D integral over the study intercept, by the Laplace
+    """Each study's log marginal likelihood under UM.RS at the given parameters (the module docstring;
+    ``poisson``: the Poisson-normal model of events ``a, c`` over person-times ``n1, n2``): the 2-D
+    integral, or with ``tau = 0`` the 1-D integral over the study intercept, by the Laplace
     approximation (``nodes = 1``) or ``nodes``-point adaptive Gauss-Hermite quadrature."""
-    counts = _Counts(a, n1, c, n2)
+    counts = _Counts(a, n1, c, n2, poisson=poisson)
     m1, m2 = gamma + beta + 0 * a, gamma + 0 * a
     if tau == 0.0:
         return counts.log_marginal(m1, m2, np.array([sigma]), np.array([sigma]), nodes)
     return counts.log_marginal(m1, m2, np.array([sigma, 0.5 * tau]), np.array([sigma, -0.5 * tau]), nodes)
 
 
-def arm_saturated_loglik(a: F64, n1: F64, c: F64, n2: F64) -> float:
-    """``Σ log Bin`` at each arm's own proportion: what lme4 subtracts from the log-likelihood of a fit
-    with ``nAGQ > 1`` (its deviance is built from deviance residuals); the Laplace fit keeps it."""
+def arm_saturated_loglik(a: F64, n1: F64, c: F64, n2: F64, *, poisson: bool = False) -> float:
+    """``Σ log Bin`` at each arm's own proportion (``poisson``: ``Σ log Pois(x; x)``): what lme4 subtracts
+    from the log-likelihood of a fit with ``nAGQ > 1`` (its deviance is built from deviance residuals);
+    the Laplace fit keeps it."""
+    if poisson:
+        return float(
+            np.sum(special.xlogy(a, a) - a - special.gammaln(a + 1) + special.xlogy(c, c) - c - special.gammaln(c + 1))
+        )
     b, d = n1 - a, n2 - c
     parts = special.xlogy(a, a / n1) + special.xlogy(b, b / n1) + special.xlogy(c, c / n2) + special.xlogy(d, d / n2)
-    return float(np.sum(parts + _log_choose(n1, a) + _log_choose(n2, c)))
+    return float(np.sum(parts + _log_constant(a, n1, False) + _log_constant(c, n2, False)))
 
 
 _StudyFun = Callable[[F64, F64], F64]
@@ -293,86 +324,116 @@ def _maximise(
     return shared, own, float(np.sum(vals)), vcov, iterations, converged, gmax
 
 
-def _start(a: F64, n1: F64, c: F64, n2: F64) -> tuple[float, float]:
-    """Starting γ (mean control-arm logit) and β (inverse-variance mean log odds ratio), ½ added to
-    the cells of every table."""
+def _log_ratios(a: F64, n1: F64, c: F64, n2: F64, poisson: bool) -> tuple[F64, F64, F64]:
+    """Arm 2's empirical logit (log rate), the studies' log odds (rate) ratios and their variances,
+    ½ added to every cell (count)."""
+    if poisson:
+        lc = np.log((c + 0.5) / n2)
+        return lc, np.log((a + 0.5) / n1) - lc, 1 / (a + 0.5) + 1 / (c + 0.5)
     lc = np.log((c + 0.5) / (n2 - c + 0.5))
-    y = np.log((a + 0.5) / (n1 - a + 0.5)) - lc
-    w = 1.0 / (1 / (a + 0.5) + 1 / (n1 - a + 0.5) + 1 / (c + 0.5) + 1 / (n2 - c + 0.5))
-    return float(np.mean(lc)), float(np.sum(w * y) / np.sum(w))
+    v = 1 / (a + 0.5) + 1 / (n1 - a + 0.5) + 1 / (c + 0.5) + 1 / (n2 - c + 0.5)
+    return lc, np.log((a + 0.5) / (n1 - a + 0.5)) - lc, v
 
 
-def fit_common(a: F64, n1: F64, c: F64, n2: F64, *, nodes: int, max_iter: int) -> RandomStudyFit:
-    """The common-effect model with random study intercepts (``(1 | study)``; parameters γ, β, σ)."""
-    counts = _Counts(a, n1, c, n2)
-    one = np.ones(1)
+def _start(a: F64, n1: F64, c: F64, n2: F64, x: F64, poisson: bool) -> tuple[float, F64]:
+    """Starting γ (mean arm-2 logit or log rate) and β (inverse-variance weighted least squares of the
+    log ratios on the design ``x``; with ``x = 1`` their weighted mean)."""
+    lc, y, v = _log_ratios(a, n1, c, n2, poisson)
+    xw = x / v[:, None]
+    beta = np.asarray(np.linalg.lstsq(x.T @ xw, xw.T @ y, rcond=None)[0], dtype=np.float64)
+    return float(np.mean(lc)), beta
 
-    def fun(s: F64, _own: F64) -> F64:
-        return counts.log_marginal(s[0] + s[1] + 0 * a, s[0] + 0 * a, s[2] * one, s[2] * one, nodes)
 
-    g0, b0 = _start(a, n1, c, n2)
-    shared, _, ll, vcov, it, conv, gmax = _maximise(
-        fun, np.array([g0, b0, 1.0]), np.zeros_like(a), np.zeros(a.size, dtype=bool), (2,), max_iter
-    )
-    return RandomStudyFit(float(shared[0]), shared[1:2].copy(), abs(float(shared[2])), 0.0, ll, vcov, it, conv, gmax)
+def _design(design: F64 | None, a: F64) -> F64:  # the intercept alone by default
+    return np.ones((a.size, 1)) if design is None else np.asarray(design, dtype=np.float64)
 
 
 def fit_random_study(
-    a: F64, n1: F64, c: F64, n2: F64, *, start: RandomStudyFit, nodes: int, max_iter: int
+    a: F64,
+    n1: F64,
+    c: F64,
+    n2: F64,
+    *,
+    nodes: int,
+    max_iter: int,
+    start: RandomStudyFit | None = None,
+    design: F64 | None = None,
+    poisson: bool = False,
 ) -> RandomStudyFit:
-    """The random-effects model UM.RS (``(group12 || study)``; parameters γ, β, σ, τ): Laplace
-    (``nodes = 1``, glmer's only choice) or the ``nodes × nodes`` adaptive Gauss-Hermite product rule."""
-    counts = _Counts(a, n1, c, n2)
+    """Without ``start``, the common-effect model with random study intercepts (``(1 | study)``;
+    parameters γ, β…, σ); from ``start`` (that fit), the random-effects model UM.RS (``(group12 ||
+    study)``; γ, β…, σ, τ).  ``design``: the moderators' X (default the intercept alone); ``poisson``:
+    rate ratios.  Laplace (``nodes = 1``, glmer's only choice for UM.RS) or adaptive Gauss-Hermite
+    quadrature (for UM.RS the ``nodes × nodes`` product rule)."""
+    counts, x = _Counts(a, n1, c, n2, poisson=poisson), _design(design, a)
+    p = x.shape[1]
 
     def fun(s: F64, _own: F64) -> F64:
-        load1, load2 = np.array([s[2], 0.5 * s[3]]), np.array([s[2], -0.5 * s[3]])
-        return counts.log_marginal(s[0] + s[1] + 0 * a, s[0] + 0 * a, load1, load2, nodes)
+        m1, m2 = s[0] + x @ s[1 : 1 + p], s[0] + 0 * a
+        if start is None:
+            load = s[1 + p] * np.ones(1)
+            return counts.log_marginal(m1, m2, load, load, nodes)
+        load1, load2 = np.array([s[1 + p], 0.5 * s[2 + p]]), np.array([s[1 + p], -0.5 * s[2 + p]])
+        return counts.log_marginal(m1, m2, load1, load2, nodes)
 
-    x0 = np.array([start.intercept, float(start.beta[0]), max(start.sigma, 0.1), 0.5])
+    sds: tuple[int, ...]
+    if start is None:
+        g0, b0 = _start(a, n1, c, n2, x, poisson)
+        x0, sds = np.array([g0, *b0, 1.0]), (1 + p,)
+    else:
+        x0, sds = np.array([start.intercept, *start.beta, max(start.sigma, 0.1), 0.5]), (1 + p, 2 + p)
     shared, _, ll, vcov, it, conv, gmax = _maximise(
-        fun, x0, np.zeros_like(a), np.zeros(a.size, dtype=bool), (2, 3), max_iter
+        fun, x0, np.zeros_like(a), np.zeros(a.size, dtype=bool), sds, max_iter
     )
-    return RandomStudyFit(
-        float(shared[0]), shared[1:2].copy(), abs(float(shared[2])), abs(float(shared[3])), ll, vcov, it, conv, gmax
-    )
+    sigma, tau = abs(float(shared[1 + p])), (0.0 if start is None else abs(float(shared[2 + p])))
+    return RandomStudyFit(float(shared[0]), shared[1 : 1 + p].copy(), sigma, tau, ll, vcov, it, conv, gmax)
 
 
 @dataclass(frozen=True)
 class SaturatedFit:
     """The saturated model (:func:`fit_saturated`): the fit (``beta`` the θᵢ, NaN where θ̂ᵢ diverges;
-    ``vcov`` of ``(γ, σ, the finite θᵢ)``), the mask ``finite``, the Wald-type statistic ``qe_wald``
-    and which information it used (``"observed"`` or ``"RX"``, see :func:`fit_saturated`)."""
+    ``vcov`` of ``(γ, σ, the finite θᵢ)``), the mask ``finite``, ``theta_vcov``, the covariance of the
+    finite θ̂ᵢ for the Wald-type test, and which information it is (``"observed"`` or ``"RX"``, see
+    :func:`fit_saturated`)."""
 
     fit: RandomStudyFit
     finite: Bool
-    qe_wald: float
+    theta_vcov: F64
     information: str
 
 
 def fit_saturated(
-    a: F64, n1: F64, c: F64, n2: F64, *, start: RandomStudyFit, nodes: int, max_iter: int
+    a: F64,
+    n1: F64,
+    c: F64,
+    n2: F64,
+    *,
+    start: RandomStudyFit,
+    nodes: int,
+    max_iter: int,
+    poisson: bool = False,
 ) -> SaturatedFit:
-    """The saturated model: study i's arm 1 at ``γ + θᵢ + uᵢ``, arm 2 at ``γ + uᵢ`` (``(1 | study)``),
-    and the Wald-type test that the θᵢ are equal, ``(Cθ)ᵀ(C V Cᵀ)⁻¹(Cθ)`` with C the contrasts against
-    the last finite θ̂ᵢ (metafor: the study-by-group coefficients of the glmer fit and their ``vcov``).
+    """The saturated model: study i's arm 1 at ``γ + θᵢ + uᵢ``, arm 2 at ``γ + uᵢ`` (``(1 | study)``;
+    ``poisson``: rate ratios, where only a study with no events in arm 1 diverges), and the covariance
+    of the θ̂ᵢ for the Wald-type test (metafor: the study-by-group coefficients of the glmer fit and
+    their ``vcov``; the test is ``saturated_wald`` of :mod:`metaacu.glmm_random_study_fits`).
 
     A study with no events or only events in arm 1 has ``θ̂ᵢ = ∓∞``; at that limit its arm 1 has
-    likelihood 1 and is left out, its θᵢ is not estimated (NaN) and it adds nothing to the Wald-type
+    likelihood 1 and is left out, its θᵢ is not estimated (NaN) and it is left out of the Wald-type
     statistic (the limit of its term).  V is the inverse observed information of all parameters, as
     lme4's ``vcov``; where a θ̂ᵢ diverges lme4's finite-difference Hessian is singular and its
     ``vcov`` falls back (with a warning) to ``RX``, the fixed-effects information of the penalised
     least-squares problem at the conditional modes with σ fixed,
     ``XᵀWX − XᵀWZσ(σ²ZᵀWZ + I)⁻¹σZᵀWX`` (Bates et al. 2015, section 5.2), and so does this function,
     which is what metafor's statistic then is."""
-    free = (a > 0) & (a < n1)
-    counts = _Counts(a, n1, c, n2, keep1=free.astype(np.float64))
+    free = (a > 0) & ((a < n1) | poisson)
+    counts = _Counts(a, n1, c, n2, keep1=free.astype(np.float64), poisson=poisson)
     one = np.ones(1)
 
     def fun(s: F64, own: F64) -> F64:
         return counts.log_marginal(s[0] + own, s[0] + 0 * a, s[1] * one, s[1] * one, nodes)
 
-    lc = np.log((c + 0.5) / (n2 - c + 0.5))
-    theta0 = np.where(free, np.log((a + 0.5) / (n1 - a + 0.5)) - lc, 0.0)
+    theta0 = np.where(free, _log_ratios(a, n1, c, n2, poisson)[1], 0.0)
     shared, own, ll, vcov, it, conv, gmax = _maximise(
         fun, np.array([start.intercept, max(start.sigma, 0.1)]), theta0, free, (1,), max_iter
     )
@@ -384,7 +445,7 @@ def fit_saturated(
         sigma = abs(float(shared[1]))
         w1, w2 = counts.weights_at_modes(shared[0] + np.where(free, own, 0.0), shared[0] + 0 * a, sigma)
         v, kind = _rx_theta_vcov(w1[free], w2[free], w1[~free] + w2[~free], sigma), "RX"
-    return SaturatedFit(fit, free, _wald(theta[free], v), kind)
+    return SaturatedFit(fit, free, v, kind)
 
 
 def _rx_theta_vcov(w1: F64, w2: F64, w_other: F64, sigma: float) -> F64:
@@ -405,17 +466,3 @@ def _rx_theta_vcov(w1: F64, w2: F64, w_other: F64, sigma: float) -> F64:
     except np.linalg.LinAlgError:
         out = np.full((m, m), np.nan)
     return out
-
-
-def _wald(theta: F64, v: F64) -> float:
-    """``(Cθ)ᵀ(C V Cᵀ)⁻¹(Cθ)`` for the contrasts against the last θ; 0 with fewer than two."""
-    m = theta.size
-    if m < 2:
-        return 0.0
-    contrast = np.hstack([np.eye(m - 1), -np.ones((m - 1, 1))])
-    d = contrast @ theta
-    try:
-        q = float(d @ np.linalg.solve(contrast @ v @ contrast.T, d))
-    except np.linalg.LinAlgError:
-        return math.nan
-    return max(0.0, q)

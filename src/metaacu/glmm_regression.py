@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -34,15 +34,18 @@ from .escalc import data_column
 from .formula import formula_design, is_formula
 from .glmm import (
     GLMM_MODELS,
+    RANDOM_STUDY_MODELS,
     alpha_start,
     checked_counts,
+    checked_nodes,
     event_columns,
     glmm_family,
     heterogeneity_and_fit,
     study_variances,
 )
-from .glmm_fit import maximise
+from .glmm_fit import maximise, warn_not_converged
 from .glmm_likelihood import loglik_at_modes, saturated
+from .glmm_random_study_fits import random_study_fits
 from .glmm_regression_result import GLMMRegression
 from .inference import critical_value, tau2_heterogeneity, two_sided_p, typical_variance
 
@@ -68,7 +71,7 @@ def glmm_meta_regression(
     method: str = "ML",
     test: str = "z",
     profile: str = "metafor",
-    nodes: int = 7,
+    nodes: int | None = None,
     level: float = 0.95,
     labels: ArrayLike | str | None = None,
     max_iter: int = 100,
@@ -116,7 +119,10 @@ def glmm_meta_regression(
     ``QM = β̂ᵀ V⁻¹ β̂`` of the coefficients ``btt`` (χ², df their number; ``QM/m`` on F under t) and the tests for
     residual heterogeneity (Wald-type ``Σ`` weighted residual sum of squares of the saturated model's
     estimates on X, and likelihood-ratio, both χ² on k − p df) are metafor's; I² and H² use
-    ``ṽ = (k − p)/tr P`` with the escalc variances (metafor's ``vt``).
+    ``ṽ = (k − p)/tr P`` with the escalc variances (metafor's ``vt``).  ``model="UM.RS"`` (random
+    study effects) is fitted by :func:`metaacu.glmm_random_study_fits.random_study_fits`, arm 1 at
+    ``γ + xᵢᵀβ + uᵢ + vᵢ/2`` (metafor's ``X.fit = group1 · X``), its Wald-type QE the test that the
+    saturated estimates lie in the column space of X, σ² on the result, ``se_tau2`` NaN (metafor: NA).
 
     Examples
     --------
@@ -138,11 +144,11 @@ def glmm_meta_regression(
     (('intercept', 'I(dose - 2)', 'factor(arm)[y]'), (2,))
     """
     measure = check_choice(measure, "measure", ("OR", "IRR"))
-    model = check_choice(model, "model", GLMM_MODELS)
+    model = check_choice(model, "model", GLMM_MODELS + RANDOM_STUDY_MODELS)
     method = check_choice(method, "method", ("ML", "EE"))
     test = check_choice(test, "test", ("z", "t"))
     check_choice(profile, "profile", ("metafor",))
-    nodes = check_int(nodes, "nodes", low=1, high=100)
+    nodes = checked_nodes(nodes, model, method)
     level = check_level(level)
     max_iter = check_int(max_iter, "max_iter", low=1)
     if not isinstance(intercept, bool | np.bool_):
@@ -191,38 +197,33 @@ def glmm_meta_regression(
             f"({', '.join(names)})"
         )
     check_rank(x, names)
-    fam = glmm_family(measure, model, a, s1, c, s2)
-    ll_sat, y_sat, v_sat = saturated(fam)
-    w_sat = 1.0 / v_sat
-    beta0, qe_wald = _weighted_fit(x, y_sat, w_sat)
     # fitted on a centred and scaled design X̃ = XM (finite differences need O(1) coefficients); β = Mβ̃
     m = _standardising(x, bool(intercept))
-    xs = x @ m
-    common = maximise(
-        fam,
-        nodes,
-        random=False,
-        mu0=np.asarray(np.linalg.solve(m, beta0), dtype=np.float64),
-        tau0=0.0,
-        alpha0=alpha_start(fam),
-        max_iter=max_iter,
-        design=xs,
-    )
-    fit = (
-        common
-        if method == "EE"
-        else maximise(
-            fam, nodes, random=True, mu0=common.beta, tau0=0.5, alpha0=common.alpha, max_iter=max_iter, design=xs
+    if model == "UM.RS":
+        rs = random_study_fits(
+            a, s1, c, s2, measure=measure, method=method, nodes=nodes, max_iter=max_iter, labels=kept, design=x @ m
         )
-    )
-    if not (fit.converged and common.converged):
-        warnings.warn(
-            f"the {model} fit did not converge in {max_iter} Newton iterations (largest gradient entry "
-            f"{fit.gradient:.3g}); the estimates are where it stopped",
-            RuntimeWarning,
-            stacklevel=2,
+        fitted = _Fitted(
+            beta=rs.fit.beta,
+            vcov=rs.beta_vcov,
+            tau=rs.fit.tau,
+            se_tau2=math.nan,  # metafor: NA for the lme4 fits of UM.RS
+            loglik=rs.fit.loglik,
+            loglik_common=rs.common.loglik,
+            loglik_saturated=rs.saturated.fit.loglik,
+            loglik_metafor=rs.loglik_metafor,
+            qe_wald=rs.qe_wald,
+            qe_lrt=rs.qe_lrt,
+            parameters=rs.parameters,
+            observations=2 * k,
+            iterations=rs.fit.iterations,
+            converged=rs.converged,
+            sigma2=rs.fit.sigma**2,
         )
-    vb = m @ fit.vcov[:p, :p] @ m.T
+        notes.extend(rs.notes)
+    else:
+        fitted = _study_effects(a, s1, c, s2, x, m, measure, model, method, nodes, max_iter)
+    vb = m @ fitted.vcov @ m.T
     diag = np.diag(vb)
     if not (np.isfinite(diag).all() and (diag > 0).all()):
         warnings.warn(
@@ -231,26 +232,19 @@ def glmm_meta_regression(
             stacklevel=2,
         )
     se = np.sqrt(np.where(diag > 0, diag, np.nan))
-    beta = m @ fit.beta
+    beta = m @ fitted.beta
     z = beta / se
     df = k - p
     tdf = float(df) if test == "t" else math.inf
     crit = critical_value(level, tdf)
-    tau2 = fit.tau**2
-    se_tau2 = 2 * fit.tau * math.sqrt(fit.vcov[p, p]) if method == "ML" and fit.vcov[p, p] > 0 else math.nan
     m_btt = int(btt_idx.size)
     qm = _wald_chi2(beta[btt_idx], vb[np.ix_(btt_idx, btt_idx)])
     if test == "t" and m_btt:
         qm, qm_p = qm / m_btt, float(special.fdtrc(m_btt, df, qm / m_btt))
     else:
         qm_p = float(special.chdtrc(m_btt, qm))
-    qe_lrt = max(0.0, 2 * (ll_sat - common.loglik))
+    tau2 = fitted.tau**2
     i2, h2 = tau2_heterogeneity(tau2, _typical_variance(x, study_variances(measure, a, s1, c, s2)), df)
-    parms = (1 if method == "ML" else 0) + p + (k if fam.has_alpha else 0)
-    k_eff = 2 * k if fam.has_alpha else k
-    ll = fit.loglik
-    lme4_like = not (measure == "OR" and model == "CM.EL") and method == "ML"
-    ll_metafor = loglik_at_modes(fam, (x @ beta)[:, None], fit.tau, fit.alpha) if lme4_like else ll
     return GLMMRegression(
         measure=measure,
         model=model,
@@ -278,16 +272,111 @@ def glmm_meta_regression(
         qm_pvalue=qm_p,
         qm_test="F" if test == "t" else "chi2",
         tau2=tau2,
-        se_tau2=se_tau2,
+        se_tau2=fitted.se_tau2,
         i2=float(i2),
         h2=float(h2),
-        **heterogeneity_and_fit(qe_wald, qe_lrt, df, ll, common.loglik, ll_sat, ll_metafor, parms, k_eff),
+        **heterogeneity_and_fit(
+            fitted.qe_wald,
+            fitted.qe_lrt,
+            df,
+            fitted.loglik,
+            fitted.loglik_common,
+            fitted.loglik_saturated,
+            fitted.loglik_metafor,
+            fitted.parameters,
+            fitted.observations,
+        ),
         design=x,
-        iterations=fit.iterations,
-        converged=fit.converged and common.converged,
+        iterations=fitted.iterations,
+        converged=fitted.converged,
         notes=tuple(notes),
+        sigma2=fitted.sigma2,
         _terms=terms,
         _formula=formula,
+    )
+
+
+class _Fitted(NamedTuple):
+    """One model's fit for :func:`glmm_meta_regression`: the coefficients and their covariance on the
+    scaled design, τ, SE(τ²), the log-likelihoods (fit, common, saturated, metafor's), the heterogeneity
+    statistics (Wald-type, LRT), metafor's parameter and observation counts, iterations, convergence
+    and σ² (UM.RS; NaN otherwise)."""
+
+    beta: F64
+    vcov: F64
+    tau: float
+    se_tau2: float
+    loglik: float
+    loglik_common: float
+    loglik_saturated: float
+    loglik_metafor: float
+    qe_wald: float
+    qe_lrt: float
+    parameters: int
+    observations: int
+    iterations: int
+    converged: bool
+    sigma2: float
+
+
+def _study_effects(
+    a: F64,
+    s1: F64,
+    c: F64,
+    s2: F64,
+    x: F64,
+    m: F64,
+    measure: str,
+    model: str,
+    method: str,
+    nodes: int,
+    max_iter: int,
+) -> _Fitted:
+    """UM.FS, CM.EL and CM.AL (:mod:`metaacu.glmm_likelihood`) on the scaled design ``X̃ = XM``."""
+    k, p = a.size, x.shape[1]
+    xs = x @ m
+    fam = glmm_family(measure, model, a, s1, c, s2)
+    ll_sat, y_sat, v_sat = saturated(fam)
+    w_sat = 1.0 / v_sat
+    beta0, qe_wald = _weighted_fit(x, y_sat, w_sat)
+    common = maximise(
+        fam,
+        nodes,
+        random=False,
+        mu0=np.asarray(np.linalg.solve(m, beta0), dtype=np.float64),
+        tau0=0.0,
+        alpha0=alpha_start(fam),
+        max_iter=max_iter,
+        design=xs,
+    )
+    fit = (
+        common
+        if method == "EE"
+        else maximise(
+            fam, nodes, random=True, mu0=common.beta, tau0=0.5, alpha0=common.alpha, max_iter=max_iter, design=xs
+        )
+    )
+    if not (fit.converged and common.converged):
+        warn_not_converged(model, max_iter, fit.gradient, stacklevel=3)
+    se_tau2 = 2 * fit.tau * math.sqrt(fit.vcov[p, p]) if method == "ML" and fit.vcov[p, p] > 0 else math.nan
+    lme4_like = not (measure == "OR" and model == "CM.EL") and method == "ML"
+    ll_metafor = loglik_at_modes(fam, (x @ (m @ fit.beta))[:, None], fit.tau, fit.alpha) if lme4_like else fit.loglik
+    return _Fitted(
+        beta=fit.beta,
+        vcov=fit.vcov[:p, :p],
+        tau=fit.tau,
+        se_tau2=se_tau2,
+        loglik=fit.loglik,
+        loglik_common=common.loglik,
+        loglik_saturated=ll_sat,
+        loglik_metafor=ll_metafor,
+        qe_wald=qe_wald,
+        qe_lrt=max(0.0, 2 * (ll_sat - common.loglik)),
+        parameters=(1 if method == "ML" else 0) + p + (k if fam.has_alpha else 0),
+        observations=2 * k if fam.has_alpha else k,
+        iterations=fit.iterations,
+        converged=fit.converged and common.converged,
+        sigma2=math.nan,
     )
 
 

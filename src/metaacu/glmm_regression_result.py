@@ -74,6 +74,8 @@ class GLMMRegression(Printable):
         The ``k × p`` model matrix of the studies in the model.
     iterations, converged : int, bool
     notes : tuple of str
+    sigma2 : float
+        UM.RS only (NaN otherwise): the variance of the random study intercepts, metafor's ``sigma2``.
     """
 
     measure: str
@@ -124,6 +126,7 @@ class GLMMRegression(Printable):
     iterations: int
     converged: bool
     notes: tuple[str, ...] = ()
+    sigma2: float = math.nan
     _terms: tuple[Term, ...] = field(default=(), compare=False)
     _formula: FormulaDesign | None = field(default=None, compare=False)
 
@@ -229,6 +232,8 @@ class GLMMRegression(Printable):
                 f"tau^2 (residual) = {self.tau2:.{d}f}{se_t}; tau = {self.tau:.{d}f}; I^2 = {self.i2:.2f}%; "
                 f"H^2 = {self.h2:.{d}f}"
             )
+        if not math.isnan(self.sigma2):
+            lines.append(f"sigma^2 (random study intercepts) = {self.sigma2:.{d}f}")
         lines += [
             "Tests for residual heterogeneity:",
             f"  Wald-type       chi^2({self.qe_df}) = {self.qe_wald:.{d}f}, {format_p(self.qe_wald_pvalue)}",

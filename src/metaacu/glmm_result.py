@@ -22,6 +22,7 @@ _MODELS: Final = {
     ("OR", "CM.AL"): "conditional binomial-normal model, approximate likelihood (CM.AL)",
     ("OR", "UM.RS"): "binomial-normal model with random study effects (UM.RS)",
     ("IRR", "UM.FS"): "Poisson-normal model with fixed study effects (UM.FS)",
+    ("IRR", "UM.RS"): "Poisson-normal model with random study effects (UM.RS)",
     ("IRR", "CM.EL"): "conditional binomial-normal model, exact likelihood (CM.EL)",
 }
 
@@ -74,7 +75,7 @@ class GLMMResult(Printable):
     notes : tuple of str
     sigma2 : float
         UM.RS only (NaN otherwise): the variance of the random study intercepts (the studies' baseline
-        log odds) of the fitted model, metafor's ``sigma2``.
+        log odds or log rates) of the fitted model, metafor's ``sigma2``.
     """
 
     measure: str

@@ -238,7 +238,7 @@ def _call(**changes: Any) -> Any:
             {"moderators": {"x": [0, 1, 2, 3], "y": [1, 0, 2, 5], "z": [3, 1, 1, 0]}},
             r"more informative studies than coefficients: k = 4, p = 4",
         ),
-        ({"model": "UM.RS"}, r"model"),
+        ({"model": "UM.XX"}, r"argument 'model' must be one of 'UM.FS', 'CM.EL', 'CM.AL', 'UM.RS'; got 'UM.XX'"),
         ({"intercept": "yes"}, r"'intercept'"),
         ({"profile": "revman5"}, r"profile"),
         ({"events1": [4, 130, 2, 7]}, r"'events1' exceeds 'n1'.*study index 1"),

@@ -181,7 +181,7 @@ TABLE = {"events1": [4, 10, 2, 7], "n1": [100, 120, 90, 80], "events2": [9, 15, 
     [
         ({"nodes": 31}, r"argument 'nodes' must be between 1 and 30; got 31"),
         ({"nodes": 0}, r"'nodes'"),
-        ({"measure": "IRR"}, r"model 'UM.RS' is available for measure 'OR' only; got measure 'IRR'"),
+        ({"measure": "IRR"}, r"measure 'IRR' takes events1, time1, events2, time2; got also n1, n2"),
         ({"events1": [4, 130, 2, 7]}, r"'events1' exceeds 'n1'.*study index 1"),
         ({"events1": [0, 0, 2, 7], "events2": [0, 0, 6, 8]}, None),
         ({"events1": [0, 0, 0, 7], "events2": [0, 0, 0, 8]}, r"at least 2 informative studies; got 1"),
@@ -199,11 +199,17 @@ def test_bad_input_is_refused(changes, match):
         metaacu.glmm_meta_analysis(**kw)
 
 
-def test_regression_refuses_um_rs():
-    with pytest.raises(
-        MetaacuInputError, match=r"argument 'model' must be one of 'UM.FS', 'CM.EL', 'CM.AL'; got 'UM.RS'"
-    ):
-        metaacu.glmm_meta_regression(**TABLE, moderators=[0.0, 1.0, 0.0, 1.0], model="UM.RS")
+def test_regression_takes_um_rs_with_its_default_nodes():
+    """UM.RS with moderators (``test_metafor_glmm_umrs_more.py`` has the metafor comparisons): the
+    nodes default as in ``glmm_meta_analysis``, and the 2-D rule's limit of 30 nodes."""
+    mods = [0.0, 1.0, 0.0, 1.0]
+    ml = metaacu.glmm_meta_regression(**TABLE, moderators=mods, model="UM.RS")
+    ee = metaacu.glmm_meta_regression(**TABLE, moderators=mods, model="UM.RS", method="EE")
+    assert (ml.nodes, ee.nodes) == (1, 7)
+    assert ml.sigma2 >= 0 and ee.tau2 == 0.0  # σ² reported (NaN for the other models)
+    assert "sigma^2 (random study intercepts)" in ml.summary()
+    with pytest.raises(MetaacuInputError, match=r"argument 'nodes' must be between 1 and 30; got 31"):
+        metaacu.glmm_meta_regression(**TABLE, moderators=mods, model="UM.RS", nodes=31)
 
 
 def test_ee_defaults_to_seven_nodes_and_ml_to_laplace():
