@@ -30,6 +30,7 @@ __all__ = [
     "check_same_length",
     "no_other_keywords",
     "readonly",
+    "real_floats",
     "renamed_argument",
 ]
 
@@ -126,6 +127,16 @@ def check_digits(digits: Any) -> int:
     return check_int(digits, "digits", low=0, high=15)
 
 
+def real_floats(value: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``value`` as a float array of any shape, refusing complex and non-numeric values by ``name``."""
+    if np.iscomplexobj(value):
+        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
+
+
 def as_float_array(
     value: ArrayLike,
     name: str,
@@ -161,12 +172,7 @@ def as_float_array(
         ):
             return arr
     else:
-        if np.iscomplexobj(value):
-            raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
+        arr = real_floats(value, name)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:

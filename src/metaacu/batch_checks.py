@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import MetaacuInputError
+from ._validation import MetaacuInputError, real_floats
 from .batch_result import ERR_EMPTY, ERR_K1, ERR_MISSING, ERR_NONE, ERR_RANGE, ERR_VARIANCE, ERROR_CODES
 from .scaling import exponents, ordinary, out_of_range, scale_rows
 
@@ -95,12 +95,7 @@ def row_codes(yb: F64, vb: F64, kk: NDArray[np.int64], test: str) -> NDArray[np.
 
 def as_2d(x: ArrayLike, name: str) -> F64:
     """``x`` as a 2-D float array (meta-analyses × studies), or a refusal naming ``name``."""
-    if np.iscomplexobj(x):
-        raise MetaacuInputError(f"argument {name!r} must be real; got complex values")
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise MetaacuInputError(f"argument {name!r} must be numeric: {exc}") from None
+    arr = real_floats(x, name)
     if arr.ndim != 2:
         raise MetaacuInputError(
             f"argument {name!r} must be two-dimensional (meta-analyses × studies); got shape {arr.shape}"
