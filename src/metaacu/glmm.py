@@ -47,6 +47,7 @@ __all__ = [
     "event_columns",
     "glmm_family",
     "glmm_meta_analysis",
+    "informative_studies",
     "study_variances",
 ]
 
@@ -62,6 +63,26 @@ _FAMILY = {
     ("IRR", "UM.FS"): "poisson_fs",
     ("IRR", "CM.EL"): "binomial_cond",
 }
+
+
+def informative_studies(
+    a: F64, s1: F64, c: F64, s2: F64, measure: str, labels: tuple[str, ...], notes: list[str]
+) -> tuple[NDArray[np.bool_], tuple[str, ...]]:
+    """Which studies inform the ratio (metafor's ``drop00``): not those without events in either arm,
+    nor, for OR, those with events in every participant of both.  The others are excluded with a
+    ``UserWarning`` (issued for the caller's caller) and a note naming them; returns ``(keep, excluded)``."""
+    if measure == "OR":
+        uninformative = ((a == 0) & (c == 0)) | ((a == s1) & (c == s2))
+        what = "no events in either arm or events in every participant of both arms"
+    else:
+        uninformative = (a == 0) & (c == 0)
+        what = "no events in either group"
+    excluded = tuple(labels[i] for i in np.flatnonzero(uninformative))
+    if uninformative.any():
+        msg = f"{bad_indices(uninformative, labels=labels)}: {what}; excluded (no information on the {measure})"
+        warnings.warn(msg, UserWarning, stacklevel=3)
+        notes.append(f"Excluded, {what}: {', '.join(excluded)}.")
+    return ~uninformative, excluded
 
 
 def glmm_meta_analysis(
@@ -167,18 +188,7 @@ def glmm_meta_analysis(
     k_all = check_same_length(cols)
     labs = check_labels(data_column(data, "labels", labels), k_all) or ()
     a, s1, c, s2 = checked_counts(cols, measure, labs)
-    if measure == "OR":
-        uninformative = ((a == 0) & (c == 0)) | ((a == s1) & (c == s2))
-        what = "no events in either arm or events in every participant of both arms"
-    else:
-        uninformative = (a == 0) & (c == 0)
-        what = "no events in either group"
-    excluded = tuple(labs[i] for i in np.flatnonzero(uninformative))
-    if uninformative.any():
-        msg = f"{bad_indices(uninformative, labels=labs)}: {what}; excluded (no information on the {measure})"
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        notes.append(f"Excluded, {what}: {', '.join(excluded)}.")
-    keep = ~uninformative
+    keep, excluded = informative_studies(a, s1, c, s2, measure, labs, notes)
     a, s1, c, s2 = a[keep], s1[keep], c[keep], s2[keep]
     kept = tuple(lab for lab, k in zip(labs, keep, strict=True) if k)
     k = int(a.size)

@@ -41,6 +41,7 @@ from .glmm import (
     event_columns,
     glmm_family,
     heterogeneity_and_fit,
+    informative_studies,
     study_variances,
 )
 from .glmm_fit import maximise, warn_not_converged
@@ -176,18 +177,7 @@ def glmm_meta_regression(
     if not np.isfinite(x_all).all():
         bad = np.asarray(~np.isfinite(x_all).all(axis=1), dtype=bool)
         raise MetaacuInputError(f"argument 'moderators': {bad_indices(bad, labels=labs)}: missing or infinite value")
-    if measure == "OR":
-        uninformative = ((a == 0) & (c == 0)) | ((a == s1) & (c == s2))
-        what = "no events in either arm or events in every participant of both arms"
-    else:
-        uninformative = (a == 0) & (c == 0)
-        what = "no events in either group"
-    excluded = tuple(labs[i] for i in np.flatnonzero(uninformative))
-    if uninformative.any():
-        msg = f"{bad_indices(uninformative, labels=labs)}: {what}; excluded (no information on the {measure})"
-        warnings.warn(msg, UserWarning, stacklevel=2)
-        notes.append(f"Excluded, {what}: {', '.join(excluded)}.")
-    keep = ~uninformative
+    keep, excluded = informative_studies(a, s1, c, s2, measure, labs, notes)
     a, s1, c, s2, x = a[keep], s1[keep], c[keep], s2[keep], x_all[keep]
     kept = tuple(lab for lab, kp in zip(labs, keep, strict=True) if kp)
     k, p = int(a.size), int(x.shape[1])
