@@ -47,10 +47,18 @@ from .kernels_core import (
     solve_q,
     tau2_he,
     tau2_likelihood,
-    tau2_sj,
     weighted_mean,
 )
-from .kernels_extra import chi2_median, percent_weights, tau2_dlit, tau2_genq, tau2_sjit, user_weighted
+from .kernels_extra import (
+    chi2_median,
+    percent_weights,
+    tau2_dlit,
+    tau2_genq,
+    tau2_sj,
+    tau2_sjit,
+    to_percent,
+    user_weighted,
+)
 
 __all__ = ["FIT_FIELDS", "METHOD_CODES", "NFIT", "TEST_CODES", "fit_one", "fit_one_options", "fit_rows"]
 
@@ -163,14 +171,10 @@ def fit_model(
 @jit
 def fit_one(y: F64, v: F64, method: int, test: int, out: F64, percent: F64) -> None:
     """:func:`fit_dataset` for one dataset (the single-fit path of :func:`metaacu.meta_analysis`),
-    with each study's weight in percent, ``100 wᵢ/Σw``, written into ``percent``."""
+    with each study's weight in percent, ``wᵢ·(100/Σw)``, written into ``percent``."""
     w = np.empty(y.size)
     fit_dataset(y, v, method, test, w, out, True)
-    sw = 0.0
-    for i in range(y.size):
-        sw += w[i]
-    for i in range(y.size):
-        percent[i] = 100.0 * w[i] / sw
+    to_percent(w, percent)
 
 
 @jit
