@@ -416,9 +416,9 @@ def tau2_likelihood(
     if k < 2:
         return 0.0, True, 0, 1, loglik(y, v, 0.0, ml, w) if want_loglik else math.nan, math.nan, math.nan
     fun = _FUN_ML if ml else _FUN_REML
-    spread = _spread_ss(y) / max(k - 1.0, 1.0) + mean(v)
-    scale = mean(v)
-    he = max(tau2_he(y, v), 0.0)
+    ss, scale = _spread_ss(y), mean(v)  # each pass once (at large k every pass counts)
+    spread = ss / max(k - 1.0, 1.0) + scale
+    he = max(ss / (k - 1) - scale, 0.0)  # Hedges' estimate, as tau2_he
     # the best and the second-best maximum so far; the log-likelihood of the first is computed only
     # when a second one appears (or at the end, if wanted)
     count = 0
