@@ -155,8 +155,8 @@ def single_lines(single: dict[str, Any]) -> list[str]:
         "kernel source (`metaacu.kernels`; a single fit its ahead-of-time build, `metaacu.kernels_aot`, when "
         "set-up made one); a single fit's cost at small k is the Python around it (validation, the result "
         "object), at large k the likelihood scan for the global maximum (26 score evaluations in one pass over "
-        "the studies, one division per study each: 13,000 at k = 500, in SIMD lanes) and the solver's steps "
-        "(sums in four lanes).",
+        "the studies, one division per study each: 13,000 at k = 500, in SIMD lanes) and the solver's "
+        "Newton steps.",
         "",
     ]
     return lines

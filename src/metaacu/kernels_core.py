@@ -84,49 +84,27 @@ def weights(v: F64, tau2: float, w: F64) -> float:
 
 @jit
 def weighted_mean(y: F64, v: F64, tau2: float, w: F64) -> tuple[float, float]:
-    """``(μ̂, Σw)`` with the weights ``1/(vᵢ + τ²)`` left in ``w``; the sums run in four lanes, as in
-    :func:`score_slope` (every fit computes this at least twice)."""
-    k = y.size
-    k4 = k - k % 4
-    s0 = s1 = s2 = s3 = 0.0
-    a0 = a1 = a2 = a3 = 0.0
-    for i in range(0, k4, 4):
-        w0 = 1.0 / (v[i] + tau2)
-        w1 = 1.0 / (v[i + 1] + tau2)
-        w2 = 1.0 / (v[i + 2] + tau2)
-        w3 = 1.0 / (v[i + 3] + tau2)
-        w[i], w[i + 1], w[i + 2], w[i + 3] = w0, w1, w2, w3
-        s0, s1, s2, s3 = s0 + w0, s1 + w1, s2 + w2, s3 + w3
-        a0, a1, a2, a3 = a0 + w0 * y[i], a1 + w1 * y[i + 1], a2 + w2 * y[i + 2], a3 + w3 * y[i + 3]
-    for i in range(k4, k):
-        wi = 1.0 / (v[i] + tau2)
-        w[i] = wi
-        s0 += wi
-        a0 += wi * y[i]
-    sw = (s0 + s1) + (s2 + s3)
-    return ((a0 + a1) + (a2 + a3)) / sw, sw
+    """``(μ̂, Σw)`` with the weights left in ``w``."""
+    sw = weights(v, tau2, w)
+    swy = 0.0
+    for i in range(y.size):
+        swy += w[i] * y[i]
+    return swy / sw, sw
 
 
 @jit
 def generalised_q(y: F64, v: F64, tau2: float, w: F64) -> tuple[float, float]:
     """``Q(τ²) = Σwᵢ(yᵢ − μ̂)²`` and its derivative ``−Σwᵢ²(yᵢ − μ̂)²`` (the μ̂ term vanishes because
-    μ̂ minimises Q); at τ² = 0 this is Cochran's Q.  Sums in four lanes (:func:`weighted_mean`)."""
+    μ̂ minimises Q); at τ² = 0 this is Cochran's Q."""
     mu, _ = weighted_mean(y, v, tau2, w)
-    k = y.size
-    k4 = k - k % 4
-    q0 = q1 = q2 = q3 = 0.0
-    d0 = d1 = d2 = d3 = 0.0
-    for i in range(0, k4, 4):
-        e0, e1, e2, e3 = y[i] - mu, y[i + 1] - mu, y[i + 2] - mu, y[i + 3] - mu
-        x0, x1, x2, x3 = w[i] * e0 * e0, w[i + 1] * e1 * e1, w[i + 2] * e2 * e2, w[i + 3] * e3 * e3
-        q0, q1, q2, q3 = q0 + x0, q1 + x1, q2 + x2, q3 + x3
-        d0, d1, d2, d3 = d0 - w[i] * x0, d1 - w[i + 1] * x1, d2 - w[i + 2] * x2, d3 - w[i + 3] * x3
-    for i in range(k4, k):
+    q = 0.0
+    dq = 0.0
+    for i in range(y.size):
         r = y[i] - mu
         wr2 = w[i] * r * r
-        q0 += wr2
-        d0 -= w[i] * wr2
-    return (q0 + q1) + (q2 + q3), (d0 + d1) + (d2 + d3)
+        q += wr2
+        dq -= w[i] * wr2
+    return q, dq
 
 
 @jit
@@ -213,42 +191,27 @@ def grid_scores(y: F64, v: F64, xs: F64, ml: bool) -> tuple[F64, F64]:
 def score_slope(y: F64, v: F64, tau2: float, ml: bool, w: F64) -> tuple[float, float]:
     """The score and a negative slope for Newton steps: the derivative ``½ tr(PP) − yᵀPPPy`` where
     it is negative (near a maximum), else minus the Fisher information ``½ tr(PP)``, so that a step
-    always points uphill (Viechtbauer 2005, eqs. 9-12; ML: ``tr P = Σw``, ``tr PP = Σw²``).
-
-    Each sum runs in four lanes (studies i, i + 1, i + 2, i + 3 into separate accumulators, added
-    pairwise at the end), after :func:`weighted_mean`, in one more pass: the solver evaluates this at
-    every step, and four independent chains of additions run about twice as fast as one at large k
-    (the weights are left in ``w``)."""
-    mu, sw = weighted_mean(y, v, tau2, w)
-    k = y.size
-    k4 = k - k % 4
-    b0 = b1 = b2 = b3 = 0.0  # Σw²
-    c0 = c1 = c2 = c3 = 0.0  # Σw³
-    p0 = p1 = p2 = p3 = 0.0  # Σw²r²
-    q0 = q1 = q2 = q3 = 0.0  # Σw³r²
-    r0 = r1 = r2 = r3 = 0.0  # Σw²r
-    for i in range(0, k4, 4):
-        w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
-        u0, u1, u2, u3 = w0 * w0, w1 * w1, w2 * w2, w3 * w3
-        b0, b1, b2, b3 = b0 + u0, b1 + u1, b2 + u2, b3 + u3
-        c0, c1, c2, c3 = c0 + u0 * w0, c1 + u1 * w1, c2 + u2 * w2, c3 + u3 * w3
-        e0, e1, e2, e3 = y[i] - mu, y[i + 1] - mu, y[i + 2] - mu, y[i + 3] - mu
-        x0, x1, x2, x3 = u0 * e0, u1 * e1, u2 * e2, u3 * e3
-        p0, p1, p2, p3 = p0 + x0 * e0, p1 + x1 * e1, p2 + x2 * e2, p3 + x3 * e3
-        q0, q1, q2, q3 = q0 + x0 * w0 * e0, q1 + x1 * w1 * e1, q2 + x2 * w2 * e2, q3 + x3 * w3 * e3
-        r0, r1, r2, r3 = r0 + x0, r1 + x1, r2 + x2, r3 + x3
-    for i in range(k4, k):
+    always points uphill (Viechtbauer 2005, eqs. 9-12; ML: ``tr P = Σw``, ``tr PP = Σw²``)."""
+    sw = weights(v, tau2, w)
+    swy = 0.0
+    sw2 = 0.0
+    sw3 = 0.0
+    for i in range(y.size):
         wi = w[i]
-        u = wi * wi
-        b0 += u
-        c0 += u * wi
-        e = y[i] - mu
-        x = u * e
-        p0 += x * e
-        q0 += x * wi * e
-        r0 += x
-    sw2, sw3 = (b0 + b1) + (b2 + b3), (c0 + c1) + (c2 + c3)
-    ypy2, ypy3, sw2r = (p0 + p1) + (p2 + p3), (q0 + q1) + (q2 + q3), (r0 + r1) + (r2 + r3)
+        w2 = wi * wi
+        swy += wi * y[i]
+        sw2 += w2
+        sw3 += w2 * wi
+    mu = swy / sw
+    ypy2 = 0.0
+    ypy3 = 0.0
+    sw2r = 0.0
+    for i in range(y.size):
+        r = y[i] - mu
+        a = w[i] * w[i] * r
+        ypy2 += a * r
+        ypy3 += a * w[i] * r
+        sw2r += a
     ypy3 -= sw2r * sw2r / sw
     if ml:
         tr_p = sw
