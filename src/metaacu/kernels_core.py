@@ -345,7 +345,13 @@ def solve_q(y: F64, v: F64, target: float, start: float, w: F64) -> tuple[float,
 @jit
 def tau2_he(y: F64, v: F64) -> float:
     """Hedges' estimator ``Σ(yᵢ − ȳ)²/(k − 1) − mean(v)`` (untruncated; k ≥ 2)."""
-    return _spread_ss(y) / (y.size - 1) - mean(v)
+    return _hedges(_spread_ss(y), mean(v), y.size)
+
+
+@jit
+def _hedges(ss: float, mean_v: float, k: int) -> float:
+    """:func:`tau2_he` from ``Σ(yᵢ − ȳ)²`` and ``mean(v)`` already computed."""
+    return ss / (k - 1) - mean_v
 
 
 @jit
@@ -381,7 +387,7 @@ def tau2_likelihood(
     fun = _FUN_ML if ml else _FUN_REML
     ss, scale = _spread_ss(y), mean(v)  # each pass once (at large k every pass counts)
     spread = ss / max(k - 1.0, 1.0) + scale
-    he = max(ss / (k - 1) - scale, 0.0)  # Hedges' estimate, as tau2_he
+    he = max(_hedges(ss, scale, k), 0.0)
     # the best and the second-best maximum so far; the log-likelihood of the first is computed only
     # when a second one appears (or at the end, if wanted)
     count = 0

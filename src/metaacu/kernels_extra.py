@@ -39,7 +39,7 @@ F64 = NDArray[np.float64]
 _EPS: Final = 2.220446049250313e-16
 
 
-# ----------------------------------------------------------------------------- χ² median (PMM)
+# ----------------------------------------------------------------------------- Sidik-Jonkman
 @jit
 def sj_start(y: F64) -> float:
     """The Sidik-Jonkman start ``τ₀² = Σ(yᵢ − ȳ)²/k`` (deviations at rounding noise count as 0)."""
@@ -62,6 +62,7 @@ def tau2_sj(y: F64, v: F64, w: F64) -> float:
     return tau0 * q_u / (y.size - 1)
 
 
+# ----------------------------------------------------------------------------- χ² median (PMM)
 @jit
 def _gamma_p(a: float, x: float) -> float:
     """Regularised lower incomplete gamma ``P(a, x)``: the series for ``x < a + 1``, else one minus
